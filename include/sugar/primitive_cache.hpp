@@ -1,0 +1,62 @@
+#pragma once
+// Every oneDNN primitive is created once per (op, shapes, layouts, attributes) and reused: creating a
+// convolution primitive costs milliseconds (JIT code generation), executing a small one microseconds.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeinfo>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "sugar/tensor.hpp"
+
+namespace sugar {
+
+// Builds a cache key from the parts that determine a primitive: op name, descriptors, numbers.
+class CacheKey {
+ public:
+  explicit CacheKey(const std::string& op) : text_(op) {}
+  CacheKey& operator<<(const memory::desc& desc);
+  CacheKey& operator<<(const std::string& part);
+  CacheKey& operator<<(const char* part) { return *this << std::string(part); }
+  CacheKey& operator<<(int64_t value);
+  CacheKey& operator<<(int value) { return *this << static_cast<int64_t>(value); }
+  CacheKey& operator<<(double value);
+  CacheKey& operator<<(const Shape& dims);
+  const std::string& str() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+template <class PrimitiveDesc>
+struct CachedPrimitive {
+  PrimitiveDesc pd;
+  dnnl::primitive primitive;
+};
+
+namespace detail {
+std::shared_ptr<void>& primitive_cache_slot(const std::string& key);
+std::mutex& primitive_cache_mutex();
+}  // namespace detail
+
+// The primitive for `key`, created from make_pd() on first use. The returned reference stays valid
+// until clear_primitive_cache().
+template <class PrimitiveDesc, class MakePd>
+const CachedPrimitive<PrimitiveDesc>& cached_primitive(const CacheKey& key, MakePd&& make_pd) {
+  std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
+  std::shared_ptr<void>& slot = detail::primitive_cache_slot(std::string(typeid(PrimitiveDesc).name()) + "|" + key.str());
+  if (!slot) {
+    auto entry = std::make_shared<CachedPrimitive<PrimitiveDesc>>();
+    entry->pd = make_pd();
+    entry->primitive = dnnl::primitive(entry->pd.get());
+    slot = entry;
+  }
+  return *static_cast<CachedPrimitive<PrimitiveDesc>*>(slot.get());
+}
+
+size_t primitive_cache_size();
+void clear_primitive_cache();
+
+}  // namespace sugar

@@ -1,0 +1,127 @@
+#include "sugar/autograd.hpp"
+
+#include "sugar/error.hpp"
+#include "sugar/ops/elementwise_math.hpp"
+
+namespace sugar::autograd {
+
+namespace {
+
+struct Node {
+  std::string op;
+  std::vector<Tensor> inputs;   // only the inputs that require grad
+  std::vector<Tensor> outputs;
+  BackwardFn backward;
+};
+
+struct Tape {
+  std::vector<Node> nodes;
+  bool grad_enabled = true;
+};
+
+Tape& tape() {
+  thread_local Tape instance;
+  return instance;
+}
+
+// A leaf's gradient is final once every recorded use of it has been back-propagated.
+void release_use(const Tensor& input) {
+  TensorImpl* impl = input.impl();
+  if (--impl->pending_uses > 0) return;
+  impl->pending_uses = 0;
+  if (impl->is_leaf && impl->grad_ready_hook && impl->grad.defined()) {
+    Tensor param = input;
+    impl->grad_ready_hook(param);
+  }
+}
+
+}  // namespace
+
+bool grad_enabled() { return tape().grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(tape().grad_enabled) { tape().grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { tape().grad_enabled = previous_; }
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.requires_grad()) return true;
+  return false;
+}
+
+void record(const std::string& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
+            BackwardFn backward) {
+  if (!needs_grad(inputs)) return;
+  Node node{op, {}, outputs, std::move(backward)};
+  for (const Tensor& t : inputs) {
+    if (!t.requires_grad()) continue;
+    ++t.impl()->pending_uses;
+    node.inputs.push_back(t);
+  }
+  for (const Tensor& t : outputs) {
+    t.impl()->requires_grad = true;
+    t.impl()->is_leaf = false;
+  }
+  tape().nodes.push_back(std::move(node));
+}
+
+void accumulate_grad(const Tensor& tensor, const Tensor& grad) {
+  if (!tensor.requires_grad() || !grad.defined()) return;
+  SUGAR_CHECK(grad.shape() == tensor.shape(), "autograd: gradient of shape ", to_string(grad.shape()),
+              " does not match tensor ", tensor.name(), " of shape ", to_string(tensor.shape()));
+  Tensor g = grad.to_desc(tensor.desc());
+  TensorImpl* impl = tensor.impl();
+  // Out of place on purpose: an op may hand the same gradient tensor to several inputs (add), so a
+  // stored gradient is never written to again.
+  impl->grad = impl->grad.defined() ? ops::add_same_layout(impl->grad, g) : g;
+}
+
+void backward(const Tensor& root, const Tensor& seed) {
+  SUGAR_CHECK(root.defined(), "backward: the root tensor is undefined");
+  SUGAR_CHECK(root.requires_grad(), "backward: the root tensor does not require a gradient "
+                                    "(was it computed in no-grad mode or from constants only?)");
+  Tensor start = seed;
+  if (!start.defined()) {
+    start = Tensor::from_desc(root.desc());
+    start.fill_(1.0f);
+  }
+  accumulate_grad(root, start);
+
+  Tape& t = tape();
+  std::vector<Node> nodes = std::move(t.nodes);
+  t.nodes.clear();
+  NoGradGuard no_grad;  // the backward closures themselves are not recorded
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    Node& node = *it;
+    std::vector<Tensor> grads;
+    bool any = false;
+    for (const Tensor& out : node.outputs) {
+      grads.push_back(out.impl()->grad);
+      any = any || grads.back().defined();
+    }
+    if (any) {
+      try {
+        node.backward(grads);
+      } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " (in backward of " + node.op + ")", e.kind());
+      } catch (const dnnl::error& e) {
+        throw Error("oneDNN error in backward of " + node.op + ": " + e.what());
+      }
+    }
+    // Intermediate gradients are not kept (PyTorch's default): free them as soon as they are used.
+    for (const Tensor& out : node.outputs)
+      if (!out.impl()->is_leaf) out.impl()->grad = Tensor();
+    for (const Tensor& in : node.inputs) release_use(in);
+    node = Node{};  // release saved tensors now rather than at the end
+  }
+}
+
+void clear_tape() {
+  for (Node& node : tape().nodes)
+    for (const Tensor& in : node.inputs) in.impl()->pending_uses = 0;
+  tape().nodes.clear();
+}
+
+size_t tape_size() { return tape().nodes.size(); }
+
+}  // namespace sugar::autograd

@@ -1,0 +1,18 @@
+#include "sugar/ops/add.hpp"
+
+#include "sugar/autograd.hpp"
+#include "sugar/ops/elementwise_math.hpp"
+
+namespace sugar::ops {
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = add_same_layout(a, b);
+  // dy/da = dy/db = 1: both inputs receive the upstream gradient unchanged.
+  autograd::record("add", {a, b}, {y}, [a, b](const std::vector<Tensor>& grads) {
+    autograd::accumulate_grad(a, grads[0]);
+    autograd::accumulate_grad(b, grads[0]);
+  });
+  return y;
+}
+
+}  // namespace sugar::ops

@@ -1,0 +1,24 @@
+#include "sugar/ops/elementwise_math.hpp"
+
+#include "sugar/error.hpp"
+#include "sugar/primitive_cache.hpp"
+#include "sugar/runtime.hpp"
+
+namespace sugar::ops {
+
+Tensor add_same_layout(const Tensor& a, const Tensor& b) {
+  SUGAR_CHECK(a.shape() == b.shape(), "add: shapes differ, ", to_string(a.shape()), " vs ", to_string(b.shape()));
+  const Tensor rhs = b.to_desc(a.desc());
+  Tensor out = Tensor::from_desc(a.desc());
+  const auto& cached = cached_primitive<dnnl::binary::primitive_desc>(CacheKey("binary_add") << a.desc(), [&] {
+    return dnnl::binary::primitive_desc(dnnl::binary::desc(dnnl::algorithm::binary_add, a.desc(), a.desc(), a.desc()),
+                                        cpu_engine());
+  });
+  cached.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC_0, a.memory_handle()},
+                                          {DNNL_ARG_SRC_1, rhs.memory_handle()},
+                                          {DNNL_ARG_DST, out.memory_handle()}});
+  cpu_stream().wait();
+  return out;
+}
+
+}  // namespace sugar::ops
