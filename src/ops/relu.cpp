@@ -1,0 +1,23 @@
+#include "sugar/ops/relu.hpp"
+
+#include "sugar/autograd.hpp"
+#include "sugar/ops/eltwise.hpp"
+
+namespace sugar::ops {
+
+Tensor relu(const Tensor& x) {
+  if (!autograd::needs_grad({x}))
+    return eltwise_forward(dnnl::algorithm::eltwise_relu, 0.f, 0.f, x, dnnl::prop_kind::forward_inference);
+
+  // The backward reads y rather than x: y > 0 exactly where x > 0, so the gradient is dy there and 0
+  // where x <= 0 (PyTorch's convention), and x need not be kept for this op.
+  constexpr auto algorithm = dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+  Tensor y = eltwise_forward(algorithm, 0.f, 0.f, x, dnnl::prop_kind::forward_training);
+  const Tensor saved_y = y.detach();
+  autograd::record("relu", {x}, {y}, [x, saved_y](const std::vector<Tensor>& grads) {
+    autograd::accumulate_grad(x, eltwise_backward(algorithm, 0.f, 0.f, saved_y, grads[0]));
+  });
+  return y;
+}
+
+}  // namespace sugar::ops
