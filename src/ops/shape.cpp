@@ -1,0 +1,21 @@
+#include "sugar/ops/shape.hpp"
+
+#include "sugar/autograd.hpp"
+#include "sugar/error.hpp"
+
+namespace sugar::ops {
+
+Tensor flatten(const Tensor& x) {
+  SUGAR_CHECK(x.ndim() >= 2, "flatten: expected [N, ...] with at least 2 dimensions, got ", to_string(x.shape()));
+  const int64_t batch = x.dim(0);
+  const int64_t features = x.numel() / batch;
+  // A plain input is viewed without a copy; a blocked one is reordered once, here.
+  Tensor y = x.to_plain().reshape({batch, features});
+  autograd::record("flatten", {x}, {y}, [x](const std::vector<Tensor>& grads) {
+    // accumulate_grad reorders the plain gradient back to x's (possibly blocked) layout.
+    autograd::accumulate_grad(x, grads[0].to_plain().reshape(x.shape()));
+  });
+  return y;
+}
+
+}  // namespace sugar::ops
