@@ -1,0 +1,76 @@
+#pragma once
+// DataLoader: turns a dataset into batches for one epoch at a time, preparing the next batches on
+// background threads while the model computes.
+//
+//   DataLoader loader(train_set, ImageTransform(augment, normalization, seed), {.batch_size = 128, .seed = seed});
+//   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+//     loader.start_epoch(epoch);
+//     while (auto batch = loader.next()) step(batch->images, batch->labels);
+//   }
+//
+// Determinism: the epoch's sample order is shuffled_order(n, seed, epoch) (or 0..n-1 without
+// shuffling) and each sample's augmentation depends only on (seed, epoch, sample index), so batch
+// contents are bit-identical whatever the number of workers and however the threads are scheduled.
+// Workers fill batches with plain loops (no OpenMP), so they do not compete with the model's OpenMP
+// team for more than their own thread.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "sugar/data/dataset.hpp"
+#include "sugar/data/transforms.hpp"
+#include "sugar/tensor.hpp"
+
+namespace sugar::data {
+
+struct LoaderOptions {
+  int64_t batch_size = 128;
+  bool shuffle = true;
+  bool drop_last = false;  // drop the last batch when it would be smaller than batch_size
+  int workers = 1;         // background threads; 0 prepares each batch in next() on the caller's thread
+  int prefetch = 2;        // batches prepared ahead of the consumer (at least `workers` are allowed)
+  uint64_t seed = 0;       // keys the shuffle ("shuffle/epoch<k>"); augmentation uses the transform's seed
+};
+
+struct Batch {
+  Tensor images;                  // [N, C, H, W], plain f32
+  std::vector<int32_t> labels;    // N
+  std::vector<int64_t> indices;   // N dataset indices, in batch order
+  int64_t batch_index = 0;        // position within the epoch
+};
+
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<const Dataset> dataset, ImageTransform transform, LoaderOptions options);
+  ~DataLoader();  // stops and joins the workers, also mid-epoch
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  // Begins `epoch` (abandoning any epoch in progress); first_batch skips batches, for resuming.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+  // The next batch of the current epoch, or nullopt when it is over. An exception thrown while a worker
+  // prepared this batch is re-thrown here (and ends the epoch).
+  std::optional<Batch> next();
+  // Stops the workers of the current epoch (next() then returns nullopt until start_epoch).
+  void stop();
+
+  int64_t batches_per_epoch() const;
+  int64_t samples_per_epoch() const;  // without the dropped tail
+  // The sample order of an epoch (what the batches concatenate to, before drop_last).
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+  const Dataset& dataset() const { return *dataset_; }
+  const LoaderOptions& options() const { return options_; }
+
+  // Builds batch `batch_index` of an epoch whose order is `order`; what the workers run.
+  Batch make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t batch_index) const;
+
+ private:
+  struct EpochRun;
+  std::shared_ptr<const Dataset> dataset_;
+  ImageTransform transform_;
+  LoaderOptions options_;
+  std::unique_ptr<EpochRun> run_;
+};
+
+}  // namespace sugar::data

@@ -1,0 +1,92 @@
+#include "sugar/data/registry.hpp"
+
+#include "sugar/data/cifar.hpp"
+#include "sugar/data/idx.hpp"
+#include "sugar/data/image_folder.hpp"
+#include "sugar/data/normalization.hpp"
+#include "sugar/error.hpp"
+
+namespace sugar::data {
+namespace {
+
+void usage_check(bool ok, const std::string& message) {
+  if (!ok) throw Error(message, ErrorKind::usage);
+}
+
+std::shared_ptr<const Dataset> read_split(const DataOptions& o, const std::filesystem::path& root, Split split) {
+  if (o.name == "cifar10") return read_cifar10(root, split);
+  if (o.name == "cifar100")
+    return read_cifar100(root, split, o.coarse_labels ? Cifar100Labels::coarse : Cifar100Labels::fine);
+  if (o.name == "mnist") return read_mnist(root, split, {o.pad_to});
+  if (o.name == "fashion_mnist") return read_fashion_mnist(root, split, {o.pad_to});
+  return read_image_folder(root / split_name(split), {o.image_size, o.image_size});
+}
+
+}  // namespace
+
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names{"cifar10", "cifar100", "mnist", "fashion_mnist", "image_folder"};
+  return names;
+}
+
+std::string default_root(const std::string& name) {
+  if (name == "cifar10") return "data/cifar-10-batches-bin";
+  if (name == "cifar100") return "data/cifar-100-binary";
+  if (name == "mnist") return "data/mnist";
+  if (name == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
+  if (name == "image_folder") return "data/images";
+  throw Error("unknown dataset '" + name + "'", ErrorKind::usage);
+}
+
+DataSplits load_data(const DataOptions& o) {
+  bool known = false;
+  std::string names;
+  for (const auto& n : dataset_names()) {
+    known = known || n == o.name;
+    names += (names.empty() ? "" : ", ") + n;
+  }
+  usage_check(known, "data.name: unknown dataset '" + o.name + "' (known: " + names + ")");
+  usage_check(o.pad_to >= 0, "data.pad_to must be >= 0, got " + std::to_string(o.pad_to));
+  usage_check(o.image_size > 0, "data.image_size must be positive, got " + std::to_string(o.image_size));
+  usage_check(o.train_limit >= 0, "data.train_limit must be >= 0 (0 = all), got " + std::to_string(o.train_limit));
+  usage_check(o.test_limit >= 0, "data.test_limit must be >= 0 (0 = all), got " + std::to_string(o.test_limit));
+  usage_check(o.mean.size() == o.std.size(), "data.mean has " + std::to_string(o.mean.size()) +
+                                                  " values but data.std has " + std::to_string(o.std.size()));
+  usage_check(o.augment.crop_padding >= 0, "data.augment.crop_padding must be >= 0");
+  usage_check(o.augment.cutout >= 0, "data.augment.cutout must be >= 0");
+
+  const std::filesystem::path root = o.root.empty() ? default_root(o.name) : o.root;
+  DataSplits splits;
+  std::shared_ptr<const Dataset> train = read_split(o, root, Split::train);
+  std::shared_ptr<const Dataset> test = read_split(o, root, Split::test);
+  SUGAR_CHECK(train->num_classes() == test->num_classes() && train->class_names() == test->class_names(),
+              o.name, ": the train and test sets have different classes (", train->num_classes(), " vs ",
+              test->num_classes(), ")");
+  SUGAR_CHECK(train->channels() == test->channels() && train->height() == test->height() &&
+                  train->width() == test->width(),
+              o.name, ": train and test images differ in shape");
+
+  if (!o.mean.empty()) {
+    splits.normalization = {o.mean, o.std};
+  } else if (o.name == "image_folder") {
+    splits.normalization = compute_normalization(*train);
+  } else {
+    splits.normalization = default_normalization(o.name);
+  }
+  check_normalization(splits.normalization, train->channels(), "data.mean/data.std");
+
+  train = take_prefix(std::move(train), o.train_limit);
+  try {
+    auto held_out = split_validation(std::move(train), o.val_split);
+    splits.train = std::move(held_out.train);
+    splits.validation = std::move(held_out.validation);
+  } catch (const Error& e) {
+    throw Error(std::string("data.val_split: ") + e.what(), ErrorKind::usage);
+  }
+  splits.test = take_prefix(std::move(test), o.test_limit);
+  splits.num_classes = splits.train->num_classes();
+  splits.shape = splits.train->image_shape();
+  return splits;
+}
+
+}  // namespace sugar::data
