@@ -141,6 +141,22 @@ TEST(Linear, Bf16InputRunsInBf16) {
   for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 1e-3 + std::abs(expected[i]) / 128) << i;
 }
 
+TEST(Linear, Bf16GradientsReachF32Parameters) {
+  Tensor x = Tensor::from_vector({2, 2}, {1, 2, 3, 4}, DType::bf16);
+  Tensor w = Tensor::from_vector({3, 2}, {3, 4, 5, 6, 7, 8});
+  Tensor b = Tensor::from_vector({3}, {0, 0, 0});
+  x.set_requires_grad(true);
+  w.set_requires_grad(true);
+  b.set_requires_grad(true);
+  autograd::backward(ops::linear(x, w, b));
+  // The same hand-computed values as in f32: every operand and sum here is exact in bf16.
+  EXPECT_EQ(x.grad().dtype(), DType::bf16);
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{15, 18, 15, 18}));
+  EXPECT_EQ(w.grad().dtype(), DType::f32);
+  EXPECT_EQ(w.grad().to_vector(), (std::vector<float>{4, 6, 4, 6, 4, 6}));
+  EXPECT_EQ(b.grad().to_vector(), (std::vector<float>{2, 2, 2}));
+}
+
 TEST(Linear, ErrorsNameTheOpAndTheShapes) {
   EXPECT_EQ(message_of([] { ops::linear(Tensor::zeros({2, 5}), Tensor::zeros({4, 6}), Tensor()); }),
             "linear: input has 5 features but weight expects 6 (input [2, 5], weight [4, 6])");
