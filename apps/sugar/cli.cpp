@@ -1,23 +1,133 @@
 #include "cli.hpp"
 
-#include <CLI/CLI.hpp>
-#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "command.hpp"
 #include "sugar/error.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::cli {
+namespace {
+
+const char* const kDescription =
+    "Sugar trains convolutional networks on the CPU (oneDNN) to compare activation functions,\n"
+    "above all SUGAR: a ReLU whose backward pass uses the derivative of a smooth surrogate.\n";
+
+const char* const kFooter =
+    "\nExamples:\n"
+    "  sugar demo                 train a small CNN on synthetic images (a few seconds)\n"
+    "  sugar --threads 1 demo     the same on one thread\n"
+    "  sugar demo --help          the options of one subcommand\n"
+    "\nErrors are printed as one line 'error: ...'; exit code 2 means a usage error (fix the\n"
+    "command line), 1 a failure while running.";
+
+std::string version_text() {
+  return "sugar " + sugar_version() + " (commit " + sugar_git_commit() + ")\n" + "oneDNN " + onednn_version() +
+         "\n" + "OpenMP threads available: " + std::to_string(num_threads());
+}
+
+// Error messages may hold newlines (oneDNN's do); the contract is one line per error.
+std::string one_line(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+int report_error(const std::string& message, int exit_code) {
+  std::cerr << "error: " << one_line(message) << std::endl;
+  return exit_code;
+}
+
+void setup_logging(const std::string& level) {
+  // Logs go to stderr so that stdout carries only results (tables, metrics) and can be piped.
+  auto logger = spdlog::stderr_color_mt("sugar");
+  logger->set_pattern("[%H:%M:%S] %^%l%$: %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+std::string command_names(const std::vector<Command>& commands) {
+  std::string names;
+  for (const Command& command : commands) names += (names.empty() ? "" : ", ") + command.app->get_name();
+  return names;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Sugar: train and compare activation functions on the CPU"};
-  app.set_version_flag("--version", "sugar " + sugar_version() + " (commit " + sugar_git_commit() + ", oneDNN " +
-                                        onednn_version() + ")");
+  CLI::App app{kDescription, "sugar"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", version_text(), "Print the version of Sugar and of oneDNN, then exit");
+  app.set_help_flag("-h,--help", "Print this help, then exit (sugar <command> --help: a command's help)");
+  app.require_subcommand(0, 1);
+
+  int threads = 0;
+  CLI::Option* threads_option =
+      app.add_option("--threads", threads,
+                     "Threads of OpenMP and oneDNN (default: OMP_NUM_THREADS if set, else all cores; 0: all)")
+          ->check(CLI::Range(0, 4096))
+          ->type_name("N");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "How much to log to stderr (default: info)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->type_name("LEVEL");
+
+  std::vector<Command> commands;
+  commands.push_back(add_demo_command(app));
+
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    const std::vector<std::string> extras = app.remaining();
+    if (app.get_subcommands().empty() && !extras.empty() && !extras.front().starts_with("-")) {
+      return report_error("unknown command '" + extras.front() + "' (commands: " + command_names(commands) +
+                              "; see 'sugar --help')",
+                          2);
+    }
+    const std::string help = app.get_subcommands().empty() ? "sugar --help"
+                                                            : "sugar " + app.get_subcommands().front()->get_name() + " --help";
+    return report_error(std::string(e.what()) + " (see '" + help + "')", 2);
   }
-  return 0;
+
+  const Command* chosen = nullptr;
+  for (const Command& command : commands) {
+    if (command.app->parsed()) chosen = &command;
+  }
+  if (chosen == nullptr) {
+    // A bare `sugar` is most likely a newcomer: show what there is to do.
+    std::cout << app.help() << std::flush;
+    return 0;
+  }
+
+  try {
+    setup_logging(log_level);
+    if (threads_option->count() > 0) set_num_threads(threads);
+    spdlog::debug("sugar {} (commit {}), oneDNN {}, {} threads", sugar_version(), sugar_git_commit(),
+                  onednn_version(), num_threads());
+    return chosen->run();
+  } catch (const Error& e) {
+    return report_error(e.what(), e.exit_code());
+  } catch (const dnnl::error& e) {
+    return report_error(std::string("oneDNN: ") + e.what(), 1);
+  } catch (const std::bad_alloc&) {
+    return report_error("out of memory", 1);
+  } catch (const std::exception& e) {
+    return report_error(e.what(), 1);
+  }
 }
 
 }  // namespace sugar::cli
