@@ -1,0 +1,38 @@
+#pragma once
+#include "sugar/nn/module.hpp"
+#include "sugar/ops/conv2d.hpp"
+
+namespace sugar::nn {
+
+// nn.Conv2d. Parameters: weight [O, I/groups, KH, KW] and, when bias is on, bias [O].
+// Initialisation (torchvision's ResNet/VGG): weight ~ N(0, 2 / fan_out) with fan_out = O * KH * KW
+// (kaiming_normal_, mode='fan_out', nonlinearity='relu'); bias = 0. (Plain PyTorch would draw the bias
+// from U(+-1/sqrt(fan_in)); torchvision zeroes it, and that is what Sugar's models want.)
+class Conv2d : public Module {
+ public:
+  // PyTorch's positional order: in, out, kernel_size, stride, padding, dilation, groups, bias.
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1, int64_t padding = 0,
+         int64_t dilation = 1, int64_t groups = 1, bool bias = true);
+  // Rectangular kernels and per-axis stride/padding/dilation.
+  Conv2d(int64_t in_channels, int64_t out_channels, ops::Dims2 kernel_size, const ops::Conv2dOptions& options,
+         bool bias = true);
+
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Conv2d"; }
+  void reset_parameters(uint64_t seed) override;
+
+  int64_t in_channels() const { return in_channels_; }
+  int64_t out_channels() const { return out_channels_; }
+  const ops::Conv2dOptions& options() const { return options_; }
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }  // undefined without bias
+
+ private:
+  int64_t in_channels_;
+  int64_t out_channels_;
+  ops::Conv2dOptions options_;
+  Tensor weight_;
+  Tensor bias_;
+};
+
+}  // namespace sugar::nn

@@ -1,0 +1,28 @@
+#pragma once
+#include "sugar/nn/module.hpp"
+
+namespace sugar::nn {
+
+// nn.Dropout(p). In training each call draws a fresh mask from
+// RandomStream(seed, "dropout/" + path + "/" + call), where seed is the one given to nn::initialize,
+// path the module's dotted name and call the number of training calls so far; so masks are
+// reproducible, differ between calls and between dropout layers. Eval (or p = 0) is the identity.
+class Dropout : public Module {
+ public:
+  explicit Dropout(float p = 0.5f);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Dropout"; }
+  void reset_parameters(uint64_t seed) override;
+
+  float p() const { return p_; }
+  // Training calls so far; a trainer that resumes from a checkpoint can restore it for identical masks.
+  uint64_t calls() const { return calls_; }
+  void set_calls(uint64_t calls) { calls_ = calls; }
+
+ private:
+  float p_;
+  uint64_t seed_ = 0;
+  uint64_t calls_ = 0;
+};
+
+}  // namespace sugar::nn

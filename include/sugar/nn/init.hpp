@@ -1,0 +1,31 @@
+#pragma once
+// Weight initialisers (torch.nn.init), each filling a plain f32 tensor in place. Element i (row-major)
+// takes draw i of the given stream, so the values do not depend on thread count or on other tensors.
+// Layers call these from reset_parameters with init_stream(param, seed); model builders may call them
+// again after nn::initialize to override a layer's default (e.g. torchvision VGG's N(0, 0.01) linears).
+#include <cstdint>
+
+#include "sugar/random.hpp"
+#include "sugar/tensor.hpp"
+
+namespace sugar::nn::init {
+
+// RandomStream(seed, "init/" + param.name()): the stream every initial value of `param` comes from.
+RandomStream init_stream(const Tensor& param, uint64_t seed);
+
+// PyTorch's _calculate_fan_in_and_fan_out for a weight [O, I, k...]: fan_in = I * prod(k),
+// fan_out = O * prod(k) (grouped convolutions are not divided by groups, as in PyTorch).
+int64_t fan_in(const Tensor& weight);
+int64_t fan_out(const Tensor& weight);
+
+void constant_(Tensor& t, float value);
+void uniform_(Tensor& t, double low, double high, const RandomStream& rng);
+void normal_(Tensor& t, double mean, double std, const RandomStream& rng);
+
+// kaiming_normal_(w, mode='fan_out', nonlinearity='relu'): N(0, 2 / fan_out). torchvision's conv init.
+void kaiming_normal_fan_out_relu_(Tensor& weight, const RandomStream& rng);
+// kaiming_uniform_(w, a=sqrt(5)), PyTorch's default for Linear and Conv weights, which reduces to
+// U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void kaiming_uniform_default_(Tensor& weight, const RandomStream& rng);
+
+}  // namespace sugar::nn::init

@@ -1,0 +1,29 @@
+#pragma once
+#include "sugar/nn/module.hpp"
+
+namespace sugar::nn {
+
+// nn.Linear: y = x W^T + b with weight [out, in] and bias [out].
+// Initialisation is PyTorch's default: weight ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with
+// a = sqrt(5)), bias ~ U(-1/sqrt(in), 1/sqrt(in)).
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Linear"; }
+  void reset_parameters(uint64_t seed) override;
+
+  int64_t in_features() const { return in_features_; }
+  int64_t out_features() const { return out_features_; }
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }  // undefined without bias
+
+ private:
+  int64_t in_features_;
+  int64_t out_features_;
+  Tensor weight_;
+  Tensor bias_;
+};
+
+}  // namespace sugar::nn

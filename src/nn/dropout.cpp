@@ -1,0 +1,28 @@
+#include "sugar/nn/dropout.hpp"
+
+#include <string>
+
+#include "sugar/error.hpp"
+#include "sugar/ops/dropout.hpp"
+
+namespace sugar::nn {
+
+Dropout::Dropout(float p) : p_(p) {
+  SUGAR_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must be in [0, 1), got ", p);
+}
+
+void Dropout::reset_parameters(uint64_t seed) {
+  seed_ = seed;
+  calls_ = 0;
+}
+
+Tensor Dropout::forward(const Tensor& x) {
+  if (!is_training() || p_ == 0.0f) return x;
+  SUGAR_CHECK(is_initialized(), display_name(),
+              ": not seeded; call sugar::nn::initialize(model, seed) once the model is built");
+  const RandomStream rng(seed_, "dropout/" + path() + "/" + std::to_string(calls_));
+  ++calls_;
+  return ops::dropout(x, p_, true, rng);
+}
+
+}  // namespace sugar::nn

@@ -1,0 +1,65 @@
+#include "sugar/nn/init.hpp"
+
+#include <cmath>
+
+#include "sugar/error.hpp"
+
+namespace sugar::nn::init {
+
+namespace {
+
+float* checked_values(Tensor& t, const char* initialiser) {
+  SUGAR_CHECK(t.defined(), "init::", initialiser, ": undefined tensor");
+  SUGAR_CHECK(t.dtype() == DType::f32 && t.is_plain(), "init::", initialiser, ": tensor '", t.name(),
+              "' must be plain f32, got ", describe(t.desc()));
+  return t.data<float>();
+}
+
+int64_t receptive_field(const Tensor& weight, const char* what) {
+  SUGAR_CHECK(weight.ndim() >= 2, "init::", what, ": needs a weight with at least 2 dimensions, got ",
+              to_string(weight.shape()), " for '", weight.name(), "'");
+  int64_t field = 1;
+  for (int d = 2; d < weight.ndim(); ++d) field *= weight.dim(d);
+  return field;
+}
+
+}  // namespace
+
+RandomStream init_stream(const Tensor& param, uint64_t seed) { return RandomStream(seed, "init/" + param.name()); }
+
+int64_t fan_in(const Tensor& weight) { return weight.dim(1) * receptive_field(weight, "fan_in"); }
+int64_t fan_out(const Tensor& weight) { return weight.dim(0) * receptive_field(weight, "fan_out"); }
+
+void constant_(Tensor& t, float value) {
+  checked_values(t, "constant_");
+  t.fill_(value);
+}
+
+void uniform_(Tensor& t, double low, double high, const RandomStream& rng) {
+  SUGAR_CHECK(low <= high, "init::uniform_: low ", low, " exceeds high ", high);
+  float* v = checked_values(t, "uniform_");
+  const int64_t n = t.numel();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(low + (high - low) * rng.uniform_double(i));
+}
+
+void normal_(Tensor& t, double mean, double std, const RandomStream& rng) {
+  SUGAR_CHECK(std >= 0, "init::normal_: std must be >= 0, got ", std);
+  float* v = checked_values(t, "normal_");
+  const int64_t n = t.numel();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(mean + std * rng.normal(i));
+}
+
+void kaiming_normal_fan_out_relu_(Tensor& weight, const RandomStream& rng) {
+  const double gain = std::sqrt(2.0);  // calculate_gain('relu')
+  normal_(weight, 0.0, gain / std::sqrt(static_cast<double>(fan_out(weight))), rng);
+}
+
+void kaiming_uniform_default_(Tensor& weight, const RandomStream& rng) {
+  // gain = sqrt(2 / (1 + a^2)) with a = sqrt(5); bound = sqrt(3) * gain / sqrt(fan_in) = 1 / sqrt(fan_in).
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in(weight)));
+  uniform_(weight, -bound, bound, rng);
+}
+
+}  // namespace sugar::nn::init

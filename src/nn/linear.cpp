@@ -1,0 +1,35 @@
+#include "sugar/nn/linear.hpp"
+
+#include <cmath>
+
+#include "sugar/error.hpp"
+#include "sugar/nn/init.hpp"
+#include "sugar/ops/linear.hpp"
+
+namespace sugar::nn {
+
+Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
+    : in_features_(in_features), out_features_(out_features) {
+  SUGAR_CHECK(in_features > 0 && out_features > 0, "Linear: feature counts must be positive, got in_features ",
+              in_features, ", out_features ", out_features);
+  weight_ = register_parameter("weight", Tensor::zeros({out_features, in_features}));
+  if (bias) bias_ = register_parameter("bias", Tensor::zeros({out_features}));
+}
+
+void Linear::reset_parameters(uint64_t seed) {
+  init::kaiming_uniform_default_(weight_, init::init_stream(weight_, seed));
+  if (bias_.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features_));
+    init::uniform_(bias_, -bound, bound, init::init_stream(bias_, seed));
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) {
+  SUGAR_CHECK(is_initialized(), display_name(),
+              ": parameters are not initialised; call sugar::nn::initialize(model, seed) once the model is built");
+  SUGAR_CHECK(x.ndim() == 2 && x.dim(1) == in_features_, display_name(), ": expected input [N, ", in_features_,
+              "], got ", to_string(x.shape()));
+  return ops::linear(x, weight_, bias_);
+}
+
+}  // namespace sugar::nn
