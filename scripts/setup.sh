@@ -6,6 +6,7 @@
 #
 # Idempotent: apt is only touched when a package is missing, and the build is incremental, so a
 # second run takes seconds. Installing needs root; the script uses sudo when run as a normal user.
+# SUGAR_BUILD_DIR=<dir> builds somewhere other than build/ (relative to the repository root).
 set -euo pipefail
 
 # Everything the library and the sugar program need to build and run.
@@ -36,7 +37,7 @@ with_tests=OFF
 for arg in "$@"; do
   case "$arg" in
     --tests) with_tests=ON ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "setup: error: unknown option '$arg' (expected --tests or --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,14 +79,18 @@ else
   rm -f "$apt_log"
 fi
 
-build_dir="$repo_root/build"
-say "configuring Release build in build/ (tests: $with_tests)"
+build_name=${SUGAR_BUILD_DIR:-build}
+build_dir="$repo_root/$build_name"
+[[ $build_name == /* ]] && build_dir=$build_name
+say "configuring a Release build in $build_name/ (tests: $with_tests)"
 mkdir -p "$build_dir"
 cmake -S "$repo_root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DSUGAR_BUILD_TESTS="$with_tests" \
   >"$build_dir/setup-configure.log" 2>&1 \
-  || { tail -n 30 "$build_dir/setup-configure.log" >&2; die "cmake configure failed (full log: build/setup-configure.log)"; }
+  || { tail -n 30 "$build_dir/setup-configure.log" >&2; die "cmake configure failed (full log: $build_dir/setup-configure.log)"; }
 
 jobs=$(nproc)
 say "building with $jobs parallel jobs"
 cmake --build "$build_dir" -j"$jobs"
-say "done: build/bin/sugar is ready (try: build/bin/sugar --help)"
+say "done: $build_name/bin/sugar is ready (try: $build_name/bin/sugar --help)"
+[[ $with_tests == ON ]] && say "run the tests with: ctest --test-dir $build_name --output-on-failure -j$jobs"
+exit 0
