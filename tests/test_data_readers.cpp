@@ -489,3 +489,28 @@ TEST(DataFashionMnistReal, CountsHistogramFirstLabelAndNormalisation) {
   EXPECT_NEAR(measured.mean[0], documented.mean[0], 5e-5);
   EXPECT_NEAR(measured.std[0], documented.std[0], 5e-5);
 }
+
+// ---- the real CIFAR releases, when data/fetch-cifar.sh has put them in the source tree's data/ ----
+
+TEST(DataCifarReal, DocumentedNormalisationMatchesTheTrainingSets) {
+  const fs::path data = fs::path(__FILE__).parent_path().parent_path() / "data";
+  bool any = false;
+  for (const char* name : {"cifar10", "cifar100"}) {
+    const bool ten = std::string(name) == "cifar10";
+    const fs::path dir = data / (ten ? "cifar-10-batches-bin" : "cifar-100-binary");
+    if (!fs::exists(dir / "test_batch.bin") && !fs::exists(dir / "test.bin")) continue;
+    any = true;
+    auto train = ten ? read_cifar10(dir, Split::train) : read_cifar100(dir, Split::train);
+    auto test = ten ? read_cifar10(dir, Split::test) : read_cifar100(dir, Split::test);
+    EXPECT_EQ(train->size(), 50000);
+    EXPECT_EQ(test->size(), 10000);
+    EXPECT_EQ(label_histogram(*train), std::vector<int64_t>(ten ? 10 : 100, ten ? 5000 : 500));
+    // The constants are the measured values rounded to 4 decimals.
+    const Normalization measured = compute_normalization(*train), documented = default_normalization(name);
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(measured.mean[c], documented.mean[c], 5.1e-5) << name << " channel " << c;
+      EXPECT_NEAR(measured.std[c], documented.std[c], 5.1e-5) << name << " channel " << c;
+    }
+  }
+  if (!any) GTEST_SKIP() << "no CIFAR data under " << data << " (data/fetch-cifar.sh cifar10 fetches it)";
+}
