@@ -13,6 +13,7 @@ set -euo pipefail
 BUILD_PACKAGES=(
   build-essential g++ cmake git
   libdnnl-dev              # oneDNN 2.6: convolution, batch-norm, pooling, reorders (OpenMP runtime: GCC's libgomp)
+  ocl-icd-opencl-dev       # only recommended by libdnnl-dev, but its CMake config requires OpenCL
   libcli11-dev             # the command line
   libspdlog-dev libfmt-dev # logging
   libstb-dev               # image decoding
