@@ -373,6 +373,23 @@ TEST(DataIdx, CorruptAndTruncatedGzipAreReported) {
   EXPECT_CONTAINS(message, "truncated gzip stream");
 }
 
+TEST(DataIdx, ConcatenatedGzipMembersAreReadWhole) {
+  TempDir tmp;
+  const std::vector<uint8_t> whole = idx_images(2);
+  const std::vector<uint8_t> head(whole.begin(), whole.begin() + 1000), tail(whole.begin() + 1000, whole.end());
+  write_gzip(tmp.path() / "a.gz", head);
+  write_gzip(tmp.path() / "b.gz", tail);
+  std::vector<uint8_t> both = read_file_bytes(tmp.path() / "a.gz");
+  const std::vector<uint8_t> second = read_file_bytes(tmp.path() / "b.gz");
+  both.insert(both.end(), second.begin(), second.end());  // what `cat a.gz b.gz` makes; gzip -d reads both
+  write_bytes(tmp.path() / "t10k-images-idx3-ubyte.gz", both);
+  write_bytes(tmp.path() / "t10k-labels-idx1-ubyte", idx_labels({0, 1}));
+  auto ds = read_mnist(tmp.path(), Split::test, {.pad_to = 0});
+  ASSERT_EQ(ds->size(), 2);
+  EXPECT_EQ(ds->pixels(1)[27 * 28 + 27], idx_pixel(1, 27, 27));
+  EXPECT_EQ(read_maybe_gzipped(tmp.path() / "t10k-images-idx3-ubyte.gz"), whole);
+}
+
 // ---- image folders -------------------------------------------------------------------------------
 
 uint8_t folder_pixel(int image, int y, int x, int c) { return static_cast<uint8_t>(image * 60 + y * 20 + x * 5 + c * 70); }
