@@ -42,17 +42,23 @@ std::mutex& primitive_cache_mutex();
 }  // namespace detail
 
 // The primitive for `key`, created from make_pd() on first use. The returned reference stays valid
-// until clear_primitive_cache().
+// until clear_primitive_cache(). The lock is not held while make_pd() runs, so a backward primitive
+// may look up its forward hint in the cache from inside its own make_pd (a held lock would deadlock);
+// if two threads create the same entry at once, the first one stored wins.
 template <class PrimitiveDesc, class MakePd>
 const CachedPrimitive<PrimitiveDesc>& cached_primitive(const CacheKey& key, MakePd&& make_pd) {
-  std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
-  std::shared_ptr<void>& slot = detail::primitive_cache_slot(std::string(typeid(PrimitiveDesc).name()) + "|" + key.str());
-  if (!slot) {
-    auto entry = std::make_shared<CachedPrimitive<PrimitiveDesc>>();
-    entry->pd = make_pd();
-    entry->primitive = dnnl::primitive(entry->pd.get());
-    slot = entry;
+  const std::string full_key = std::string(typeid(PrimitiveDesc).name()) + "|" + key.str();
+  {
+    std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
+    if (const std::shared_ptr<void>& slot = detail::primitive_cache_slot(full_key))
+      return *static_cast<CachedPrimitive<PrimitiveDesc>*>(slot.get());
   }
+  auto entry = std::make_shared<CachedPrimitive<PrimitiveDesc>>();
+  entry->pd = make_pd();
+  entry->primitive = dnnl::primitive(entry->pd.get());
+  std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
+  std::shared_ptr<void>& slot = detail::primitive_cache_slot(full_key);
+  if (!slot) slot = entry;
   return *static_cast<CachedPrimitive<PrimitiveDesc>*>(slot.get());
 }
 
