@@ -1,0 +1,92 @@
+#include "sugar/io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sugar/error.hpp"
+
+namespace sugar::io {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Makes the rename durable: fsync the directory holding the file. Best effort (some filesystems
+// refuse fsync on directories); the file content itself was already synced.
+void sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void write_all(std::FILE* file, const void* data, size_t bytes, const std::string& path) {
+  if (bytes == 0) return;
+  if (std::fwrite(data, 1, bytes, file) != bytes) {
+    throw Error("cannot write " + path + ": " + errno_text());
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& fill) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.parent_path();
+  // mkstemp gives a unique name, so two writers of the same target never share a temporary file.
+  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) throw Error("cannot create a temporary file for " + path + " (" + tmpl + "): " + errno_text());
+  std::FILE* file = ::fdopen(fd, "wb");
+  if (file == nullptr) {
+    const std::string why = errno_text();
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    throw Error("cannot open a temporary file for " + path + ": " + why);
+  }
+  try {
+    fill(file);
+    if (std::fflush(file) != 0) throw Error("cannot write " + path + ": " + errno_text());
+    if (::fsync(::fileno(file)) != 0) throw Error("cannot sync " + path + " to disk: " + errno_text());
+  } catch (...) {
+    std::fclose(file);
+    ::unlink(tmpl.c_str());
+    throw;
+  }
+  if (std::fclose(file) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmpl.c_str());
+    throw Error("cannot close " + path + ": " + why);
+  }
+  // mkstemp creates the file 0600; give it the usual permissions of a new file (0666 & ~umask).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(tmpl.c_str(), 0666 & ~mask);
+  if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmpl.c_str());
+    throw Error("cannot rename " + tmpl + " to " + path + ": " + why);
+  }
+  sync_directory(dir);
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  write_file_atomic(path, [&](std::FILE* file) { write_all(file, bytes.data(), bytes.size(), path); });
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open " + path + ": " + errno_text());
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error("cannot read " + path);
+  return buffer.str();
+}
+
+}  // namespace sugar::io
