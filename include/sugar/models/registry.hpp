@@ -1,0 +1,41 @@
+#pragma once
+// The model registry: a model by name, sized for a dataset, with one activation at every site.
+//
+//   sugar::models::ModelOptions options;
+//   options.name = "resnet18";
+//   options.activation = "sugar(surrogate=bsilu)";
+//   options.num_classes = 100;
+//   std::shared_ptr<sugar::nn::Module> model = sugar::models::build_model(options);
+//   sugar::nn::initialize(*model, seed);   // names and initial weights; required before forward
+//
+// Initial weights depend only on the seed and the parameter names, never on the activation, so runs
+// that differ only in their activation start from the same weights.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sugar/activations/spec.hpp"
+#include "sugar/nn/activation.hpp"
+#include "sugar/nn/module.hpp"
+
+namespace sugar::models {
+
+struct ModelOptions {
+  std::string name = "resnet18";  // one of model_names()
+  std::string activation = "relu";  // the activation spec text, used when activation_spec is undefined
+  activations::ActivationSpec activation_spec;  // a spec parsed or built elsewhere; wins when defined
+  int64_t num_classes = 10;
+  int64_t in_channels = 3;  // 3 for CIFAR, 1 for (Fashion-)MNIST
+  int64_t image_size = 32;  // side of the square images
+  bool batch_norm = true;   // vgg*: BatchNorm2d after each conv; resnets always have it (false is an error)
+};
+
+// {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"}.
+const std::vector<std::string>& model_names();
+
+// Builds the model, not yet initialised (call nn::initialize). Throws sugar::Error (usage) for an
+// unknown name (listing the nearest names and all names), a bad activation spec, or an invalid size.
+std::shared_ptr<nn::Module> build_model(const ModelOptions& options);
+
+}  // namespace sugar::models

@@ -1,0 +1,71 @@
+#include "sugar/models/registry.hpp"
+
+#include <algorithm>
+
+#include "sugar/activations/registry.hpp"
+#include "sugar/error.hpp"
+#include "sugar/models/resnet.hpp"
+#include "sugar/models/vgg.hpp"
+
+namespace sugar::models {
+
+namespace {
+
+[[noreturn]] void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
+
+// The three names closest to `name` by edit distance (ties in registry order).
+std::vector<std::string> nearest_model_names(const std::string& name) {
+  std::vector<std::string> names = model_names();
+  std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    return activations::edit_distance(name, a) < activations::edit_distance(name, b);
+  });
+  names.resize(std::min<size_t>(names.size(), 3));
+  return names;
+}
+
+bool is_vgg(const std::string& name) { return name.rfind("vgg", 0) == 0; }
+
+}  // namespace
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"};
+  return names;
+}
+
+std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
+  const std::vector<std::string>& names = model_names();
+  if (std::find(names.begin(), names.end(), options.name) == names.end())
+    usage_error("unknown model '" + options.name + "'; did you mean " + join(nearest_model_names(options.name)) +
+                "? (models: " + join(names) + ")");
+  const activations::ActivationSpec activation = options.activation_spec.defined()
+                                                     ? options.activation_spec
+                                                     : activations::ActivationSpec::parse(options.activation);
+  if (is_vgg(options.name)) {
+    VggOptions vgg;
+    vgg.layers = vgg_layers(options.name);
+    vgg.activation = activation;
+    vgg.num_classes = options.num_classes;
+    vgg.in_channels = options.in_channels;
+    vgg.image_size = options.image_size;
+    vgg.batch_norm = options.batch_norm;
+    return std::make_shared<VGG>(vgg);
+  }
+  if (!options.batch_norm)
+    usage_error("model " + options.name +
+                ": batch_norm false is for vgg models only (BatchNorm is part of every ResNet block)");
+  ResNetOptions resnet;
+  resnet.blocks = resnet_blocks(options.name);
+  resnet.activation = activation;
+  resnet.num_classes = options.num_classes;
+  resnet.in_channels = options.in_channels;
+  resnet.image_size = options.image_size;
+  return std::make_shared<ResNet>(resnet);
+}
+
+}  // namespace sugar::models
