@@ -1,0 +1,31 @@
+#pragma once
+// Applying an activation to a tensor: the autograd op behind every nonlinearity of a model.
+#include <vector>
+
+#include "sugar/activations/spec.hpp"
+#include "sugar/tensor.hpp"
+
+namespace sugar::activations {
+
+// y = f(x) for the activation `spec`, with x's layout and data type (blocked layouts stay blocked,
+// padding lanes stay zero). When x needs a gradient, the backward is recorded on the tape, built
+// right here next to the forward: it saves x and passes dx = dy * f'(x) (for sugar: dy * g'(x) of the
+// surrogate g; for rrelu in training: dy * the slope drawn for that element).
+//
+// `training` matters only for random rows (rrelu: random slopes in training, their mean in
+// evaluation); `random` says where those draws come from. Module rows (learnable parameters) are
+// evaluated with their parameters at the spec's values.
+Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training = false,
+                        const RandomSource& random = {});
+
+// f(x) and what the backward sends for an upstream gradient of 1, at each of `x`: runs
+// apply_activation on a 1-d tensor and back-propagates (the tape is cleared afterwards). This is
+// what `sugar activations eval` prints and `plot` draws.
+struct PointwiseValues {
+  std::vector<float> y;
+  std::vector<float> grad;
+};
+PointwiseValues evaluate_activation(const ActivationSpec& spec, const std::vector<float>& x, bool training = false,
+                                    const RandomSource& random = {});
+
+}  // namespace sugar::activations

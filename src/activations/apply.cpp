@@ -1,0 +1,49 @@
+#include "sugar/activations/apply.hpp"
+
+#include "sugar/autograd.hpp"
+#include "sugar/error.hpp"
+
+namespace sugar::activations {
+
+namespace {
+
+// An elementwise row: y = f(x); the backward saves x and passes dy * f'(x).
+Tensor apply_elementwise(const ActivationSpec& spec, const Tensor& x) {
+  std::shared_ptr<const ActivationRow> row = spec.row_ptr();
+  const ParamValues p = spec.kernel_params();
+  Tensor y = row->kernels.forward(x, p);
+  if (autograd::needs_grad({x})) {
+    autograd::record(row->name, {x}, {y}, [row, p, x](const std::vector<Tensor>& grads) {
+      autograd::accumulate_grad(x, row->kernels.backward(x, grads[0], p));
+    });
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training, const RandomSource& random) {
+  SUGAR_CHECK(x.defined(), "activation ", spec.defined() ? spec.name() : std::string("?"),
+              ": the input tensor is undefined");
+  const ActivationRow& row = spec.row();
+  if (row.apply) return row.apply(spec, x, training, random);
+  return apply_elementwise(spec, x);
+}
+
+PointwiseValues evaluate_activation(const ActivationSpec& spec, const std::vector<float>& x, bool training,
+                                    const RandomSource& random) {
+  SUGAR_CHECK(!x.empty(), "activation ", spec.name(), ": no points to evaluate");
+  SUGAR_CHECK(autograd::grad_enabled(), "activation ", spec.name(),
+              ": evaluate_activation needs gradients, but it was called in no-grad mode");
+  const Shape shape{static_cast<int64_t>(x.size())};
+  Tensor input = Tensor::from_vector(shape, x);
+  input.set_requires_grad(true);
+  Tensor y = apply_activation(spec, input, training, random);
+  PointwiseValues values;
+  values.y = y.to_vector();
+  autograd::backward(y, Tensor::full(shape, 1.0f));
+  values.grad = input.grad().defined() ? input.grad().to_vector() : std::vector<float>(x.size(), 0.0f);
+  return values;
+}
+
+}  // namespace sugar::activations
