@@ -217,8 +217,8 @@ int run_demo(const DemoOptions& options) {
     std::fflush(stdout);
   }
   const double total = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("demo: test accuracy %.1f%% after %d epochs (%.1f s, %d threads)\n", test_accuracy, options.epochs, total,
-              num_threads());
+  std::printf("demo: test accuracy %.1f%% after %d epoch%s (%.1f s, %d thread%s)\n", test_accuracy, options.epochs,
+              options.epochs == 1 ? "" : "s", total, num_threads(), num_threads() == 1 ? "" : "s");
   return 0;
 }
 
