@@ -1,0 +1,83 @@
+#pragma once
+// The table of config keys behind config_yaml.hpp. One row per leaf key: its dotted path, how to read
+// it from a YAML node (with type and range checks) and how to write it back. Reading, writing,
+// overrides, sweeps, equality and diff_keys all walk this one table, so a key added here is known to
+// all of them at once.
+//
+// Implementation header of the config module: programs use config_yaml.hpp.
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sugar/config/config_yaml.hpp"
+
+namespace sugar::config {
+
+// A value and where it came from. `where` is what messages start with: "file:line:column" for a
+// value in a file, "--set key=value" for an override. `file` is empty for an override (its items
+// have no line of their own). `label` replaces the key path in messages when set: a sweep item is
+// read by its key's field but reported as "sweep.seed[2]".
+struct ValueSource {
+  YAML::Node node;
+  std::string where;
+  std::string file;
+  std::string label;
+};
+
+// The place of an item of a sequence value: its own line and column in a file, the override itself
+// for an override.
+std::string item_where(const ValueSource& list, const YAML::Node& item);
+
+// "file:line:column" (1-based, as editors count).
+std::string location(const std::string& file, const YAML::Mark& mark);
+
+// Throws sugar::Error (usage): "<where>: <path>: <what>".
+[[noreturn]] void config_error(const std::string& where, const std::string& path, const std::string& what);
+
+struct ConfigField {
+  std::string path;
+  // Reads the value into `config`, or throws config_error naming source.where and path.
+  std::function<void(ExperimentConfig& config, const ValueSource& source, const ConfigVocabulary& vocabulary)> read;
+  // The value as YAML text: a plain or double-quoted scalar, or a flow sequence. Canonical: two
+  // configs have the same text for a key exactly when their values are equal.
+  std::function<std::string(const ExperimentConfig& config)> write;
+};
+
+// Every leaf key, in the order config files are written.
+const std::vector<ConfigField>& config_fields();
+
+// The field called `path`; null when there is none.
+const ConfigField* find_field(std::string_view path);
+
+// The sections ("", "model", "data", "data.augment", ...) and the names allowed directly inside one
+// (keys and sub-sections, in file order; "" is the top level and includes "sweep").
+bool is_section(std::string_view path);
+std::vector<std::string> section_children(std::string_view section);
+
+// The image shape a dataset's documented format implies, known before any file is read: CIFAR
+// 3x32x32, (Fashion-)MNIST 1 x pad_to x pad_to (28x28 when pad_to is 0), image folders
+// 3 x image_size x image_size. Null for a dataset name it does not know.
+std::optional<data::ImageShape> expected_image_shape(const data::DataOptions& options);
+
+// What does not fit images of `shape` (crop padding, cutout, mean/std count): the key and what is
+// wrong, the images called "the HxW images" followed by `images_suffix` (" of cifar10"). Null when
+// everything fits.
+struct KeyProblem {
+  std::string key;
+  std::string what;
+};
+std::optional<KeyProblem> image_shape_problem(const ExperimentConfig& config, const data::ImageShape& shape,
+                                             const std::string& images_suffix = "");
+
+// Up to three of `candidates` nearest to `name` by edit distance, when near enough to be a plausible
+// misspelling; empty otherwise.
+std::vector<std::string> nearest_names(std::string_view name, const std::vector<std::string>& candidates);
+
+// "a, b, c" and "a or b".
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
+
+}  // namespace sugar::config

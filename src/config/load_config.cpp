@@ -1,0 +1,306 @@
+// Loading: YAML text -> (key path, value, place) pairs -> overrides applied -> typed fields read ->
+// the checks that involve several keys. Every failure is one line naming the place and the key.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "sugar/config/config_schema.hpp"
+#include "sugar/config/yaml_values.hpp"
+#include "sugar/error.hpp"
+
+namespace sugar::config {
+namespace {
+
+struct SweepEntry {
+  std::string key;
+  ValueSource key_source;  // where the key is written, for "unknown key"
+  ValueSource list;
+};
+
+// What a config file (and then the overrides) say, before any value is interpreted.
+struct Collected {
+  std::string file;
+  std::vector<std::pair<std::string, ValueSource>> values;  // leaf key path -> value, in file order
+  std::vector<SweepEntry> sweep;                            // in file order
+
+  void set_value(const std::string& path, ValueSource source) {
+    for (auto& [existing, value] : values)
+      if (existing == path) {
+        value = std::move(source);
+        return;
+      }
+    values.emplace_back(path, std::move(source));
+  }
+  void set_sweep(SweepEntry entry) {
+    for (SweepEntry& existing : sweep)
+      if (existing.key == entry.key) {
+        existing = std::move(entry);
+        return;
+      }
+    sweep.push_back(std::move(entry));
+  }
+  const ValueSource* find(const std::string& path) const {
+    for (const auto& [existing, value] : values)
+      if (existing == path) return &value;
+    return nullptr;
+  }
+  // Where a key was given, or the file when it was left at its default.
+  std::string where(const std::string& path) const {
+    const ValueSource* source = find(path);
+    return source ? source->where : file;
+  }
+};
+
+// An empty value (`lr:`) has no place of its own; its key's place is where the user looks.
+ValueSource value_source(const YAML::Node& key, const YAML::Node& value, const std::string& file) {
+  const YAML::Mark mark = value.IsNull() ? key.Mark() : value.Mark();
+  return {value, location(file, mark), file, ""};
+}
+
+std::string section_key(const std::string& section, const std::string& name) {
+  return section.empty() ? name : section + "." + name;
+}
+
+[[noreturn]] void unknown_key(const std::string& where, const std::string& section, const std::string& name) {
+  const std::vector<std::string> allowed = section_children(section);
+  const std::vector<std::string> near = nearest_names(name, allowed);
+  config_error(where, section_key(section, name),
+               "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") + " (allowed: " +
+                   join(allowed) + ")");
+}
+
+// Keys of a mapping as names, each once. yaml-cpp keeps both copies of a repeated key; a config
+// that says a thing twice is a mistake whichever copy would win.
+std::vector<std::pair<YAML::Node, YAML::Node>> mapping_entries(const YAML::Node& map, const std::string& section,
+                                                              const std::string& file) {
+  std::vector<std::pair<YAML::Node, YAML::Node>> entries;
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& entry : map) {
+    const YAML::Node key = entry.first;
+    if (!key.IsScalar())
+      config_error(location(file, key.Mark()), section, "expected a key name, got " + describe(key));
+    const auto [it, inserted] = seen.emplace(key.Scalar(), key.Mark());
+    if (!inserted)
+      config_error(location(file, key.Mark()), section_key(section, key.Scalar()),
+                   "key given twice (first at line " + std::to_string(it->second.line + 1) + ")");
+    entries.emplace_back(key, entry.second);
+  }
+  return entries;
+}
+
+void collect_sweep(const YAML::Node& key, const YAML::Node& node, const std::string& file, Collected& out) {
+  if (node.IsNull()) return;
+  if (!node.IsMap())
+    config_error(value_source(key, node, file).where, "sweep",
+                 "expected a mapping from key paths to lists of values, got " + describe(node));
+  for (const auto& [axis_key, values] : mapping_entries(node, "sweep", file))
+    out.sweep.push_back({axis_key.Scalar(), {axis_key, location(file, axis_key.Mark()), file, ""},
+                         value_source(axis_key, values, file)});
+}
+
+void collect_section(const YAML::Node& map, const std::string& section, const std::string& file, Collected& out) {
+  for (const auto& [key, value] : mapping_entries(map, section, file)) {
+    const std::string name = key.Scalar();
+    const std::string path = section_key(section, name);
+    if (section.empty() && name == "sweep") {
+      collect_sweep(key, value, file, out);
+    } else if (find_field(path)) {
+      out.values.emplace_back(path, value_source(key, value, file));
+    } else if (is_section(path)) {
+      if (value.IsMap()) {
+        collect_section(value, path, file, out);
+      } else if (!value.IsNull()) {  // an empty section keeps its defaults
+        config_error(value_source(key, value, file).where, path,
+                     "expected a mapping with keys " + join(section_children(path)) + ", got " + describe(value));
+      }
+    } else {
+      unknown_key(location(file, key.Mark()), section, name);
+    }
+  }
+}
+
+Collected collect_text(std::string_view text, const std::string& file) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    config_error(location(file, e.mark), "", "malformed YAML: " + e.msg);
+  }
+  Collected out;
+  out.file = file;
+  if (documents.size() > 1)
+    config_error(location(file, documents[1].Mark()), "", "expected one YAML document, found a second one ('---')");
+  if (documents.empty() || documents[0].IsNull()) return out;  // an empty file: every default
+  const YAML::Node& root = documents[0];
+  if (!root.IsMap())
+    config_error(location(file, root.Mark()), "",
+                 "expected a mapping with keys " + join(section_children("")) + ", got " + describe(root));
+  collect_section(root, "", file, out);
+  return out;
+}
+
+// A sweep axis, each value checked by the field it will set.
+SweepAxis read_sweep_axis(const SweepEntry& entry, const ConfigVocabulary& vocabulary) {
+  const std::string label = "sweep." + entry.key;
+  const ConfigField* field = find_field(entry.key);
+  if (!field) {
+    const std::vector<std::string> near = nearest_names(entry.key, config_key_paths());
+    config_error(entry.key_source.where, label,
+                 "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
+                     " (a sweep key is a config key path such as seed, model.activation or optim.lr)");
+  }
+  const ValueSource& list = entry.list;
+  if (!list.node.IsSequence() || list.node.size() == 0)
+    config_error(list.where, label,
+                 "expected a list of values, got " + (list.node.IsSequence() ? "an empty list" : describe(list.node)));
+  SweepAxis axis{entry.key, {}};
+  std::vector<std::string> canonical;
+  ExperimentConfig scratch;
+  for (size_t i = 0; i < list.node.size(); ++i) {
+    const YAML::Node item = list.node[i];
+    const ValueSource source{item, item_where(list, item), list.file, label + "[" + std::to_string(i) + "]"};
+    if (!item.IsScalar()) config_error(source.where, source.label, "expected a single value, got " + describe(item));
+    field->read(scratch, source, vocabulary);
+    const std::string value = field->write(scratch);
+    for (size_t j = 0; j < canonical.size(); ++j)
+      if (canonical[j] == value)
+        config_error(source.where, source.label,
+                     "'" + item.Scalar() + "' is already in the list as '" + axis.values[j] + "'");
+    canonical.push_back(value);
+    axis.values.push_back(item.Scalar());
+  }
+  return axis;
+}
+
+std::string trim(std::string_view text) {
+  const size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return "";
+  const size_t end = text.find_last_not_of(" \t");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+// Applies "key.path=value" overrides to what the file said. The same key given twice must say the
+// same thing (compared after reading, so 0.1 and 0.10 agree).
+void apply_overrides(const std::vector<std::string>& overrides, const ConfigVocabulary& vocabulary, Collected& out) {
+  std::map<std::string, std::pair<std::string, std::string>> given;  // key -> (canonical value, override)
+  for (const std::string& text : overrides) {
+    const std::string where = "--set " + text;
+    const size_t equals = text.find('=');
+    const std::string path = equals == std::string::npos ? "" : trim(std::string_view(text).substr(0, equals));
+    if (path.empty()) config_error(where, "", "expected key.path=value, e.g. optim.lr=0.05");
+    YAML::Node node;
+    try {
+      node = YAML::Load(text.substr(equals + 1));
+    } catch (const YAML::Exception& e) {
+      config_error(where, path, "malformed value: " + e.msg);
+    }
+    const ValueSource source{node, where, "", ""};
+
+    std::string canonical;
+    const bool is_sweep = path.rfind("sweep.", 0) == 0;
+    if (is_sweep) {
+      SweepEntry entry{path.substr(6), {YAML::Node(), where, "", ""}, source};
+      canonical = join(read_sweep_axis(entry, vocabulary).values, "\n");
+      out.set_sweep(std::move(entry));
+    } else if (const ConfigField* field = find_field(path)) {
+      ExperimentConfig scratch;
+      field->read(scratch, source, vocabulary);
+      canonical = field->write(scratch);
+      out.set_value(path, source);
+    } else if (path == "sweep") {
+      config_error(where, path, "set one grid axis at a time: sweep.<key path>=[value, ...]");
+    } else if (is_section(path)) {
+      config_error(where, path, "is a section, not a value; set one of its keys (" + join(section_children(path)) + ")");
+    } else {
+      const std::vector<std::string> near = nearest_names(path, config_key_paths());
+      config_error(where, path,
+                   "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
+                       " ('sugar train --help' lists the config keys)");
+    }
+    const auto [it, inserted] = given.emplace(path, std::pair{canonical, text});
+    if (!inserted && it->second.first != canonical)
+      config_error(where, path, "conflicts with --set " + it->second.second + " (the same key given twice with different values)");
+  }
+}
+
+// The checks that involve more than one key; each names the key to change.
+void check_consistency(const ExperimentConfig& c, const Collected& given) {
+  if (c.data.coarse_labels && c.data.name != "cifar100")
+    config_error(given.where("data.coarse_labels"), "data.coarse_labels",
+                 "only cifar100 has coarse labels, but data.name is " + c.data.name);
+  if ((c.data.name == "mnist" || c.data.name == "fashion_mnist") && c.data.pad_to != 0 && c.data.pad_to < 28)
+    config_error(given.where("data.pad_to"), "data.pad_to",
+                 "expected 0 (keep 28x28) or at least 28 for " + c.data.name + ", got " + std::to_string(c.data.pad_to));
+  if (c.data.mean.size() != c.data.std.size()) {
+    const std::string key = given.find("data.std") ? "data.std" : "data.mean";
+    config_error(given.where(key), key,
+                 "data.mean has " + std::to_string(c.data.mean.size()) + " values but data.std has " +
+                     std::to_string(c.data.std.size()) + "; expected as many of each");
+  }
+  if (const auto shape = expected_image_shape(c.data))
+    if (const auto problem = image_shape_problem(c, *shape, " of " + c.data.name))
+      config_error(given.where(problem->key), problem->key, problem->what);
+
+  if (!c.model.batch_norm && c.model.name.rfind("resnet", 0) == 0)
+    config_error(given.where("model.batch_norm"), "model.batch_norm",
+                 "false is a vgg option; " + c.model.name + " always has batch norm");
+
+  if (c.optim.nesterov && c.optim.name != "sgd")
+    config_error(given.where("optim.nesterov"), "optim.nesterov", "only sgd has Nesterov momentum, but optim.name is " + c.optim.name);
+  if (c.optim.nesterov && (c.optim.momentum <= 0 || c.optim.dampening != 0))
+    config_error(given.where("optim.nesterov"), "optim.nesterov",
+                 "needs optim.momentum > 0 and optim.dampening 0 (as PyTorch's SGD), got momentum " +
+                     write_number(c.optim.momentum) + " and dampening " + write_number(c.optim.dampening));
+
+  if (c.schedule.warmup_epochs > 0 && c.schedule.name != "cosine")
+    config_error(given.where("schedule.warmup_epochs"), "schedule.warmup_epochs",
+                 "only the cosine schedule has a warm-up, but schedule.name is " + c.schedule.name);
+  if (c.schedule.warmup_epochs > 0 && c.schedule.warmup_epochs >= c.train.epochs)
+    config_error(given.where("schedule.warmup_epochs"), "schedule.warmup_epochs",
+                 "must be smaller than train.epochs (" + std::to_string(c.train.epochs) + "), got " +
+                     std::to_string(c.schedule.warmup_epochs));
+  if (c.schedule.name == "multistep" && c.schedule.milestones.empty())
+    config_error(given.where("schedule.milestones"), "schedule.milestones",
+                 "the multistep schedule needs at least one milestone epoch, e.g. [100, 150]");
+}
+
+ExperimentConfig resolve(Collected given, const std::vector<std::string>& overrides, const ConfigVocabulary& vocabulary) {
+  apply_overrides(overrides, vocabulary, given);
+  ExperimentConfig config;
+  for (const auto& [path, source] : given.values) find_field(path)->read(config, source, vocabulary);
+  if (!given.find("name")) {
+    config.name = std::filesystem::path(given.file).stem().string();
+    // A stem that cannot name a run directory is reported against the file.
+    find_field("name")->read(config, {YAML::Node(config.name), given.file, "", ""}, vocabulary);
+  }
+  for (const SweepEntry& entry : given.sweep) config.sweep.push_back(read_sweep_axis(entry, vocabulary));
+  check_consistency(config, given);
+  return config;
+}
+
+}  // namespace
+
+ExperimentConfig load_config_text(std::string_view text, const std::string& source_name,
+                                  const std::vector<std::string>& overrides, const ConfigVocabulary& vocabulary) {
+  return resolve(collect_text(text, source_name), overrides, vocabulary);
+}
+
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides,
+                             const ConfigVocabulary& vocabulary) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    const bool exists = std::filesystem::exists(path, error);
+    throw Error(path + ": cannot read the config file: " + (exists ? "not a regular file" : "no such file"),
+                ErrorKind::usage);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read the config file: " + std::strerror(errno), ErrorKind::usage);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_config_text(text.str(), path, overrides, vocabulary);
+}
+
+}  // namespace sugar::config

@@ -1,0 +1,244 @@
+// Every class of config error gives one line with the file, line:column, key path, what is wrong
+// and what was expected: malformed YAML, unknown and repeated keys, wrong types, out-of-range values,
+// unknown names (with the nearest valid ones), bad activation specs, and values that contradict
+// each other. The config files are written to a temporary directory, as a user would.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "sugar/activations/spec.hpp"
+#include "sugar/config/config_yaml.hpp"
+#include "sugar/error.hpp"
+
+using namespace sugar;
+using namespace sugar::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ConfigErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sugar-test-config-errors-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    file_ = (dir_ / "x.yaml").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The one-line usage error that loading `text` from x.yaml throws.
+  std::string error(const std::string& text, const ConfigVocabulary& vocabulary = {}) {
+    std::ofstream(file_, std::ios::binary) << text;
+    try {
+      load_config(file_, {}, vocabulary);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::usage);
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+      return e.what();
+    }
+    ADD_FAILURE() << "loaded without an error:\n" << text;
+    return "";
+  }
+  // The expected message at line:column of x.yaml.
+  std::string at(const std::string& line_column_and_message) const { return file_ + ":" + line_column_and_message; }
+
+  fs::path dir_;
+  std::string file_;
+};
+
+}  // namespace
+
+TEST_F(ConfigErrors, MalformedYamlGivesTheParserPlace) {
+  EXPECT_EQ(error("optim: {lr: 0.1\ntrain: {}\n"), at("2:6: malformed YAML: end of map flow not found"));
+  EXPECT_EQ(error("model:\n  name: resnet18\n name: x\n"), at("3:2: malformed YAML: end of map not found"));
+  EXPECT_EQ(error("seed: *nothing\n"), at("1:7: malformed YAML: the referenced anchor is not defined"));
+  EXPECT_EQ(error("seed: 1\n---\nseed: 2\n"), at("3:1: expected one YAML document, found a second one ('---')"));
+  EXPECT_EQ(error("- resnet18\n"),
+            at("1:1: expected a mapping with keys name, seed, model, data, optim, schedule, train, sweep, got a list"));
+  EXPECT_EQ(error("resnet18\n"),
+            at("1:1: expected a mapping with keys name, seed, model, data, optim, schedule, train, sweep, got 'resnet18'"));
+}
+
+TEST_F(ConfigErrors, MissingFile) {
+  const std::string missing = (dir_ / "missing.yaml").string();
+  try {
+    load_config(missing);
+    ADD_FAILURE() << "loaded a missing file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_EQ(std::string(e.what()), missing + ": cannot read the config file: no such file");
+  }
+  try {
+    load_config(dir_.string());
+    ADD_FAILURE() << "loaded a directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir_.string() + ": cannot read the config file: not a regular file");
+  }
+}
+
+TEST_F(ConfigErrors, UnknownKeysSuggestTheNearestAndListTheAllowed) {
+  EXPECT_EQ(error("optim:\n  name: sgd\n  lrr: 0.1\n"),
+            at("3:3: optim.lrr: unknown key; did you mean lr? (allowed: name, lr, momentum, dampening, nesterov, "
+               "weight_decay, betas, eps)"));
+  EXPECT_EQ(error("seed: 1\nmodle: {name: vgg16}\n"),
+            at("2:1: modle: unknown key; did you mean model? (allowed: name, seed, model, data, optim, schedule, "
+               "train, sweep)"));
+  EXPECT_EQ(error("data:\n  augment: {crop_padding: 4, flip: true}\n"),
+            at("2:30: data.augment.flip: unknown key; did you mean hflip? (allowed: crop_padding, hflip, "
+               "hflip_probability, cutout)"));
+  // Nothing near: no suggestion, only the list.
+  EXPECT_EQ(error("train: {colour: red}\n"),
+            at("1:9: train.colour: unknown key (allowed: epochs, batch_size, eval_batch_size, threads, dtype, "
+               "label_smoothing, conv_algo, checkpoint_every_steps, on_nonfinite, sync_bn, eval_every)"));
+  EXPECT_EQ(error("optim:\n  lr: 0.1\n  lr: 0.2\n"), at("3:3: optim.lr: key given twice (first at line 2)"));
+  EXPECT_EQ(error("? [a, b]\n: 1\n"), at("1:3: expected a key name, got a list"));
+}
+
+TEST_F(ConfigErrors, WrongTypesSayWhatWasExpected) {
+  EXPECT_EQ(error("optim:\n  lr: abc\n"), at("2:7: optim.lr: expected a number, got 'abc'"));
+  EXPECT_EQ(error("optim:\n  lr: [0.1]\n"), at("2:7: optim.lr: expected a number, got a list"));
+  EXPECT_EQ(error("optim:\n  lr:\n"), at("2:3: optim.lr: expected a number, got nothing"));
+  EXPECT_EQ(error("optim: {lr: .inf}\n"), at("1:13: optim.lr: expected a number, got '.inf'"));
+  EXPECT_EQ(error("optim: {lr: inf}\n"), at("1:13: optim.lr: expected a finite number, got 'inf'"));
+  EXPECT_EQ(error("train: {batch_size: 12.5}\n"), at("1:21: train.batch_size: expected a whole number, got '12.5'"));
+  EXPECT_EQ(error("train: {epochs: 1e3}\n"), at("1:17: train.epochs: expected a whole number, got '1e3'"));
+  EXPECT_EQ(error("data: {train_limit: 99999999999999999999}\n"),
+            at("1:21: data.train_limit: expected a whole number (this one is out of range), got '99999999999999999999'"));
+  EXPECT_EQ(error("seed: -1\n"), at("1:7: seed: expected a whole number >= 0, got '-1'"));
+  EXPECT_EQ(error("data:\n  augment:\n    hflip: maybe\n"), at("3:12: data.augment.hflip: expected true or false, got 'maybe'"));
+  EXPECT_EQ(error("optim: {betas: 0.9}\n"), at("1:16: optim.betas: expected a list of numbers, got '0.9'"));
+  EXPECT_EQ(error("optim:\n  betas:\n    - 0.9\n    - x\n"), at("4:7: optim.betas[1]: expected a number, got 'x'"));
+  EXPECT_EQ(error("optim: {betas: [0.9, 0.99, 0.999]}\n"),
+            at("1:16: optim.betas: expected 2 numbers [beta1, beta2], got 3"));
+  EXPECT_EQ(error("name: [a, b]\n"), at("1:7: name: expected a text value, got a list"));
+  EXPECT_EQ(error("model: resnet18\n"), at("1:8: model: expected a mapping with keys name, activation, batch_norm, got 'resnet18'"));
+  EXPECT_EQ(error("schedule: {milestones: [10, ten]}\n"), at("1:29: schedule.milestones[1]: expected a whole number, got 'ten'"));
+}
+
+TEST_F(ConfigErrors, OutOfRangeValuesSayTheAllowedRange) {
+  EXPECT_EQ(error("optim: {lr: 0}\n"), at("1:13: optim.lr: must be > 0, got 0"));
+  EXPECT_EQ(error("optim: {lr: -1e-3}\n"), at("1:13: optim.lr: must be > 0, got -1e-3"));
+  EXPECT_EQ(error("train: {batch_size: 0}\n"), at("1:21: train.batch_size: must be >= 1, got 0"));
+  EXPECT_EQ(error("train:\n  epochs: 0\n"), at("2:11: train.epochs: must be >= 1, got 0"));
+  EXPECT_EQ(error("train: {eval_batch_size: -4}\n"), at("1:26: train.eval_batch_size: must be >= 1, got -4"));
+  EXPECT_EQ(error("train: {threads: 99999999999}\n"), at("1:18: train.threads: must be <= 2147483647, got 99999999999"));
+  EXPECT_EQ(error("data: {train_limit: -5}\n"), at("1:21: data.train_limit: must be >= 0, got -5"));
+  EXPECT_EQ(error("data: {test_limit: -1}\n"), at("1:20: data.test_limit: must be >= 0, got -1"));
+  EXPECT_EQ(error("data: {val_split: -0.1}\n"), at("1:19: data.val_split: must be >= 0, got -0.1"));
+  EXPECT_EQ(error("data: {val_split: 1.5}\n"),
+            at("1:19: data.val_split: expected 0, a fraction in (0, 1) or a whole number of samples, got 1.5"));
+  EXPECT_EQ(error("data: {std: [0.2, 0, 0.2]}\n"), at("1:19: data.std[1]: must be > 0, got 0"));
+  EXPECT_EQ(error("data: {augment: {crop_padding: -4}}\n"), at("1:32: data.augment.crop_padding: must be >= 0, got -4"));
+  EXPECT_EQ(error("data: {augment: {hflip_probability: 1.5}}\n"),
+            at("1:37: data.augment.hflip_probability: must be in [0, 1], got 1.5"));
+  EXPECT_EQ(error("optim: {momentum: 1}\n"), at("1:19: optim.momentum: must be in [0, 1), got 1"));
+  EXPECT_EQ(error("optim: {momentum: -0.5}\n"), at("1:19: optim.momentum: must be in [0, 1), got -0.5"));
+  EXPECT_EQ(error("optim: {weight_decay: -1}\n"), at("1:23: optim.weight_decay: must be >= 0, got -1"));
+  EXPECT_EQ(error("optim: {betas: [1, 0.9]}\n"), at("1:17: optim.betas[0]: must be in [0, 1), got 1"));
+  EXPECT_EQ(error("schedule: {pct_start: 0}\n"), at("1:23: schedule.pct_start: must be in (0, 1), got 0"));
+  EXPECT_EQ(error("schedule: {step_size: 0}\n"), at("1:23: schedule.step_size: must be >= 1, got 0"));
+  EXPECT_EQ(error("schedule: {milestones: [0]}\n"), at("1:25: schedule.milestones[0]: must be >= 1, got 0"));
+  EXPECT_EQ(error("schedule: {milestones: [30, 30]}\n"),
+            at("1:29: schedule.milestones[1]: milestones must increase, got 30 after 30"));
+  EXPECT_EQ(error("train: {label_smoothing: 1}\n"), at("1:26: train.label_smoothing: must be in [0, 1), got 1"));
+  EXPECT_EQ(error("train: {eval_every: 0}\n"), at("1:21: train.eval_every: must be >= 1, got 0"));
+  EXPECT_EQ(error("name: \"a/b\"\n"),
+            at("1:7: name: 'a/b' cannot name a run directory (expected no '/', '\\' or control characters, and not "
+               "'.' or '..')"));
+  EXPECT_EQ(error("name: \"\"\n"), at("1:7: name: must not be empty (it names the run directory)"));
+}
+
+TEST_F(ConfigErrors, CropPaddingLargerThanTheImage) {
+  EXPECT_EQ(error("data:\n  augment: {crop_padding: 32}\n"),
+            at("2:27: data.augment.crop_padding: 32 is not smaller than the 32x32 images of cifar10; expected at most 31"));
+  // Fashion-MNIST without padding keeps its 28x28 images.
+  EXPECT_EQ(error("data: {name: fashion_mnist, pad_to: 0, augment: {crop_padding: 28}}\n"),
+            at("1:64: data.augment.crop_padding: 28 is not smaller than the 28x28 images of fashion_mnist; expected at "
+               "most 27"));
+  EXPECT_EQ(error("data: {name: image_folder, image_size: 16, augment: {cutout: 20}}\n"),
+            at("1:62: data.augment.cutout: 20 is larger than the 16x16 images of image_folder; expected at most 16"));
+  EXPECT_EQ(error("data: {name: mnist, mean: [0.1, 0.2, 0.3], std: [0.3, 0.3, 0.3]}\n"),
+            at("1:27: data.mean: 3 values for 1-channel images of mnist; expected 1"));
+}
+
+TEST_F(ConfigErrors, UnknownNamesSuggestTheNearest) {
+  EXPECT_EQ(error("model: {name: resnet81}\n"),
+            at("1:15: model.name: unknown model 'resnet81'; did you mean resnet18 or resnet34? (known: resnet18, resnet34, vgg11, "
+               "vgg13, vgg16, vgg19)"));
+  EXPECT_EQ(error("model: {name: vgg15}\n"),
+            at("1:15: model.name: unknown model 'vgg15'; did you mean vgg11 or vgg13 or vgg16? (known: resnet18, "
+               "resnet34, vgg11, vgg13, vgg16, vgg19)"));
+  EXPECT_EQ(error("data: {name: cifar}\n"),
+            at("1:14: data.name: unknown dataset 'cifar'; did you mean cifar10 or cifar100? (known: cifar10, cifar100, mnist, "
+               "fashion_mnist, image_folder)"));
+  EXPECT_EQ(error("optim: {name: sgdd}\n"), at("1:15: optim.name: unknown optimizer 'sgdd'; did you mean sgd? (known: sgd, adam, adamw)"));
+  EXPECT_EQ(error("optim: {name: rmsprop}\n"), at("1:15: optim.name: unknown optimizer 'rmsprop' (known: sgd, adam, adamw)"));
+  EXPECT_EQ(error("schedule: {name: cosin}\n"),
+            at("1:18: schedule.name: unknown schedule 'cosin'; did you mean cosine? (known: constant, step, multistep, "
+               "cosine, one_cycle)"));
+  EXPECT_EQ(error("train: {dtype: fp32}\n"), at("1:16: train.dtype: unknown dtype 'fp32'; did you mean f32? (known: f32, bf16)"));
+  EXPECT_EQ(error("train: {conv_algo: wino}\n"),
+            at("1:20: train.conv_algo: unknown convolution algorithm 'wino'; did you mean winograd? (known: auto, direct, winograd)"));
+  EXPECT_EQ(error("train: {on_nonfinite: skip}\n"),
+            at("1:23: train.on_nonfinite: unknown policy 'skip'; did you mean skip_batch? (known: stop, skip_batch)"));
+  // The model vocabulary comes from the caller, not from a list inside the config module.
+  ConfigVocabulary mine;
+  mine.models = {"mlp", "resnet18"};
+  EXPECT_EQ(error("model: {name: vgg16}\n", mine), at("1:15: model.name: unknown model 'vgg16' (known: mlp, resnet18)"));
+  std::ofstream(file_) << "model: {name: mlp}\n";
+  EXPECT_EQ(load_config(file_, {}, mine).model.name, "mlp");
+}
+
+TEST_F(ConfigErrors, BadActivationSpecsCarryTheParserMessage) {
+  for (const std::string spec : {"relux", "sugar(surrogate=bsilo)", "leaky_relu(negative_slope=abc)", "gelu("}) {
+    std::string parser_message;
+    try {
+      activations::ActivationSpec::parse(spec);
+    } catch (const Error& e) {
+      parser_message = e.what();
+    }
+    ASSERT_FALSE(parser_message.empty()) << spec;
+    EXPECT_EQ(error("seed: 0\nmodel: {name: resnet18, activation: \"" + spec + "\"}\n"),
+              at("2:37: model.activation: " + parser_message));
+  }
+  EXPECT_EQ(error("model: {activation: \"\"}\n"),
+            at("1:21: model.activation: expected an activation spec such as relu or \"sugar(surrogate=bsilu)\", got "
+               "nothing"));
+}
+
+TEST_F(ConfigErrors, ContradictingKeysNameTheKeyToChange) {
+  EXPECT_EQ(error("data: {name: cifar10, coarse_labels: true}\n"),
+            at("1:38: data.coarse_labels: only cifar100 has coarse labels, but data.name is cifar10"));
+  EXPECT_EQ(error("data: {name: mnist, pad_to: 20}\n"),
+            at("1:29: data.pad_to: expected 0 (keep 28x28) or at least 28 for mnist, got 20"));
+  EXPECT_EQ(error("data: {mean: [0.5], std: [0.2, 0.2]}\n"),
+            at("1:26: data.std: data.mean has 1 values but data.std has 2; expected as many of each"));
+  EXPECT_EQ(error("model: {name: resnet18, batch_norm: false}\n"),
+            at("1:37: model.batch_norm: false is a vgg option; resnet18 always has batch norm"));
+  EXPECT_EQ(error("optim: {name: sgd, momentum: 0, nesterov: true}\n"),
+            at("1:43: optim.nesterov: needs optim.momentum > 0 and optim.dampening 0 (as PyTorch's SGD), got "
+               "momentum 0 and dampening 0"));
+  EXPECT_EQ(error("optim: {name: adam, nesterov: true}\n"),
+            at("1:31: optim.nesterov: only sgd has Nesterov momentum, but optim.name is adam"));
+  EXPECT_EQ(error("schedule: {name: step, warmup_epochs: 2}\n"),
+            at("1:39: schedule.warmup_epochs: only the cosine schedule has a warm-up, but schedule.name is step"));
+  EXPECT_EQ(error("schedule: {warmup_epochs: 5}\ntrain: {epochs: 5}\n"),
+            at("1:27: schedule.warmup_epochs: must be smaller than train.epochs (5), got 5"));
+  // A key left at its default has no line: the message names the file.
+  EXPECT_EQ(error("schedule: {name: multistep}\n"),
+            file_ + ": schedule.milestones: the multistep schedule needs at least one milestone epoch, e.g. [100, 150]");
+}
+
+TEST_F(ConfigErrors, LoadingTextUsesTheGivenSourceName) {
+  try {
+    load_config_text("optim: {lr: 0}\n", "inline.yaml");
+    ADD_FAILURE() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "inline.yaml:1:13: optim.lr: must be > 0, got 0");
+  }
+  EXPECT_EQ(load_config_text("", "configs/inline.yaml").name, "inline");
+}
