@@ -64,38 +64,45 @@ Tensor acon_c(const Tensor& x, const Tensor& p1, const Tensor& p2, const Tensor&
       const float* in = saved_x.data<float>();
       const float* g = dy.data<float>();
       const float *a1 = P1.data(), *a2 = P2.data(), *b = B.data();
+      // One pass computes dx and the parameter sums together (the sigmoid is the costly part).
+      Tensor dx;
+      float* out = nullptr;
       if (x.requires_grad()) {
-        Tensor dx = Tensor::from_desc(saved_x.desc());
-        float* out = dx.data<float>();
-        for_each_element(L, [=](int64_t n, int64_t c, int64_t i) {
-          const float d = a1[c] - a2[c];
-          const float z = b[n * beta_row_stride + c] * d * in[i];
-          const float s = sigmoid(z);
-          out[i] = g[i] * (d * (s + z * s * (1.0f - s)) + a2[c]);
-        });
-        if (L.has_padding()) ops::zero_padding_(dx);
-        autograd::accumulate_grad(x, restore_layout(dx, x));
+        dx = Tensor::from_desc(saved_x.desc());
+        out = dx.data<float>();
       }
+      const auto dx_at = [=](int64_t c, int64_t i, float s, float z) {
+        const float d = a1[c] - a2[c];
+        return g[i] * (d * (s + z * s * (1.0f - s)) + a2[c]);
+      };
       if (p1.requires_grad() || p2.requires_grad() || beta.requires_grad()) {
         // Accumulators: [0, CP) dp1, [CP, 2 CP) dp2, then dbeta with beta's rows of CP.
         const std::vector<double> sums =
             reduce_elements(L, 2 * CP + beta_rows * CP, [=](int64_t n, int64_t c, int64_t i, double* acc) {
               const float d = a1[c] - a2[c];
-              const float z = b[n * beta_row_stride + c] * d * in[i];
+              const float dxv = d * in[i];
+              const float z = b[n * beta_row_stride + c] * dxv;
               const float s = sigmoid(z);
+              if (out) out[i] = dx_at(c, i, s, z);
               const float gs = s + z * s * (1.0f - s);
               const double gx = static_cast<double>(g[i]) * in[i];
               acc[c] += gx * gs;
               acc[CP + c] += gx * (1.0f - gs);
-              const float dxv = d * in[i];
               acc[2 * CP + n * beta_row_stride + c] += static_cast<double>(g[i]) * dxv * dxv * s * (1.0f - s);
             });
         autograd::accumulate_grad(p1, tensor_from_channel_sums(p1.shape(), sums, 0, 1, C, CP));
         autograd::accumulate_grad(p2, tensor_from_channel_sums(p2.shape(), sums, CP, 1, C, CP));
-        if (beta.requires_grad()) {
-          // Plain here; accumulate_grad reorders it to beta's layout (meta_acon_c's beta may be blocked).
-          autograd::accumulate_grad(beta, tensor_from_channel_sums(beta.shape(), sums, 2 * CP, beta_rows, C, CP));
-        }
+        // Plain here; accumulate_grad reorders it to beta's layout (meta_acon_c's beta may be blocked).
+        autograd::accumulate_grad(beta, tensor_from_channel_sums(beta.shape(), sums, 2 * CP, beta_rows, C, CP));
+      } else if (out) {
+        for_each_element(L, [=](int64_t n, int64_t c, int64_t i) {
+          const float z = b[n * beta_row_stride + c] * ((a1[c] - a2[c]) * in[i]);
+          out[i] = dx_at(c, i, sigmoid(z), z);
+        });
+      }
+      if (out) {
+        if (L.has_padding()) ops::zero_padding_(dx);
+        autograd::accumulate_grad(x, restore_layout(dx, x));
       }
     });
   }

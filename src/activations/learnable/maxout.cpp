@@ -65,25 +65,32 @@ Tensor maxout(const Tensor& x, const Tensor& a, const Tensor& b) {
       const float* in = saved_x.data<float>();
       const float* g = dy.data<float>();
       const float *pa = A.data(), *pb = B.data();
+      // One pass computes dx and the parameter sums together (finding the winner is the costly part).
+      Tensor dx;
+      float* out = nullptr;
       if (x.requires_grad()) {
-        Tensor dx = Tensor::from_desc(saved_x.desc());
-        float* out = dx.data<float>();
-        for_each_element(L, [=](int64_t, int64_t c, int64_t i) {
-          out[i] = g[i] * pa[winning_piece(in[i], c, pa, pb, pieces, CP) * CP + c];
-        });
-        if (L.has_padding()) ops::zero_padding_(dx);
-        autograd::accumulate_grad(x, restore_layout(dx, x));
+        dx = Tensor::from_desc(saved_x.desc());
+        out = dx.data<float>();
       }
       if (a.requires_grad() || b.requires_grad()) {
         // Accumulators: da as [k, CP], then db as [k, CP].
         const std::vector<double> sums =
             reduce_elements(L, 2 * pieces * CP, [=](int64_t, int64_t c, int64_t i, double* acc) {
               const int64_t at = winning_piece(in[i], c, pa, pb, pieces, CP) * CP + c;
+              if (out) out[i] = g[i] * pa[at];
               acc[at] += static_cast<double>(g[i]) * in[i];
               acc[pieces * CP + at] += g[i];
             });
         autograd::accumulate_grad(a, tensor_from_channel_sums(a.shape(), sums, 0, pieces, C, CP));
         autograd::accumulate_grad(b, tensor_from_channel_sums(b.shape(), sums, pieces * CP, pieces, C, CP));
+      } else if (out) {
+        for_each_element(L, [=](int64_t, int64_t c, int64_t i) {
+          out[i] = g[i] * pa[winning_piece(in[i], c, pa, pb, pieces, CP) * CP + c];
+        });
+      }
+      if (out) {
+        if (L.has_padding()) ops::zero_padding_(dx);
+        autograd::accumulate_grad(x, restore_layout(dx, x));
       }
     });
   }
