@@ -301,6 +301,9 @@ TEST_F(ConfigFiles, OverridesReplaceFileValuesBeforeValidation) {
             (std::vector<std::string>{"name", "model.activation", "data.root", "data.augment.hflip", "optim.lr",
                                       "optim.betas", "train.epochs", "sweep"}));
 
+  // The key ends at the first '='; the value may hold more of them.
+  EXPECT_EQ(load_config(path, {"model.activation=leaky_relu(negative_slope=0.2)"}).model.activation,
+            activations::ActivationSpec::parse("leaky_relu(negative_slope=0.2)").to_string());
   // A value the file gets wrong does not matter once an override replaces it.
   const std::string bad = write("bad.yaml", "optim: {lr: abc}\n");
   EXPECT_EQ(load_config(bad, {"optim.lr=0.2"}).optim.lr, 0.2);

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/config/config_yaml.hpp"
@@ -241,4 +242,65 @@ TEST_F(ConfigErrors, LoadingTextUsesTheGivenSourceName) {
     EXPECT_EQ(std::string(e.what()), "inline.yaml:1:13: optim.lr: must be > 0, got 0");
   }
   EXPECT_EQ(load_config_text("", "configs/inline.yaml").name, "inline");
+}
+
+TEST_F(ConfigErrors, MangledFilesGiveOneLineUsageErrorsOnly) {
+  // Deep nesting is yaml-cpp's depth guard, reported as malformed YAML rather than a stack overflow.
+  const std::string deep = error("seed: " + std::string(100000, '[') + "\n");
+  EXPECT_EQ(deep.rfind(file_ + ":", 0), 0u) << deep;
+  EXPECT_EQ(deep.substr(deep.size() - 33), "malformed YAML: nested too deeply") << deep;
+
+  // A valid config mangled at random (bytes deleted, YAML punctuation inserted, lines repeated, the
+  // end cut off) either loads or fails with one line of kind usage: never another exception.
+  const std::string base = std::string(R"yaml(name: mangled
+seed: 3
+model: {name: vgg16, activation: "sugar(surrogate=nelu, alpha=0.1)", batch_norm: true}
+data:
+  name: cifar100
+  augment: {crop_padding: 4, hflip: true}
+  mean: [0.5, 0.5, 0.5]
+  std: [0.25, 0.25, 0.25]
+optim: {name: sgd, lr: 0.1, momentum: 0.9, weight_decay: 5.0e-4, betas: [0.9, 0.999]}
+schedule: {name: multistep, milestones: [10, 20]}
+train: {epochs: 30, batch_size: 128, dtype: bf16}
+sweep:
+  seed: [0, 1]
+  model.activation: [relu, gelu]
+)yaml");
+  ASSERT_NO_THROW(load_config_text(base, "base.yaml"));
+  const std::string punctuation = " :-[]{},\"'#&*!|>?%@`\n\t0a.";
+  std::mt19937 rng(12345);
+  int loaded = 0, rejected = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string text = base;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = rng() % text.size();
+      switch (rng() % 4) {
+        case 0: text.erase(at, 1 + rng() % 3); break;
+        case 1: text.insert(at, 1, punctuation[rng() % punctuation.size()]); break;
+        case 2: {
+          const size_t begin = text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;
+          const size_t end = text.find('\n', at);
+          text.insert(begin, text.substr(begin, end == std::string::npos ? std::string::npos : end - begin + 1));
+          break;
+        }
+        default: text.resize(at); break;
+      }
+    }
+    try {
+      load_config_text(text, "m.yaml");
+      ++loaded;
+    } catch (const Error& e) {
+      ++rejected;
+      ASSERT_EQ(e.kind(), ErrorKind::usage) << e.what() << "\n--- for ---\n" << text;
+      ASSERT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+      ASSERT_EQ(std::string(e.what()).rfind("m.yaml", 0), 0u) << e.what();
+    } catch (const std::exception& e) {
+      FAIL() << "not a sugar::Error: " << e.what() << "\n--- for ---\n" << text;
+    }
+  }
+  // Both outcomes occur, so the loop exercised the checks and the happy path.
+  EXPECT_GT(loaded, 100);
+  EXPECT_GT(rejected, 1000);
 }

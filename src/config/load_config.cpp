@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include <yaml-cpp/depthguard.h>
+
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
@@ -126,6 +128,8 @@ Collected collect_text(std::string_view text, const std::string& file) {
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {  // its own message says "bad file"
+    config_error(location(file, e.mark), "", "malformed YAML: nested too deeply");
   } catch (const YAML::Exception& e) {
     config_error(location(file, e.mark), "", "malformed YAML: " + e.msg);
   }
