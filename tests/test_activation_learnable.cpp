@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "sugar/activations/apply.hpp"
+#include "sugar/activations/learnable/channel_layout.hpp"
 #include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/activations/learnable/register.hpp"
@@ -547,6 +548,56 @@ TEST(Maxout, GradientsOfInputAAndBMatchFiniteDifferences) {
     set_values(parameter(*m, "a"), a);
     set_values(parameter(*m, "b"), b);
     EXPECT_EQ(check_module_gradients(*m, input_in(xv, layout)), 0) << describe(layout);
+  }
+}
+
+TEST(ChannelLayout, ReadsSampleBlockSpatialAndLaneStridesFromTheDescriptor) {
+  using tag = memory::format_tag;
+  const auto layout_of = [](tag format) {
+    return learnable::channel_layout(memory::desc(kShape, memory::data_type::f32, format));
+  };
+  const auto nchw = layout_of(tag::nchw);
+  ASSERT_TRUE(nchw.has_value());
+  EXPECT_EQ((std::vector<int64_t>{nchw->block, nchw->channel_blocks, nchw->spatial, nchw->sample_stride,
+                                  nchw->block_stride, nchw->spatial_stride}),
+            (std::vector<int64_t>{1, 5, 9, 45, 9, 1}));
+  const auto nhwc = layout_of(tag::nhwc);
+  ASSERT_TRUE(nhwc.has_value());
+  EXPECT_EQ((std::vector<int64_t>{nhwc->block, nhwc->channel_blocks, nhwc->sample_stride, nhwc->block_stride,
+                                  nhwc->spatial_stride}),
+            (std::vector<int64_t>{1, 5, 45, 1, 5}));
+  const auto blocked = layout_of(tag::nChw16c);
+  ASSERT_TRUE(blocked.has_value());
+  EXPECT_EQ((std::vector<int64_t>{blocked->block, blocked->channel_blocks, blocked->padded_channels(),
+                                  blocked->sample_stride, blocked->block_stride, blocked->spatial_stride}),
+            (std::vector<int64_t>{16, 1, 16, 144, 144, 16}));
+  EXPECT_TRUE(blocked->has_padding());
+  EXPECT_FALSE(layout_of(tag::NChw16n16c).has_value());  // blocked on the batch: goes through a plain copy
+  EXPECT_FALSE(learnable::channel_layout(plain_desc({7})).has_value());  // no channel dimension
+}
+
+TEST(LearnableActivations, ChannelsLastEightLaneBlocksAndUnusualLayoutsWork) {
+  // nhwc and nChw8c are iterated in place; NChw16n16c (blocked on the batch too) goes through a plain
+  // copy. Outputs and gradients keep the input's layout either way.
+  using tag = memory::format_tag;
+  for (tag format : {tag::nhwc, tag::nChw8c, tag::NChw16n16c}) {
+    const memory::desc layout(kShape, memory::data_type::f32, format);
+    const auto m = make_module("acon_c", 5);
+    const std::vector<float> p1{1.2f, 0.5f, 2.0f, -1.0f, 1.0f}, p2{0.1f, -0.3f, 0.5f, 0.2f, 0.0f};
+    set_values(parameter(*m, "p1"), p1);
+    set_values(parameter(*m, "p2"), p2);
+    const std::vector<float> xv = random_values(2 * 5 * 9, 40, -2, 2);
+    const Tensor x = input_in(xv, layout);
+    const Tensor y = m->forward(x);
+    EXPECT_EQ(y.desc(), layout);
+    const std::vector<float> yv = y.to_vector();
+    for (size_t i = 0; i < xv.size(); ++i) {
+      const size_t c = (i / 9) % 5;
+      EXPECT_NEAR(yv[i], acon_reference(xv[i], p1[c], p2[c], 1.0), 1e-5) << i;
+    }
+    autograd::clear_tape();
+    EXPECT_EQ(check_module_gradients(*m, x), 0) << static_cast<int>(format);
+    EXPECT_EQ(x.grad().desc(), layout);
   }
 }
 
