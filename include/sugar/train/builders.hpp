@@ -1,0 +1,40 @@
+#pragma once
+// From an ExperimentConfig to the objects a run trains with: model, optimizer, LR schedule, loaders.
+// Shared by `sugar train`, `sugar eval` and anything else that needs a model exactly as a run built it.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sugar/config/experiment_config.hpp"
+#include "sugar/data/loader.hpp"
+#include "sugar/data/registry.hpp"
+#include "sugar/nn/module.hpp"
+#include "sugar/optim/lr_schedule.hpp"
+#include "sugar/optim/optimizer.hpp"
+#include "sugar/tensor.hpp"
+
+namespace sugar::train {
+
+// The model the config names, sized for the dataset (channels, image size, classes), initialised from
+// the config's seed.
+std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data);
+
+// SGD, Adam or AdamW over `params` with the config's hyper-parameters.
+std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& optim, std::vector<Tensor> params);
+
+// The LR schedule, stepped once per iteration: epoch counts of the config (step_size, milestones,
+// warmup_epochs, train.epochs) are multiplied by `iterations_per_epoch`.
+optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t iterations_per_epoch);
+
+// Training loader: shuffled, augmented, keyed by the config's seed. Evaluation loader: in order,
+// normalised only.
+std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentConfig& config,
+                                                     const data::DataSplits& data);
+std::unique_ptr<data::DataLoader> build_eval_loader(const config::ExperimentConfig& config,
+                                                    std::shared_ptr<const data::Dataset> dataset,
+                                                    const data::Normalization& normalization);
+
+// f32 or bf16 from train.dtype.
+DType compute_dtype(const config::ExperimentConfig& config);
+
+}  // namespace sugar::train

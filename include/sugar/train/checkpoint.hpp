@@ -1,0 +1,47 @@
+#pragma once
+// Checkpoints: a model's state and its optimizer's, in one safetensors file.
+//
+//   model tensors      exactly PyTorch's state_dict names and shapes: parameters and buffers as F32
+//                      (`layer1.0.conv1.weight`, `bn1.running_var`), counters as I64 scalars of shape []
+//                      (`bn1.num_batches_tracked`), so torch loads them with strict=True once the
+//                      `optim.` entries are dropped;
+//   optimizer state    `optim.` + Optimizer::named_state() names as F32 (`optim.conv1.weight.momentum_buffer`)
+//                      and `optim.` + named_counters() names as I64 scalars (`optim.fc.weight.step`);
+//   __metadata__       text: the caller's entries (epoch, step, best metric, ...) plus
+//                      `optimizer` (its type name) and `rng_calls` (a JSON object: module path -> the
+//                      training calls of each Dropout and parameter-free Activation, whose random draws
+//                      are keyed by that count, so a resumed run draws the same masks).
+//
+// Loading validates everything before it modifies anything: a checkpoint of another model (missing
+// or unexpected names, other shapes or types) or of another optimizer is a sugar::Error naming the
+// file and the first differences, and leaves model and optimizer untouched. Values are copied into
+// the existing parameter tensors, so the handles held by layers and the optimizer stay valid.
+#include <string>
+
+#include "sugar/io/safetensors.hpp"
+#include "sugar/nn/module.hpp"
+#include "sugar/optim/optimizer.hpp"
+
+namespace sugar::train {
+
+// Prefix of optimizer entries.
+inline constexpr const char* kOptimizerPrefix = "optim.";
+
+// Writes the checkpoint atomically. `optimizer` may be null (model only). Metadata keys `optimizer`
+// and `rng_calls` are Sugar's; the caller must not set them.
+void save_checkpoint(const std::string& path, nn::Module& model, const optim::Optimizer* optimizer,
+                     const io::Metadata& metadata = {});
+
+// Validates `file` against the model (and optimizer, when not null), then loads it. Returns the
+// metadata. An optimizer checkpoint loaded with a null optimizer ignores the `optim.` entries.
+io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model, optim::Optimizer* optimizer);
+io::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer* optimizer);
+
+}  // namespace sugar::train
+
+namespace sugar::train {
+
+// The bytes save_checkpoint writes (for writing one checkpoint to several files).
+std::string checkpoint_bytes(nn::Module& model, const optim::Optimizer* optimizer, const io::Metadata& metadata = {});
+
+}  // namespace sugar::train

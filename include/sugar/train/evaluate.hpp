@@ -1,0 +1,27 @@
+#pragma once
+// Evaluation: loss and top-1/top-5 accuracy of a model over a whole dataset, in no-grad and eval mode.
+#include <cstdint>
+#include <vector>
+
+#include "sugar/data/loader.hpp"
+#include "sugar/nn/module.hpp"
+#include "sugar/tensor.hpp"
+
+namespace sugar::train {
+
+struct EvalResult {
+  double loss = 0;  // mean cross-entropy (no label smoothing)
+  double top1 = 0;  // percent
+  double top5 = 0;  // percent (top-k with k = min(5, classes))
+  int64_t samples = 0;
+};
+
+// How many of the N rows of logits [N, K] have the label among their k largest values. A tie with
+// the label's value counts against it only for classes of smaller index (a stable descending sort).
+int64_t count_top_k(const std::vector<float>& logits, int64_t classes, const std::vector<int32_t>& labels, int64_t k);
+
+// Runs every batch of `loader`'s epoch 0 through the model with `dtype` inputs. Puts the model in
+// eval mode; the caller restores training mode.
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype);
+
+}  // namespace sugar::train

@@ -1,0 +1,39 @@
+#pragma once
+// run.json: where a run's numbers came from. Written when a run starts; each `--resume` appends a
+// session, since threads or the binary may differ between sessions.
+//
+//   {"sugar_version": "0.1.0", "git_commit": "3b239d8...", "onednn_version": "2.6.3 (commit ...)",
+//    "cpu": {"model": "Intel(R) Xeon(R) ...", "flags": ["avx512f", "amx_bf16", ...]},
+//    "dtype": "f32", "model": {"name": "resnet18", "parameters": 11173962},
+//    "data": {"train": 50000, "eval": 10000, "eval_split": "test", "classes": 10, "shape": [3, 32, 32]},
+//    "determinism": "...",
+//    "sessions": [{"started": "...", "host": "...", "pid": 1, "threads": 2, "first_epoch": 1,
+//                  "git_commit": "...", "command": "sugar train ..."}]}
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sugar::train {
+
+struct RunProvenance {
+  std::string dtype;
+  std::string model_name;
+  int64_t model_parameters = 0;
+  int64_t train_samples = 0;
+  int64_t eval_samples = 0;
+  std::string eval_split;
+  int64_t classes = 0;
+  std::vector<int64_t> image_shape;  // C, H, W
+  int threads = 0;
+  int64_t first_epoch = 1;  // the epoch this session starts with (> 1 when resuming)
+  std::string command;      // the command line, when known
+};
+
+// "model name" and "flags" of the first processor in /proc/cpuinfo (empty when unreadable).
+std::string cpu_model_name();
+std::vector<std::string> cpu_flags();
+
+// Writes run.json atomically; when the file exists (a resumed run) the new session is appended to it.
+void write_run_info(const std::string& path, const RunProvenance& provenance);
+
+}  // namespace sugar::train

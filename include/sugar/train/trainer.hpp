@@ -1,0 +1,89 @@
+#pragma once
+// The training loop of `sugar train`: from an ExperimentConfig to a finished run directory.
+//
+// A run directory (default runs/<name>) holds
+//   config.yaml        the fully resolved config (overrides applied)
+//   metrics.csv        one row per epoch (train/metrics_csv.hpp)
+//   train.log          everything logged during the run
+//   last.safetensors   model + optimizer + counters after the latest epoch (train/checkpoint.hpp)
+//   best.safetensors   the same at the epoch of the best eval top-1 (validation set if any, else test)
+//   status.json        running / interrupted / failed / finished, with a heartbeat (train/run_status.hpp)
+//   run.json           provenance (train/run_info.hpp)
+//
+// Each epoch: the LR schedule sets the LR before every step (once per iteration), forward,
+// cross-entropy with label smoothing, backward, optimizer step; then evaluation in eval mode without
+// gradients (every train.eval_every epochs and after the last); then the CSV row, then the checkpoints.
+//
+// Determinism: everything random is a function of (seed, purpose, epoch/parameter/sample/call), so
+// two runs with the same config, seed and thread count on the same machine and build produce
+// identical metrics.csv files apart from epoch_time_s and train_imgs_per_sec. Other thread counts,
+// CPUs or oneDNN versions change the rounding of convolutions and therefore the numbers.
+//
+// Resuming: `resume` restores model, optimizer, BatchNorm counters, random-call counters, step and
+// best metric from last.safetensors and continues with the same data order and augmentation, so the
+// finished metrics.csv equals that of an uninterrupted run (time columns aside). Overrides on resume
+// may only change keys that do not alter the math (config::non_math_keys()) or train.epochs under a
+// schedule that does not depend on it (constant, step, multistep). An interrupt (SIGINT, SIGTERM)
+// stops at the next batch boundary and saves last.safetensors mid-epoch, which resumes exactly too;
+// train.checkpoint_every_steps adds such mid-epoch checkpoints periodically.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sugar/config/experiment_config.hpp"
+#include "sugar/train/evaluate.hpp"
+#include "sugar/train/metrics_csv.hpp"
+
+namespace sugar::train {
+
+struct TrainOptions {
+  std::string run_dir;                    // empty: runs/<config.name>
+  bool force = false;                     // replace an existing run directory (one that holds a Sugar run)
+  std::optional<bool> progress_bar;       // default: when stderr is a terminal
+  std::chrono::seconds heartbeat{30};     // status.json refresh interval
+  std::chrono::milliseconds log_interval{30000};  // progress log lines when not on a terminal
+  bool handle_signals = true;             // SIGINT/SIGTERM end the run cleanly as "interrupted"
+  std::string command;                    // the command line, recorded in run.json
+  // Called after every optimizer step with the epoch (1-based) and the steps done so far: a hook for
+  // programs embedding the trainer (and for tests, which raise SIGINT here to interrupt a run).
+  std::function<void(int64_t epoch, int64_t step)> after_step;
+};
+
+struct TrainResult {
+  std::string run_dir;
+  std::string state;  // "finished" or "interrupted"
+  int64_t epochs_done = 0;
+  double best_eval_top1 = -1;
+  int64_t best_epoch = 0;
+  std::vector<EpochMetrics> epochs;  // the rows written by this call
+};
+
+// Trains a new run. An existing non-empty run directory is an error (usage) unless options.force.
+TrainResult train(const config::ExperimentConfig& config, const TrainOptions& options = {});
+
+// Continues the run in `run_dir` from last.safetensors, with `overrides` ("key=value") applied to its
+// config.yaml. options.run_dir and options.force are ignored.
+TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides = {},
+                   const TrainOptions& options = {});
+
+// Throws sugar::Error (usage) when `resumed` differs from `original` in a key that changes the run's
+// math, naming the keys; `completed_epochs` bounds how far train.epochs may be lowered.
+void check_resume_changes(const config::ExperimentConfig& original, const config::ExperimentConfig& resumed,
+                          int64_t completed_epochs);
+
+// `sugar eval`: the run's model with `checkpoint` ("best" or "last") loaded, evaluated on the test set.
+EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoint = "best");
+
+// Run directory file names.
+inline constexpr const char* kConfigFile = "config.yaml";
+inline constexpr const char* kMetricsFile = "metrics.csv";
+inline constexpr const char* kLogFile = "train.log";
+inline constexpr const char* kLastCheckpoint = "last.safetensors";
+inline constexpr const char* kBestCheckpoint = "best.safetensors";
+inline constexpr const char* kStatusFile = "status.json";
+inline constexpr const char* kRunInfoFile = "run.json";
+
+}  // namespace sugar::train

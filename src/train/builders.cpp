@@ -1,0 +1,109 @@
+#include "sugar/train/builders.hpp"
+
+#include "sugar/error.hpp"
+#include "sugar/models/registry.hpp"
+#include "sugar/optim/adam.hpp"
+#include "sugar/optim/sgd.hpp"
+
+namespace sugar::train {
+
+std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data) {
+  models::ModelOptions options;
+  options.name = config.model.name;
+  options.activation = config.model.activation;
+  options.batch_norm = config.model.batch_norm;
+  options.num_classes = data.num_classes;
+  options.in_channels = data.shape.channels;
+  SUGAR_CHECK(data.shape.height == data.shape.width, "model: the models take square images, the dataset has ",
+              data.shape.height, "x", data.shape.width);
+  options.image_size = data.shape.height;
+  std::shared_ptr<nn::Module> model = models::build_model(options);
+  nn::initialize(*model, config.seed);
+  return model;
+}
+
+std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& optim, std::vector<Tensor> params) {
+  if (optim.name == "sgd") {
+    optim::SgdOptions options;
+    options.lr = optim.lr;
+    options.momentum = optim.momentum;
+    options.dampening = optim.dampening;
+    options.nesterov = optim.nesterov;
+    options.weight_decay = optim.weight_decay;
+    return std::make_unique<optim::SGD>(std::move(params), options);
+  }
+  if (optim.name == "adam" || optim.name == "adamw") {
+    SUGAR_CHECK(optim.betas.size() == 2, "optim.betas: expected two values, got ", optim.betas.size());
+    optim::AdamWOptions options;  // AdamOptions plus AdamW's default decay, overwritten below
+    options.lr = optim.lr;
+    options.betas = {optim.betas[0], optim.betas[1]};
+    options.eps = optim.eps;
+    options.weight_decay = optim.weight_decay;
+    if (optim.name == "adam") return std::make_unique<optim::Adam>(std::move(params), static_cast<optim::AdamOptions>(options));
+    return std::make_unique<optim::AdamW>(std::move(params), options);
+  }
+  throw Error("optim.name: unknown optimizer '" + optim.name + "' (expected sgd, adam, adamw)", ErrorKind::usage);
+}
+
+optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t iterations_per_epoch) {
+  const config::ScheduleConfig& s = config.schedule;
+  const double lr = config.optim.lr;
+  const int64_t ipe = iterations_per_epoch;
+  const int64_t total = config.train.epochs * ipe;
+  if (s.name == "constant") return optim::LrSchedule::constant(lr);
+  if (s.name == "step") return optim::LrSchedule::step(lr, s.step_size * ipe, s.gamma);
+  if (s.name == "multistep") {
+    std::vector<int64_t> milestones;
+    for (int64_t epoch : s.milestones) milestones.push_back(epoch * ipe);
+    return optim::LrSchedule::multistep(lr, milestones, s.gamma);
+  }
+  if (s.name == "cosine") {
+    optim::CosineOptions options;
+    options.total_iters = total;
+    options.eta_min = s.eta_min;
+    options.warmup_iters = s.warmup_epochs * ipe;
+    return optim::LrSchedule::cosine(lr, options);
+  }
+  if (s.name == "one_cycle") {
+    optim::OneCycleOptions options;
+    options.total_steps = total;
+    options.pct_start = s.pct_start;
+    options.div_factor = s.div_factor;
+    options.final_div_factor = s.final_div_factor;
+    // PyTorch cycles the momentum only when the optimizer has one; SGD without momentum has none.
+    options.cycle_momentum = config.optim.name != "sgd" || config.optim.momentum > 0;
+    return optim::LrSchedule::one_cycle(lr, options);
+  }
+  throw Error("schedule.name: unknown schedule '" + s.name + "'", ErrorKind::usage);
+}
+
+std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentConfig& config,
+                                                     const data::DataSplits& data) {
+  data::LoaderOptions options;
+  options.batch_size = config.train.batch_size;
+  options.shuffle = true;
+  options.drop_last = false;
+  options.seed = config.seed;
+  return std::make_unique<data::DataLoader>(
+      data.train, data::ImageTransform(config.data.augment, data.normalization, config.seed), options);
+}
+
+std::unique_ptr<data::DataLoader> build_eval_loader(const config::ExperimentConfig& config,
+                                                    std::shared_ptr<const data::Dataset> dataset,
+                                                    const data::Normalization& normalization) {
+  data::LoaderOptions options;
+  options.batch_size = config.train.eval_batch_size;
+  options.shuffle = false;
+  options.seed = config.seed;
+  return std::make_unique<data::DataLoader>(std::move(dataset),
+                                            data::ImageTransform(data::AugmentOptions{}, normalization, config.seed),
+                                            options);
+}
+
+DType compute_dtype(const config::ExperimentConfig& config) {
+  if (config.train.dtype == "f32") return DType::f32;
+  if (config.train.dtype == "bf16") return DType::bf16;
+  throw Error("train.dtype: expected f32 or bf16, got '" + config.train.dtype + "'", ErrorKind::usage);
+}
+
+}  // namespace sugar::train

@@ -1,0 +1,51 @@
+#include "sugar/train/evaluate.hpp"
+
+#include "sugar/autograd.hpp"
+#include "sugar/error.hpp"
+#include "sugar/ops/loss.hpp"
+
+namespace sugar::train {
+
+int64_t count_top_k(const std::vector<float>& logits, int64_t classes, const std::vector<int32_t>& labels, int64_t k) {
+  SUGAR_CHECK(static_cast<int64_t>(logits.size()) == classes * static_cast<int64_t>(labels.size()),
+              "count_top_k: ", logits.size(), " logits for ", labels.size(), " labels of ", classes, " classes");
+  int64_t hits = 0;
+  for (size_t n = 0; n < labels.size(); ++n) {
+    const float* row = logits.data() + static_cast<int64_t>(n) * classes;
+    const float target = row[labels[n]];
+    int64_t rank = 0;  // classes ranked before the label
+    for (int64_t j = 0; j < classes; ++j) {
+      if (row[j] > target || (row[j] == target && j < labels[n])) ++rank;
+    }
+    if (rank < k) ++hits;
+  }
+  return hits;
+}
+
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype) {
+  autograd::NoGradGuard no_grad;
+  model.eval();
+  double loss_sum = 0;
+  int64_t top1 = 0, top5 = 0, seen = 0;
+  loader.start_epoch(0);
+  while (auto batch = loader.next()) {
+    const Tensor images = dtype == DType::f32 ? batch->images : batch->images.to_dtype(dtype);
+    const Tensor logits = model(images);
+    const auto n = static_cast<int64_t>(batch->labels.size());
+    const int64_t classes = logits.dim(1);
+    loss_sum += static_cast<double>(ops::cross_entropy(logits, batch->labels).item()) * static_cast<double>(n);
+    const std::vector<float> values = logits.to_vector();
+    top1 += count_top_k(values, classes, batch->labels, 1);
+    top5 += count_top_k(values, classes, batch->labels, std::min<int64_t>(5, classes));
+    seen += n;
+  }
+  SUGAR_CHECK(seen > 0, "evaluate: ", loader.dataset().description(), " is empty");
+  EvalResult result;
+  result.samples = seen;
+  result.loss = loss_sum / static_cast<double>(seen);
+  result.top1 = 100.0 * static_cast<double>(top1) / static_cast<double>(seen);
+  result.top5 = 100.0 * static_cast<double>(top5) / static_cast<double>(seen);
+  return result;
+}
+
+}  // namespace sugar::train

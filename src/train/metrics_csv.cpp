@@ -1,0 +1,103 @@
+#include "sugar/train/metrics_csv.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "sugar/error.hpp"
+#include "sugar/io/atomic_file.hpp"
+
+namespace sugar::train {
+namespace {
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+std::FILE* open_or_throw(const std::string& path, const char* mode) {
+  std::FILE* file = std::fopen(path.c_str(), mode);
+  if (file == nullptr) throw Error("cannot open " + path + ": " + std::strerror(errno));
+  return file;
+}
+
+}  // namespace
+
+const std::vector<std::string>& MetricsCsv::columns() {
+  static const std::vector<std::string> names{"epoch", "train_loss", "train_top1", "eval_loss", "eval_top1",
+                                              "eval_top5", "lr", "epoch_time_s", "train_imgs_per_sec",
+                                              "eval_split"};
+  return names;
+}
+
+std::string MetricsCsv::header_line() {
+  std::string line;
+  for (const std::string& name : columns()) line += (line.empty() ? "" : ",") + name;
+  return line;
+}
+
+std::string MetricsCsv::format_row(const EpochMetrics& m) {
+  std::string row = std::to_string(m.epoch);
+  row += "," + format("%.6f", m.train_loss);
+  row += "," + format("%.4f", m.train_top1);
+  row += "," + (m.evaluated ? format("%.6f", m.eval_loss) : "");
+  row += "," + (m.evaluated ? format("%.4f", m.eval_top1) : "");
+  row += "," + (m.evaluated ? format("%.4f", m.eval_top5) : "");
+  row += "," + format("%.8g", m.lr);
+  row += "," + format("%.3f", m.epoch_time_s);
+  row += "," + format("%.2f", m.train_imgs_per_sec);
+  row += "," + (m.evaluated ? m.eval_split : "");
+  return row;
+}
+
+MetricsCsv MetricsCsv::create(const std::string& path) {
+  std::FILE* file = open_or_throw(path, "w");
+  MetricsCsv csv(path, file);
+  const std::string header = header_line() + "\n";
+  io::write_all(file, header.data(), header.size(), path);
+  std::fflush(file);
+  return csv;
+}
+
+MetricsCsv MetricsCsv::resume(const std::string& path, int64_t completed_epochs) {
+  if (!std::filesystem::exists(path)) return create(path);
+  std::istringstream in(io::read_file(path));
+  std::string line;
+  std::getline(in, line);
+  SUGAR_CHECK(line == header_line(), path, ": unexpected header '", line, "', expected '", header_line(), "'");
+  std::string kept = line + "\n";
+  int64_t previous = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    char* end = nullptr;
+    const long long epoch = std::strtoll(line.c_str(), &end, 10);
+    // A half-written last line (no comma after the epoch) is dropped like any row after the checkpoint.
+    if (end == line.c_str() || *end != ',') continue;
+    if (epoch > completed_epochs) continue;
+    SUGAR_CHECK(epoch == previous + 1, path, ": rows are not epochs 1, 2, ... (found ", epoch, " after ", previous, ")");
+    previous = epoch;
+    kept += line + "\n";
+  }
+  SUGAR_CHECK(previous == completed_epochs, path, ": has rows up to epoch ", previous,
+              " but the checkpoint is at epoch ", completed_epochs);
+  io::write_file_atomic(path, kept);
+  return MetricsCsv(path, open_or_throw(path, "a"));
+}
+
+MetricsCsv::MetricsCsv(MetricsCsv&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) {
+  other.file_ = nullptr;
+}
+
+MetricsCsv::~MetricsCsv() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void MetricsCsv::append(const EpochMetrics& metrics) {
+  const std::string row = format_row(metrics) + "\n";
+  io::write_all(file_, row.data(), row.size(), path_);
+  if (std::fflush(file_) != 0) throw Error("cannot write " + path_ + ": " + std::strerror(errno));
+}
+
+}  // namespace sugar::train

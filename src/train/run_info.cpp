@@ -1,0 +1,87 @@
+#include "sugar/train/run_info.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sugar/io/atomic_file.hpp"
+#include "sugar/runtime.hpp"
+#include "sugar/train/run_status.hpp"
+
+namespace sugar::train {
+namespace {
+
+// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
+std::string cpuinfo_field(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    if (name != key) continue;
+    std::string value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    return value;
+  }
+  return "";
+}
+
+const char* const kDeterminism =
+    "Same config, seed, thread count, Sugar build and machine give identical metrics (time columns aside): "
+    "weights, shuffling and augmentation come from counter-based random streams, oneDNN runs the same "
+    "primitives with the same thread partitioning, and reductions run in a fixed order. Other thread counts, "
+    "CPUs (other ISA paths in oneDNN) or oneDNN versions change results by floating-point rounding, which "
+    "grows over training.";
+
+}  // namespace
+
+std::string cpu_model_name() { return cpuinfo_field("model name"); }
+
+std::vector<std::string> cpu_flags() {
+  std::istringstream in(cpuinfo_field("flags"));
+  std::vector<std::string> flags;
+  for (std::string flag; in >> flag;) flags.push_back(flag);
+  return flags;
+}
+
+void write_run_info(const std::string& path, const RunProvenance& p) {
+  nlohmann::json info = nlohmann::json::object();
+  if (std::filesystem::exists(path)) {
+    try {
+      info = nlohmann::json::parse(io::read_file(path));
+    } catch (const std::exception&) {
+      info = nlohmann::json::object();  // unreadable provenance is replaced, never fatal
+    }
+  }
+  if (!info.is_object()) info = nlohmann::json::object();
+  info["sugar_version"] = sugar_version();
+  info["git_commit"] = sugar_git_commit();
+  info["onednn_version"] = onednn_version();
+  info["cpu"] = {{"model", cpu_model_name()}, {"flags", cpu_flags()}};
+  info["dtype"] = p.dtype;
+  info["model"] = {{"name", p.model_name}, {"parameters", p.model_parameters}};
+  info["data"] = {{"train", p.train_samples}, {"eval", p.eval_samples}, {"eval_split", p.eval_split},
+                  {"classes", p.classes},     {"shape", p.image_shape}};
+  info["threads"] = p.threads;
+  info["determinism"] = kDeterminism;
+  // oneDNN picks an implementation per primitive (jit:avx512_core, brgconv, ...); Sugar does not yet
+  // expose the primitive cache's descriptors, so run with ONEDNN_VERBOSE=1 to see them.
+  info["layer_implementations"] = nullptr;
+  nlohmann::json session = {{"started", utc_timestamp()},
+                            {"host", host_name()},
+                            {"pid", static_cast<int64_t>(::getpid())},
+                            {"threads", p.threads},
+                            {"first_epoch", p.first_epoch},
+                            {"git_commit", sugar_git_commit()},
+                            {"command", p.command}};
+  if (!info.contains("sessions") || !info["sessions"].is_array()) info["sessions"] = nlohmann::json::array();
+  info["sessions"].push_back(session);
+  io::write_file_atomic(path, info.dump(2) + "\n");
+}
+
+}  // namespace sugar::train

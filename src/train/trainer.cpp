@@ -1,0 +1,556 @@
+#include "sugar/train/trainer.hpp"
+
+#include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "sugar/autograd.hpp"
+#include "sugar/config/config_yaml.hpp"
+#include "sugar/error.hpp"
+#include "sugar/io/atomic_file.hpp"
+#include "sugar/ops/loss.hpp"
+#include "sugar/runtime.hpp"
+#include "sugar/train/builders.hpp"
+#include "sugar/train/checkpoint.hpp"
+#include "sugar/train/progress.hpp"
+#include "sugar/train/run_info.hpp"
+#include "sugar/train/run_status.hpp"
+
+namespace sugar::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// ---- signals ----------------------------------------------------------------------------------
+
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int signal_number) {
+  g_stop_signal = signal_number;
+  // A second Ctrl-C kills the process the usual way, for a run that does not reach a batch boundary.
+  std::signal(signal_number, SIG_DFL);
+}
+
+// Turns SIGINT/SIGTERM into a flag the loop checks between batches, for the lifetime of a run.
+class StopSignals {
+ public:
+  explicit StopSignals(bool enabled) : enabled_(enabled) {
+    g_stop_signal = 0;
+    if (!enabled_) return;
+    previous_int_ = std::signal(SIGINT, on_stop_signal);
+    previous_term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    if (!enabled_) return;
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  bool enabled_;
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
+
+// ---- logging ----------------------------------------------------------------------------------
+
+// Adds the run's log file to the default logger for the lifetime of a run; file_only() logs to the
+// file alone (progress lines while the terminal shows a bar).
+class RunLog {
+ public:
+  explicit RunLog(const std::string& path)
+      : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false)),
+        file_only_(std::make_shared<spdlog::logger>("sugar-run-file", sink_)) {
+    sink_->set_pattern("[%Y-%m-%d %H:%M:%S] %l: %v");
+    file_only_->set_level(spdlog::level::info);
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~RunLog() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    sink_->flush();
+  }
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+  spdlog::logger& file_only() { return *file_only_; }
+
+ private:
+  std::shared_ptr<spdlog::sinks::basic_file_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> file_only_;
+};
+
+// ---- where training stands (checkpoint metadata) ----------------------------------------------
+
+struct Position {
+  int64_t epoch = 0;  // epochs completed
+  int64_t batch = 0;  // batches done in epoch + 1 (a mid-epoch checkpoint); 0 at an epoch boundary
+  int64_t step = 0;   // optimizer iterations done
+  double best_eval_top1 = -1;
+  int64_t best_epoch = 0;
+  double last_lr = 0;
+  // Accumulators of the epoch in progress (mid-epoch checkpoints only).
+  double loss_sum = 0;
+  int64_t correct = 0;
+  int64_t seen = 0;
+  double train_seconds = 0;
+};
+
+// %.17g reads back to the same double, so a resumed run continues with bit-identical sums.
+std::string exact(double value) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+io::Metadata to_metadata(const Position& p, const config::ExperimentConfig& config, const std::string& eval_split) {
+  return {{"format", "sugar-checkpoint/1"},
+          {"config_name", config.name},
+          {"seed", std::to_string(config.seed)},
+          {"epoch", std::to_string(p.epoch)},
+          {"batch", std::to_string(p.batch)},
+          {"step", std::to_string(p.step)},
+          {"best_eval_top1", exact(p.best_eval_top1)},
+          {"best_epoch", std::to_string(p.best_epoch)},
+          {"eval_split", eval_split},
+          {"lr", exact(p.last_lr)},
+          {"train_loss_sum", exact(p.loss_sum)},
+          {"train_correct", std::to_string(p.correct)},
+          {"train_seen", std::to_string(p.seen)},
+          {"train_seconds", exact(p.train_seconds)}};
+}
+
+Position from_metadata(const io::Metadata& metadata, const std::string& source) {
+  auto field = [&](const char* key) -> const std::string& {
+    auto it = metadata.find(key);
+    SUGAR_CHECK(it != metadata.end(), source, ": not a training checkpoint (metadata '", key, "' is missing)");
+    return it->second;
+  };
+  auto integer = [&](const char* key) {
+    const std::string& text = field(key);
+    char* end = nullptr;
+    errno = 0;
+    const long long value = std::strtoll(text.c_str(), &end, 10);
+    SUGAR_CHECK(!text.empty() && *end == '\0' && errno == 0 && value >= 0, source, ": metadata '", key,
+                "' is not a non-negative integer: '", text, "'");
+    return static_cast<int64_t>(value);
+  };
+  auto real = [&](const char* key) {
+    const std::string& text = field(key);
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    SUGAR_CHECK(!text.empty() && *end == '\0', source, ": metadata '", key, "' is not a number: '", text, "'");
+    return value;
+  };
+  Position p;
+  p.epoch = integer("epoch");
+  p.batch = integer("batch");
+  p.step = integer("step");
+  p.best_eval_top1 = real("best_eval_top1");
+  p.best_epoch = integer("best_epoch");
+  p.last_lr = real("lr");
+  p.loss_sum = real("train_loss_sum");
+  p.correct = integer("train_correct");
+  p.seen = integer("train_seen");
+  p.train_seconds = real("train_seconds");
+  return p;
+}
+
+// ---- run directory ----------------------------------------------------------------------------
+
+std::string path_in(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
+
+// True when status.json says another live process on this host is training in `dir`.
+bool owned_by_live_process(const std::string& dir, int64_t* pid_out) {
+  const std::string path = path_in(dir, kStatusFile);
+  if (!fs::exists(path)) return false;
+  try {
+    const nlohmann::json status = nlohmann::json::parse(io::read_file(path));
+    if (status.value("state", "") != "running" || status.value("host", "") != host_name()) return false;
+    const int64_t pid = status.value("pid", int64_t{0});
+    *pid_out = pid;
+    if (pid <= 0 || pid == ::getpid()) return false;
+    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  } catch (const std::exception&) {
+    return false;  // an unreadable status says nothing about ownership
+  }
+}
+
+void refuse_if_running(const std::string& dir) {
+  int64_t pid = 0;
+  SUGAR_CHECK(!owned_by_live_process(dir, &pid), "run directory ", dir, " is in use by a running sugar train (pid ",
+              pid, " on this host); stop it first");
+}
+
+bool directory_is_empty(const std::string& dir) { return fs::is_empty(dir); }
+
+// Refuses an existing run directory unless `force`; with force, checks that it really holds a Sugar
+// run (deleting a folder given by mistake would be unforgivable).
+void check_new_run_directory(const std::string& dir, bool force) {
+  if (!fs::exists(dir)) return;
+  if (!fs::is_directory(dir)) throw Error("run directory " + dir + " exists and is not a directory", ErrorKind::usage);
+  if (directory_is_empty(dir)) return;
+  if (!force) {
+    throw Error("run directory " + dir + " already exists; use 'sugar train --resume " + dir +
+                    "' to continue it, --force to replace it, or --out to choose another",
+                ErrorKind::usage);
+  }
+  const bool looks_like_run = fs::exists(path_in(dir, kConfigFile)) || fs::exists(path_in(dir, kStatusFile)) ||
+                              fs::exists(path_in(dir, kMetricsFile));
+  if (!looks_like_run) {
+    throw Error("--force: " + dir + " does not look like a Sugar run directory (no " + kConfigFile + ", " +
+                    kStatusFile + " or " + kMetricsFile + "); refusing to delete it",
+                ErrorKind::usage);
+  }
+  refuse_if_running(dir);
+}
+
+// ---- one training session ---------------------------------------------------------------------
+
+// Everything a run trains with, built from the config.
+struct Session {
+  config::ExperimentConfig config;
+  data::DataSplits data;
+  std::shared_ptr<nn::Module> model;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::unique_ptr<data::DataLoader> train_loader;
+  std::unique_ptr<data::DataLoader> eval_loader;
+  std::optional<optim::LrSchedule> schedule;
+  DType dtype = DType::f32;
+  std::string eval_split;
+};
+
+Session build_session(const config::ExperimentConfig& config) {
+  Session s;
+  s.config = config;
+  s.dtype = compute_dtype(config);
+  if (config.train.threads > 0) set_num_threads(config.train.threads);
+  s.data = data::load_data(config.data);
+  config::validate_against(config, s.data.shape);
+  s.model = build_model(config, s.data);
+  s.optimizer = build_optimizer(config.optim, s.model->parameters());
+  s.train_loader = build_train_loader(config, s.data);
+  const bool has_validation = s.data.validation != nullptr;
+  s.eval_split = has_validation ? "val" : "test";
+  s.eval_loader = build_eval_loader(config, has_validation ? s.data.validation : s.data.test, s.data.normalization);
+  s.schedule = build_schedule(config, s.train_loader->batches_per_epoch());
+  return s;
+}
+
+class Run {
+ public:
+  Run(Session& session, std::string dir, const TrainOptions& options, Position start)
+      : s_(session), dir_(std::move(dir)), options_(options), position_(start) {}
+
+  TrainResult execute(MetricsCsv& csv) {
+    RunLog log(path_in(dir_, kLogFile));
+    RunStatus status(path_in(dir_, kStatusFile), s_.config.train.epochs, options_.heartbeat);
+    status.set_progress(position_.epoch, position_.step);
+    StopSignals signals(options_.handle_signals);
+    TrainResult result;
+    result.run_dir = dir_;
+    try {
+      log_start();
+      result.state = loop(csv, status, log, &result);
+      status.finish(result.state);
+      if (result.state == "finished") {
+        spdlog::info("run {} finished: best {} top-1 {:.2f}% at epoch {}; {}", dir_, s_.eval_split,
+                     position_.best_eval_top1, position_.best_epoch, csv.path());
+      }
+    } catch (const std::exception& e) {
+      status.finish("failed", e.what());
+      spdlog::error("run {} failed at epoch {}: {}", dir_, position_.epoch + 1, e.what());
+      throw;
+    }
+    result.epochs_done = position_.epoch;
+    result.best_eval_top1 = position_.best_eval_top1;
+    result.best_epoch = position_.best_epoch;
+    return result;
+  }
+
+ private:
+  void log_start() const {
+    const auto& c = s_.config;
+    spdlog::info("run {}: {} ({} parameters, activation {}) on {} ({} train / {} {} images, {} classes, {}x{}x{})",
+                 dir_, c.model.name, nn::count_parameters(*s_.model), c.model.activation, c.data.name,
+                 s_.data.train->size(), s_.eval_loader->dataset().size(), s_.eval_split, s_.data.num_classes,
+                 s_.data.shape.channels, s_.data.shape.height, s_.data.shape.width);
+    spdlog::info("{} epochs x {} iterations of batch {}, {} lr {} with {} schedule, {} threads, {}", c.train.epochs,
+                 s_.train_loader->batches_per_epoch(), c.train.batch_size, c.optim.name, c.optim.lr, c.schedule.name,
+                 num_threads(), c.train.dtype);
+    if (position_.epoch > 0 || position_.batch > 0) {
+      spdlog::info("resuming after epoch {} batch {} (step {})", position_.epoch, position_.batch, position_.step);
+    }
+  }
+
+  void save_checkpoints(bool also_best) {
+    const std::string bytes = checkpoint_bytes(*s_.model, s_.optimizer.get(), to_metadata(position_, s_.config, s_.eval_split));
+    io::write_file_atomic(path_in(dir_, kLastCheckpoint), bytes);
+    if (also_best) io::write_file_atomic(path_in(dir_, kBestCheckpoint), bytes);
+  }
+
+  // Trains until the last epoch or a stop signal; returns the final state.
+  std::string loop(MetricsCsv& csv, RunStatus& status, RunLog& log, TrainResult* result) {
+    const auto& train_config = s_.config.train;
+    const bool bar = options_.progress_bar.value_or(stderr_is_terminal());
+    const int64_t batches = s_.train_loader->batches_per_epoch();
+    for (int64_t epoch = position_.epoch + 1; epoch <= train_config.epochs; ++epoch) {
+      const auto epoch_start = Clock::now();
+      s_.model->train();
+      s_.train_loader->start_epoch(epoch - 1, position_.batch);
+      const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(train_config.epochs);
+      EpochProgress progress(label, batches, bar,
+                             [&](const std::string& line) {
+                               if (bar) log.file_only().info("{}", line);
+                               else spdlog::info("{}", line);
+                             },
+                             options_.log_interval);
+      const double seconds_before = position_.train_seconds;
+      const auto train_start = Clock::now();
+      int64_t skipped = 0;
+      while (auto batch = s_.train_loader->next()) {
+        if (!train_step(*batch, &skipped)) continue;
+        position_.train_seconds = seconds_before + seconds_since(train_start);
+        progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
+                        100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen));
+        if (options_.after_step) options_.after_step(epoch, position_.step);
+        if (g_stop_signal != 0) {
+          progress.finish();
+          save_checkpoints(false);
+          status.set_progress(position_.epoch, position_.step);
+          spdlog::warn("interrupted (signal {}) at epoch {} batch {}/{}; saved {}; continue with 'sugar train --resume {}'",
+                       g_stop_signal.load(), epoch, position_.batch, batches, kLastCheckpoint, dir_);
+          s_.train_loader->stop();
+          return "interrupted";
+        }
+        if (train_config.checkpoint_every_steps > 0 && position_.step % train_config.checkpoint_every_steps == 0 &&
+            position_.batch < batches) {
+          save_checkpoints(false);
+        }
+      }
+      progress.finish();
+      position_.train_seconds = seconds_before + seconds_since(train_start);
+      if (skipped > 0) spdlog::warn("epoch {}: skipped {} batches with a non-finite loss", epoch, skipped);
+
+      EpochMetrics m;
+      m.epoch = epoch;
+      SUGAR_CHECK(position_.seen > 0, "epoch ", epoch, ": no training batch had a finite loss");
+      m.train_loss = position_.loss_sum / static_cast<double>(position_.seen);
+      m.train_top1 = 100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen);
+      m.lr = position_.last_lr;
+      m.train_imgs_per_sec = position_.train_seconds > 0 ? static_cast<double>(position_.seen) / position_.train_seconds : 0;
+      m.evaluated = epoch % train_config.eval_every == 0 || epoch == train_config.epochs;
+      bool improved = false;
+      if (m.evaluated) {
+        const EvalResult eval = evaluate(*s_.model, *s_.eval_loader, s_.dtype);
+        s_.model->train();
+        m.eval_loss = eval.loss;
+        m.eval_top1 = eval.top1;
+        m.eval_top5 = eval.top5;
+        m.eval_split = s_.eval_split;
+        if (eval.top1 > position_.best_eval_top1) {
+          improved = true;
+          position_.best_eval_top1 = eval.top1;
+          position_.best_epoch = epoch;
+        }
+      }
+      m.epoch_time_s = seconds_since(epoch_start) + (seconds_before);
+      // The row first, then the checkpoint: a run killed in between resumes from the previous
+      // checkpoint and MetricsCsv::resume drops the orphan row.
+      csv.append(m);
+      position_.epoch = epoch;
+      position_.batch = 0;
+      position_.loss_sum = 0;
+      position_.correct = 0;
+      position_.seen = 0;
+      position_.train_seconds = 0;
+      save_checkpoints(improved);
+      status.set_progress(position_.epoch, position_.step);
+      result->epochs.push_back(m);
+      if (m.evaluated) {
+        spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | {} loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s{}",
+                     epoch, train_config.epochs, m.train_loss, m.train_top1, m.eval_split, m.eval_loss, m.eval_top1,
+                     m.eval_top5, m.lr, m.epoch_time_s, m.train_imgs_per_sec, improved ? " (best)" : "");
+      } else {
+        spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s", epoch,
+                     train_config.epochs, m.train_loss, m.train_top1, m.lr, m.epoch_time_s, m.train_imgs_per_sec);
+      }
+      if (g_stop_signal != 0) {
+        spdlog::warn("interrupted (signal {}) after epoch {}; continue with 'sugar train --resume {}'",
+                     g_stop_signal.load(), epoch, dir_);
+        return "interrupted";
+      }
+    }
+    return "finished";
+  }
+
+  // One optimizer iteration; false when the batch was skipped for a non-finite loss.
+  bool train_step(const data::Batch& batch, int64_t* skipped) {
+    const double lr = s_.schedule->lr(position_.step);
+    s_.optimizer->set_lr(lr);
+    if (const auto momentum = s_.schedule->momentum(position_.step)) s_.optimizer->set_momentum(*momentum);
+    const Tensor images = s_.dtype == DType::f32 ? batch.images : batch.images.to_dtype(s_.dtype);
+    const Tensor logits = (*s_.model)(images);
+    const Tensor loss =
+        ops::cross_entropy(logits, batch.labels, static_cast<float>(s_.config.train.label_smoothing));
+    const double loss_value = loss.item();
+    const auto n = static_cast<int64_t>(batch.labels.size());
+    ++position_.step;
+    ++position_.batch;
+    position_.last_lr = lr;
+    if (!std::isfinite(loss_value)) {
+      autograd::clear_tape();
+      SUGAR_CHECK(s_.config.train.on_nonfinite == "skip_batch", "non-finite training loss (", loss_value,
+                  ") at epoch ", position_.epoch + 1, " batch ", position_.batch,
+                  "; lower optim.lr or set train.on_nonfinite=skip_batch");
+      ++*skipped;
+      return false;
+    }
+    const std::vector<float> values = logits.to_vector();
+    s_.optimizer->zero_grad();
+    autograd::backward(loss);
+    s_.optimizer->step();
+    position_.loss_sum += loss_value * static_cast<double>(n);
+    position_.correct += count_top_k(values, logits.dim(1), batch.labels, 1);
+    position_.seen += n;
+    return true;
+  }
+
+  Session& s_;
+  std::string dir_;
+  TrainOptions options_;
+  Position position_;
+};
+
+RunProvenance provenance(const Session& s, int64_t first_epoch, const std::string& command) {
+  RunProvenance p;
+  p.dtype = s.config.train.dtype;
+  p.model_name = s.config.model.name;
+  p.model_parameters = nn::count_parameters(*s.model);
+  p.train_samples = s.data.train->size();
+  p.eval_samples = s.eval_loader->dataset().size();
+  p.eval_split = s.eval_split;
+  p.classes = s.data.num_classes;
+  p.image_shape = {s.data.shape.channels, s.data.shape.height, s.data.shape.width};
+  p.threads = num_threads();
+  p.first_epoch = first_epoch;
+  p.command = command;
+  return p;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+  return text;
+}
+
+}  // namespace
+
+void check_resume_changes(const config::ExperimentConfig& original, const config::ExperimentConfig& resumed,
+                          int64_t completed_epochs) {
+  const std::vector<std::string>& free_keys = config::non_math_keys();
+  std::vector<std::string> refused;
+  for (const std::string& key : config::diff_keys(original, resumed)) {
+    if (std::find(free_keys.begin(), free_keys.end(), key) != free_keys.end()) continue;
+    if (key == "train.epochs") {
+      const std::string& schedule = resumed.schedule.name;
+      const bool epoch_free = schedule == "constant" || schedule == "step" || schedule == "multistep";
+      SUGAR_CHECK(epoch_free, "--resume: train.epochs cannot change under the ", schedule,
+                  " schedule, whose learning rates depend on the total number of epochs (only constant, step and "
+                  "multistep schedules can be extended)");
+      if (resumed.train.epochs < completed_epochs) {
+        throw Error("--resume: train.epochs=" + std::to_string(resumed.train.epochs) + " is fewer than the " +
+                        std::to_string(completed_epochs) + " epochs already trained",
+                    ErrorKind::usage);
+      }
+      continue;
+    }
+    refused.push_back(key);
+  }
+  if (!refused.empty()) {
+    throw Error("--resume: cannot change " + join(refused) + ": it would change what the run computes; --set may only "
+                "change " + join(free_keys) + ", or train.epochs under a constant, step or multistep schedule",
+                ErrorKind::usage);
+  }
+}
+
+TrainResult train(const config::ExperimentConfig& config, const TrainOptions& options) {
+  const std::string dir = options.run_dir.empty() ? (fs::path("runs") / config.name).string() : options.run_dir;
+  check_new_run_directory(dir, options.force);
+  // Build everything before touching the directory, so a typo in the data path leaves nothing behind.
+  Session session = build_session(config);
+  if (options.force && fs::exists(dir)) fs::remove_all(dir);
+  fs::create_directories(dir);
+  io::write_file_atomic(path_in(dir, kConfigFile), config::to_yaml(config));
+  write_run_info(path_in(dir, kRunInfoFile), provenance(session, 1, options.command));
+  MetricsCsv csv = MetricsCsv::create(path_in(dir, kMetricsFile));
+  Run run(session, dir, options, Position{});
+  return run.execute(csv);
+}
+
+TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides, const TrainOptions& options) {
+  SUGAR_CHECK(fs::is_directory(run_dir), "--resume: ", run_dir, " is not a directory");
+  const std::string config_path = path_in(run_dir, kConfigFile);
+  const std::string checkpoint_path = path_in(run_dir, kLastCheckpoint);
+  if (!fs::exists(config_path)) throw Error("--resume: " + config_path + " does not exist", ErrorKind::usage);
+  if (!fs::exists(checkpoint_path)) {
+    throw Error("--resume: " + checkpoint_path + " does not exist (the run ended before its first checkpoint; "
+                "start it again with --force)",
+                ErrorKind::usage);
+  }
+  refuse_if_running(run_dir);
+  const config::ExperimentConfig original = config::load_config(config_path);
+  const config::ExperimentConfig resumed = config::load_config(config_path, overrides);
+  const io::SafetensorsFile checkpoint = io::SafetensorsFile::read(checkpoint_path);
+  Position position = from_metadata(checkpoint.metadata(), checkpoint_path);
+  check_resume_changes(original, resumed, position.epoch);
+
+  Session session = build_session(resumed);
+  SUGAR_CHECK(position.batch <= session.train_loader->batches_per_epoch(), checkpoint_path, ": batch ",
+              position.batch, " is beyond the ", session.train_loader->batches_per_epoch(), " batches of an epoch");
+  load_checkpoint(checkpoint, *session.model, session.optimizer.get());
+  io::write_file_atomic(config_path, config::to_yaml(resumed));
+  write_run_info(path_in(run_dir, kRunInfoFile), provenance(session, position.epoch + 1, options.command));
+  MetricsCsv csv = MetricsCsv::resume(path_in(run_dir, kMetricsFile), position.epoch);
+  if (position.epoch >= resumed.train.epochs) {
+    spdlog::info("run {} already completed its {} epochs; nothing to do", run_dir, resumed.train.epochs);
+  }
+  TrainOptions resumed_options = options;
+  resumed_options.run_dir = run_dir;
+  Run run(session, run_dir, resumed_options, position);
+  return run.execute(csv);
+}
+
+EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoint) {
+  SUGAR_CHECK(checkpoint == "best" || checkpoint == "last", "eval: --checkpoint must be best or last, got '",
+              checkpoint, "'");
+  const std::string config_path = path_in(run_dir, kConfigFile);
+  if (!fs::exists(config_path)) {
+    throw Error("eval: " + config_path + " does not exist (is " + run_dir + " a run directory?)", ErrorKind::usage);
+  }
+  const std::string checkpoint_path =
+      path_in(run_dir, checkpoint == "best" ? kBestCheckpoint : kLastCheckpoint);
+  if (!fs::exists(checkpoint_path)) throw Error("eval: " + checkpoint_path + " does not exist", ErrorKind::usage);
+  const config::ExperimentConfig config = config::load_config(config_path);
+  const data::DataSplits splits = data::load_data(config.data);
+  std::shared_ptr<nn::Module> model = build_model(config, splits);
+  load_checkpoint(checkpoint_path, *model, nullptr);
+  auto loader = build_eval_loader(config, splits.test, splits.normalization);
+  return evaluate(*model, *loader, compute_dtype(config));
+}
+
+}  // namespace sugar::train
