@@ -1,0 +1,142 @@
+// `sugar train CONFIG [--set key=value ...] [--out RUN_DIR] [--force]`,
+// `sugar train --resume RUN_DIR [--set key=value ...]` and
+// `sugar eval --run RUN_DIR [--checkpoint best|last]`.
+#include "command_train.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sugar/config/config_yaml.hpp"
+#include "sugar/error.hpp"
+#include "sugar/train/trainer.hpp"
+
+namespace sugar::cli {
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;
+  std::string resume;
+  bool force = false;
+  bool no_progress = false;
+  CLI::Option* global_threads = nullptr;
+};
+
+struct EvalArgs {
+  std::string run_dir;
+  std::string checkpoint = "best";
+  bool json = false;
+};
+
+std::string quoted(const std::string& text) {
+  return text.find_first_of(" \t'\"") == std::string::npos ? text : "'" + text + "'";
+}
+
+int run_train(const TrainArgs& args) {
+  std::vector<std::string> overrides = args.overrides;
+  // The global --threads is a shorthand for --set train.threads=N, so the resolved config records it.
+  if (args.global_threads != nullptr && args.global_threads->count() > 0) {
+    bool set_explicitly = false;
+    for (const std::string& o : overrides) set_explicitly |= o.rfind("train.threads=", 0) == 0;
+    if (!set_explicitly) overrides.push_back("train.threads=" + args.global_threads->as<std::string>());
+  }
+  std::string command = "sugar train";
+  if (!args.resume.empty()) command += " --resume " + quoted(args.resume);
+  if (!args.config.empty()) command += " " + quoted(args.config);
+  for (const std::string& o : overrides) command += " --set " + quoted(o);
+  if (!args.out.empty()) command += " --out " + quoted(args.out);
+  if (args.force) command += " --force";
+
+  train::TrainOptions options;
+  options.command = command;
+  if (args.no_progress) options.progress_bar = false;
+  train::TrainResult result;
+  if (!args.resume.empty()) {
+    if (!args.config.empty()) {
+      throw Error("train: give either CONFIG or --resume RUN_DIR, not both (a resumed run keeps its config.yaml; "
+                  "change it with --set)",
+                  ErrorKind::usage);
+    }
+    if (!args.out.empty() || args.force) throw Error("train: --out and --force do not apply to --resume", ErrorKind::usage);
+    result = train::resume(args.resume, overrides, options);
+  } else {
+    if (args.config.empty()) throw Error("train: a CONFIG file or --resume RUN_DIR is required", ErrorKind::usage);
+    options.run_dir = args.out;
+    options.force = args.force;
+    result = train::train(config::load_config(args.config, overrides), options);
+  }
+  if (result.state == "interrupted") {
+    std::printf("run %s interrupted after %lld epochs; continue with: sugar train --resume %s\n",
+                result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.run_dir.c_str());
+    return 130;
+  }
+  std::printf("run %s finished: %lld epochs, best top-1 %.2f%% at epoch %lld (%s/metrics.csv)\n",
+              result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.best_eval_top1,
+              static_cast<long long>(result.best_epoch), result.run_dir.c_str());
+  return 0;
+}
+
+int run_eval(const EvalArgs& args) {
+  const train::EvalResult result = train::evaluate_run(args.run_dir, args.checkpoint);
+  if (args.json) {
+    const nlohmann::json out = {{"run", args.run_dir}, {"checkpoint", args.checkpoint}, {"split", "test"},
+                                {"samples", result.samples}, {"loss", result.loss}, {"top1", result.top1},
+                                {"top5", result.top5}};
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("%s (%s checkpoint), test set of %lld images: loss %.4f  top-1 %.2f%%  top-5 %.2f%%\n",
+                args.run_dir.c_str(), args.checkpoint.c_str(), static_cast<long long>(result.samples), result.loss,
+                result.top1, result.top5);
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> add_train_commands(CLI::App& parent) {
+  auto train_args = std::make_shared<TrainArgs>();
+  train_args->global_threads = parent.get_option_no_throw("--threads");
+  CLI::App* train = parent.add_subcommand("train", "Train a model from a YAML config and write a run directory");
+  train->add_option("config", train_args->config, "The experiment config (YAML), e.g. configs/quickstart.yaml")
+      ->type_name("CONFIG");
+  train->add_option("--set", train_args->overrides,
+                    "Override a config key, e.g. --set optim.lr=0.05 --set train.epochs=10 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->take_all()
+      ->allow_extra_args(false);
+  train->add_option("--out", train_args->out, "The run directory (default: runs/<name>)")->type_name("RUN_DIR");
+  train->add_option("--resume", train_args->resume,
+                    "Continue the run in RUN_DIR from its last.safetensors; --set may then only change keys that "
+                    "do not alter the math (threads, eval batch size, ...) or extend train.epochs under a "
+                    "constant/step/multistep schedule")
+      ->type_name("RUN_DIR");
+  train->add_flag("--force", train_args->force, "Replace an existing run directory");
+  train->add_flag("--no-progress", train_args->no_progress,
+                  "Log progress lines instead of drawing a progress bar, even on a terminal");
+  train->footer(
+      "\nThe run directory holds config.yaml (resolved), metrics.csv (one row per epoch), train.log,\n"
+      "last.safetensors, best.safetensors, status.json and run.json. The thread count is train.threads\n"
+      "(the global --threads sets it). Same config, seed and threads on the same machine give identical\n"
+      "metrics; Ctrl-C stops at the next batch, saves last.safetensors and exits with code 130.\n"
+      "\nExamples:\n"
+      "  sugar train configs/quickstart.yaml\n"
+      "  sugar train configs/quickstart.yaml --set train.epochs=2 --out runs/try\n"
+      "  sugar train --resume runs/quickstart\n");
+
+  auto eval_args = std::make_shared<EvalArgs>();
+  CLI::App* eval = parent.add_subcommand("eval", "Evaluate a run's checkpoint on the test set (loss, top-1, top-5)");
+  eval->add_option("--run", eval_args->run_dir, "The run directory")->required()->type_name("RUN_DIR");
+  eval->add_option("--checkpoint", eval_args->checkpoint, "Which checkpoint: best or last (default: best)")
+      ->check(CLI::IsMember({"best", "last"}))
+      ->type_name("WHICH");
+  eval->add_flag("--json", eval_args->json, "Print the result as one JSON object");
+
+  return {{train, [train_args] { return run_train(*train_args); }},
+          {eval, [eval_args] { return run_eval(*eval_args); }}};
+}
+
+}  // namespace sugar::cli
