@@ -9,6 +9,7 @@
 
 #include "sugar/activations/builtin.hpp"
 #include "sugar/activations/kernels.hpp"
+#include "sugar/activations/learnable/rows.hpp"
 #include "sugar/error.hpp"
 
 namespace sugar::activations {
@@ -99,6 +100,9 @@ Registry& registry() {
   static Registry* instance = [] {
     auto* r = new Registry;
     for (ActivationRow& row : builtin_activation_rows()) add_row(*r, std::move(row));
+    // The learnable rows live in their own files; listing them here (not in a static initialiser,
+    // which the linker drops from a static library) makes them known to every program.
+    for (ActivationRow& row : learnable::learnable_activation_rows()) add_row(*r, std::move(row));
     return r;
   }();
   return *instance;

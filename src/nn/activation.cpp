@@ -1,5 +1,7 @@
 #include "sugar/nn/activation.hpp"
 
+#include "sugar/activations/learnable/register.hpp"
+
 #include <map>
 #include <mutex>
 #include <utility>
@@ -25,9 +27,17 @@ struct FactoryTable {
   std::map<std::string, ActivationModuleFactory, std::less<>> factories;
 };
 
+// Pre-filled with the library's learnable activations. libsugar is a static library, so a
+// registration that ran by itself at start-up would be dropped by the linker; naming them here keeps
+// them in every program that builds models.
 FactoryTable& factory_table() {
-  static FactoryTable table;
-  return table;
+  static FactoryTable* table = [] {
+    auto* t = new FactoryTable;
+    for (auto& [name, factory] : activations::learnable::learnable_module_factories())
+      t->factories.emplace(name, std::move(factory));
+    return t;
+  }();
+  return *table;
 }
 
 }  // namespace
