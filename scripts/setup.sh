@@ -22,6 +22,7 @@ BUILD_PACKAGES=(
   nlohmann-json3-dev       # safetensors headers, --json output
   libcairo2-dev            # plots
   dataset-fashion-mnist    # a small real dataset that needs no download
+  curl ca-certificates     # data/fetch-cifar.sh downloads CIFAR over https
 )
 
 # What the test suite needs on top. Extend this list when a test needs a new package
@@ -29,6 +30,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
+  python3                  # tests/cli/fetch_cifar.sh serves archives from a local python3 -m http.server
 )
 
 say() { echo "setup: $*"; }
