@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "command.hpp"
+#include "command_activations.hpp"
+#include "command_train.hpp"
 #include "sugar/error.hpp"
 #include "sugar/runtime.hpp"
 
@@ -25,6 +27,8 @@ const char* const kFooter =
     "\nExamples:\n"
     "  sugar demo                 train a small CNN on synthetic images (a few seconds)\n"
     "  sugar --threads 1 demo     the same on one thread\n"
+    "  sugar activations list     the activation functions Sugar knows\n"
+    "  sugar train configs/quickstart.yaml   train ResNet-18 on Fashion-MNIST\n"
     "  sugar demo --help          the options of one subcommand\n"
     "\nErrors are printed as one line 'error: ...'; exit code 2 means a usage error (fix the\n"
     "command line), 1 a failure while running.";
@@ -82,6 +86,8 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands;
   commands.push_back(add_demo_command(app));
+  commands.push_back(add_activations_command(app));
+  for (Command& command : add_train_commands(app)) commands.push_back(std::move(command));
 
   try {
     app.parse(argc, argv);
