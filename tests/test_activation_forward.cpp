@@ -8,6 +8,7 @@
 #include "sugar/activations/apply.hpp"
 #include "sugar/activations/builtin.hpp"
 #include "sugar/activations/registry.hpp"
+#include "sugar/activations/scalar_functions.hpp"
 #include "sugar/autograd.hpp"
 #include "support/gradcheck.hpp"
 #include "test_activation_reference.hpp"
@@ -138,4 +139,33 @@ TEST(ActivationForward, SeluUsesPyTorchConstants) {
   const std::vector<float> y = apply_activation(ActivationSpec::parse("selu"), Tensor::from_vector({2}, {1, -50})).to_vector();
   EXPECT_FLOAT_EQ(y[0], 1.0507009873554805f);
   EXPECT_FLOAT_EQ(y[1], static_cast<float>(-1.0507009873554805 * 1.6732632423543772));
+}
+
+TEST(ActivationForward, VectorisableExpExpm1AndLog1pExpAreWithinAFewUlps) {
+  // The loops' own exp (no library call, so that they vectorise) against double precision.
+  auto ulps = [](float got, double exact) {
+    const float rounded = static_cast<float>(exact);
+    const double ulp = std::abs(static_cast<double>(std::nextafter(rounded, INFINITY)) - rounded);
+    return std::abs(got - exact) / ulp;
+  };
+  double worst_exp = 0, worst_expm1 = 0;
+  for (double v = -87; v <= 88; v += 1.7e-3) {
+    const float x = static_cast<float>(v);
+    worst_exp = std::max(worst_exp, ulps(scalar::fast_exp(x), std::exp(static_cast<double>(x))));
+  }
+  for (double v = -20; v <= 20; v += 3.1e-4) {
+    const float x = static_cast<float>(v);
+    if (x != 0.0f) worst_expm1 = std::max(worst_expm1, ulps(scalar::fast_expm1(x), std::expm1(static_cast<double>(x))));
+  }
+  double worst_log1p_exp = 0;
+  for (double v = -80; v <= 80; v += 1.3e-3) {
+    const float x = static_cast<float>(v);
+    worst_log1p_exp = std::max(worst_log1p_exp, ulps(scalar::log1p_exp(x), std::log1p(std::exp(static_cast<double>(x)))));
+  }
+  EXPECT_LE(worst_exp, 2.0);
+  EXPECT_LE(worst_expm1, 3.0);
+  EXPECT_LE(worst_log1p_exp, 4.0);
+  EXPECT_FLOAT_EQ(scalar::fast_expm1(1e-6f), 1.0000005e-6f);  // no cancellation near 0
+  EXPECT_EQ(scalar::fast_exp(0.0f), 1.0f);
+  EXPECT_EQ(scalar::fast_expm1(0.0f), 0.0f);
 }

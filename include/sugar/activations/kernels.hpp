@@ -13,6 +13,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "sugar/activations/activation_row.hpp"
+#include "sugar/activations/scalar_functions.hpp"
 #include "sugar/ops/eltwise.hpp"
 
 namespace sugar::activations {
@@ -27,7 +28,7 @@ ActivationKernels loop_kernels() {
     return ops::zip_elements(x, dy, [p](float v, float g) { return g * DF(v, p.data()); });
   };
   kernels.backward_relu_positive = [](const Tensor& x, const Tensor& dy, const ParamValues& p) {
-    return ops::zip_elements(x, dy, [p](float v, float g) { return v > 0.0f ? g : g * DF(v, p.data()); });
+    return ops::zip_elements(x, dy, [p](float v, float g) { return scalar::pick(v > 0.0f, g, g * DF(v, p.data())); });
   };
   return kernels;
 }
