@@ -68,7 +68,6 @@ std::string command_names(const std::vector<Command>& commands) {
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription, "sugar"};
-  app.footer(kFooter);
   app.set_version_flag("--version", version_text(), "Print the version of Sugar and of oneDNN, then exit");
   app.set_help_flag("-h,--help", "Print this help, then exit (sugar <command> --help: a command's help)");
   app.require_subcommand(0, 1);
@@ -84,10 +83,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->type_name("LEVEL");
 
+  // Global options come first: subcommands may look them up (train reads --threads).
   std::vector<Command> commands;
   commands.push_back(add_demo_command(app));
   commands.push_back(add_activations_command(app));
   for (Command& command : add_train_commands(app)) commands.push_back(std::move(command));
+  // After the subcommands: CLI11 copies the footer into subcommands created later, and these
+  // examples are about the program as a whole.
+  app.footer(kFooter);
 
   try {
     app.parse(argc, argv);
