@@ -40,7 +40,10 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
   const fs::path target(path);
   const fs::path dir = target.parent_path();
   // mkstemp gives a unique name, so two writers of the same target never share a temporary file.
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  std::string hidden_name = target.filename().string();
+  hidden_name.insert(0, 1, '.');
+  hidden_name += ".tmp.XXXXXX";
+  std::string tmpl = (dir / hidden_name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) throw Error("cannot create a temporary file for " + path + " (" + tmpl + "): " + errno_text());
   std::FILE* file = ::fdopen(fd, "wb");
