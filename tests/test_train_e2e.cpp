@@ -236,3 +236,25 @@ TEST_F(TrainE2E, ExtendingAConstantScheduleOnResumeEqualsTheLongerRun) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(TrainE2E, ValidationSplitIsEvaluatedAndNamedInTheCsv) {
+  const train::TrainResult r = train::train(
+      make_config({"data.train_limit=32", "data.val_split=16", "train.epochs=1", "schedule.name=constant"}),
+      options(dir("val")));
+  EXPECT_EQ(r.state, "finished");
+  const auto csv = read_csv(dir("val") + "/metrics.csv");
+  ASSERT_EQ(csv.size(), 2u);
+  EXPECT_EQ(csv[1][9], "val");
+  const double correct = std::stod(csv[1][4]) * 16.0 / 100.0;  // k of the 16 held-out images
+  EXPECT_NEAR(correct, std::round(correct), 1e-3);
+  const nlohmann::json run_info = read_json(dir("val") + "/run.json");
+  EXPECT_EQ(run_info["data"]["train"], 16);
+  EXPECT_EQ(run_info["data"]["eval"], 16);
+  EXPECT_EQ(run_info["data"]["eval_split"], "val");
+  // sugar eval still reports the test set.
+  EXPECT_EQ(train::evaluate_run(dir("val"), "best").samples, 32);
+}
+
+}  // namespace
