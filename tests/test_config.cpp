@@ -175,12 +175,13 @@ TEST_F(ConfigFiles, QuickstartLoads) {
   EXPECT_EQ(c.data.root, "");
   EXPECT_EQ(c.data.train_limit, 20000);
   EXPECT_EQ(c.data.test_limit, 0);
-  EXPECT_EQ(c.optim.lr, 0.05);
-  EXPECT_EQ(c.optim.momentum, 0.9);
-  EXPECT_EQ(c.optim.weight_decay, 5e-4);
+  EXPECT_EQ(c.data.pad_to, 0);
+  EXPECT_EQ(c.optim.name, "adam");
+  EXPECT_EQ(c.optim.lr, 2e-3);
+  EXPECT_EQ(c.optim.weight_decay, 0.0);
   EXPECT_EQ(c.schedule.name, "cosine");
   EXPECT_EQ(c.train.epochs, 1);
-  EXPECT_EQ(c.train.batch_size, 128);
+  EXPECT_EQ(c.train.batch_size, 64);
   EXPECT_EQ(c.train.threads, 2);
 }
 
