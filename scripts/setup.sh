@@ -25,12 +25,12 @@ BUILD_PACKAGES=(
   curl ca-certificates     # data/fetch-cifar.sh downloads CIFAR over https
 )
 
-# What the test suite needs on top. Extend this list when a test needs a new package
-# (python3 / python3-torch for PyTorch reference values are expected to join it).
+# What the test suite needs on top. Extend this list when a test needs a new package.
 TEST_PACKAGES=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3                  # tests/cli/fetch_cifar.sh serves archives from a local python3 -m http.server
+  python3-torch            # tests/cli/torch_crosscheck.sh: checkpoints, logits and SUGAR gradients against PyTorch
 )
 
 say() { echo "setup: $*"; }
