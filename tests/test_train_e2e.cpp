@@ -23,47 +23,19 @@
 #include "sugar/io/safetensors.hpp"
 #include "sugar/random.hpp"
 #include "sugar/train/trainer.hpp"
+#include "support/synthetic_cifar.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace sugar;
 
-// CIFAR-10 binary records: 64 training images over the five batch files, 32 test images. Each class
-// has its own mean brightness per channel plus noise, so there is something to learn.
-void write_cifar10(const fs::path& dir) {
-  fs::create_directories(dir);
-  const RandomStream rng(42, "test/cifar");
-  uint64_t counter = 0;
-  auto write_records = [&](const fs::path& file, int count, int first) {
-    std::ofstream out(file, std::ios::binary);
-    for (int i = 0; i < count; ++i) {
-      const auto label = static_cast<uint8_t>((first + i) % 10);
-      out.put(static_cast<char>(label));
-      for (int c = 0; c < 3; ++c) {
-        const int base = 40 + 18 * ((label + 3 * c) % 10);
-        for (int p = 0; p < 1024; ++p) {
-          const int noise = static_cast<int>(rng.bits(counter++) % 41) - 20;
-          out.put(static_cast<char>(std::clamp(base + noise, 0, 255)));
-        }
-      }
-    }
-  };
-  const int per_file[5] = {13, 13, 13, 13, 12};
-  int first = 0;
-  for (int k = 0; k < 5; ++k) {
-    write_records(dir / ("data_batch_" + std::to_string(k + 1) + ".bin"), per_file[k], first);
-    first += per_file[k];
-  }
-  write_records(dir / "test_batch.bin", 32, 1000);
-}
-
 class TrainE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string pattern = (fs::temp_directory_path() / "sugar-train-e2e-XXXXXX").string();
     root_ = ::mkdtemp(pattern.data());
-    write_cifar10(fs::path(root_) / "cifar");
+    testkit::write_synthetic_cifar10(fs::path(root_) / "cifar", 64, 32);
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
