@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Sugar against PyTorch (Debian's python3-torch): a ResNet-18 checkpoint loads into the reference
+# PyTorch model with strict=True and gives the same eval logits, one SUGAR (B-SiLU) training step gives
+# the same loss and parameter gradients as PyTorch's forward gradient injection, and a checkpoint of a
+# real `sugar train` run loads too. The comparisons are in tests/torch/crosscheck.py; the Sugar side is
+# written by build/bin/dump_reference (tests/torch/dump_reference.cpp).
+# usage: torch_crosscheck.sh <sugar binary> <build dir>
+set -euo pipefail
+sugar=$(realpath "$1")
+dump=$(realpath "$2")/bin/dump_reference
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[[ -x $dump ]] || fail "the test program $dump was not built"
+
+# Debian installs torch for the system interpreter; a python3 earlier on PATH (pyenv, a venv) may lack
+# it, so /usr/bin/python3 is tried too. Missing torch is a failure, not a skip: the check is required.
+python=
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import torch' >/dev/null 2>&1; then
+    python=$candidate
+    break
+  fi
+done
+[[ -n $python ]] || fail "PyTorch is not installed (Debian package python3-torch): run \`bash scripts/setup.sh --tests\`"
+
+work=$(mktemp -d /tmp/sugar-torch-crosscheck.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+"$dump" "$work/dump" >"$work/dump.log" 2>&1 || fail "dump_reference failed: $(cat "$work/dump.log")"
+
+# A real run: 1 epoch of resnet18 on 64 synthetic CIFAR-10 training records (4 steps of 16), 16 test
+# records. 1 label byte + 3072 pixel bytes per record; each class has its own brightness.
+"$python" - "$work/cifar" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+os.makedirs(root)
+rng = random.Random(11)
+def records(n, first):
+    out = bytearray()
+    for i in range(n):
+        label = (first + i) % 10
+        out.append(label)
+        out += bytes(min(255, max(0, 30 + 20 * label + rng.randint(-25, 25))) for _ in range(3072))
+    return out
+for k, n in enumerate([13, 13, 13, 13, 12]):
+    with open(os.path.join(root, f"data_batch_{k + 1}.bin"), "wb") as f:
+        f.write(records(n, 13 * k))
+with open(os.path.join(root, "test_batch.bin"), "wb") as f:
+    f.write(records(16, 500))
+PY
+cat >"$work/tiny.yaml" <<YAML
+name: tiny
+seed: 5
+model: {name: resnet18, activation: "sugar(surrogate=bsilu)"}
+data: {name: cifar10, root: $work/cifar}
+optim: {name: sgd, lr: 0.02, momentum: 0.9}
+schedule: {name: constant}
+train: {epochs: 1, batch_size: 16, eval_batch_size: 16}
+YAML
+(cd "$work" && "$sugar" train tiny.yaml --out "$work/run") >"$work/train.log" 2>&1 \
+  || fail "sugar train failed: $(tail -n 5 "$work/train.log")"
+
+"$python" "$here/../torch/crosscheck.py" "$work/dump" "$work/run" || fail "Sugar and PyTorch disagree (see above)"
+echo "torch_crosscheck: all checks passed"
