@@ -415,7 +415,7 @@ class ChannelScaleActivation : public nn::ActivationModule {
   ChannelScaleActivation(activations::ActivationSpec spec, int64_t channels) : spec_(std::move(spec)) {
     weight_ = register_parameter("weight", Tensor::zeros({channels}));
   }
-  Tensor forward(const Tensor& x) override { return activations::apply_activation(spec_, x); }
+  Tensor activate(const Tensor& x) override { return activations::apply_activation(spec_, x); }
   std::string type_name() const override { return "ChannelScale"; }
   void reset_parameters(uint64_t) override { nn::init::constant_(weight_, static_cast<float>(spec_.number("init"))); }
   const activations::ActivationSpec& spec() const override { return spec_; }

@@ -51,7 +51,7 @@ void Activation::reset_parameters(uint64_t seed) {
   calls_ = 0;
 }
 
-Tensor Activation::forward(const Tensor& x) {
+Tensor Activation::activate(const Tensor& x) {
   const bool random_draws = is_training() && spec_.row().kind == activations::ActivationKind::random;
   if (!random_draws) return activations::apply_activation(spec_, x, is_training());
   SUGAR_CHECK(is_initialized(), display_name(), ": ", spec_.name(),

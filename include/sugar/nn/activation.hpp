@@ -8,10 +8,11 @@
 //
 // Two kinds of site module, both ActivationModule:
 //   - nn::Activation: any row that is not a module row (element-wise, random, combinator such as
-//     sugar). Parameter-free; forward = activations::apply_activation.
+//     sugar). Parameter-free; activate = activations::apply_activation.
 //   - a learnable module (prelu, acon_c, meta_acon_c, frelu, maxout): built by the factory that its
 //     implementation registers with register_activation_module under the row's name; the factory
 //     receives the spec and the site's channel count.
+// A site module implements activate(); forward() (final) is activate() behind the site's observer.
 //
 //   // in the file that implements PReLU as a module:
 //   sugar::nn::register_activation_module("prelu", [](const auto& spec, int64_t channels) {
@@ -29,11 +30,40 @@
 
 namespace sugar::nn {
 
+class ActivationModule;
+
+// Sees the input of an activation site on its way in: train::NeuronStats measures dead units and the
+// gradient reaching each site this way, whatever the concrete module. Returns the tensor the
+// activation is then applied to: x itself, or x behind an autograd node that watches dL/dx go by.
+class ActivationObserver {
+ public:
+  virtual ~ActivationObserver() = default;
+  virtual Tensor observe_input(const ActivationModule& site, const Tensor& x) = 0;
+};
+
 // What every activation site is: a module that applies one activation spec. activation_sites() finds
 // sites by this type, whatever the concrete module.
+//
+// forward() is final so that every site, built-in or registered, passes its input by the observer
+// (when one is attached); concrete modules implement activate().
 class ActivationModule : public Module {
  public:
   virtual const activations::ActivationSpec& spec() const = 0;
+
+  Tensor forward(const Tensor& x) final {
+    return activate(observer_ != nullptr ? observer_->observe_input(*this, x) : x);
+  }
+
+  // Not owned; nullptr detaches. The observer must outlive its attachment.
+  void set_observer(ActivationObserver* observer) { observer_ = observer; }
+  ActivationObserver* observer() const { return observer_; }
+
+ protected:
+  // The activation itself: y = f(x), recorded for autograd like any op.
+  virtual Tensor activate(const Tensor& x) = 0;
+
+ private:
+  ActivationObserver* observer_ = nullptr;
 };
 
 // A parameter-free activation site: y = apply_activation(spec, x, is_training(), random).
@@ -52,7 +82,6 @@ class Activation : public ActivationModule {
   // Parses `spec_text` (sugar::Error of kind usage on a bad spec).
   explicit Activation(std::string_view spec_text);
 
-  Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Activation"; }
   void reset_parameters(uint64_t seed) override;
   const activations::ActivationSpec& spec() const override { return spec_; }
@@ -60,6 +89,9 @@ class Activation : public ActivationModule {
   // Training calls so far; a trainer that resumes from a checkpoint can restore it for identical draws.
   uint64_t calls() const { return calls_; }
   void set_calls(uint64_t calls) { calls_ = calls; }
+
+ protected:
+  Tensor activate(const Tensor& x) override;
 
  private:
   activations::ActivationSpec spec_;

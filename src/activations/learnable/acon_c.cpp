@@ -122,7 +122,7 @@ void AconC::reset_parameters(uint64_t) {
   nn::init::constant_(beta_, static_cast<float>(spec_.number("beta")));
 }
 
-Tensor AconC::forward(const Tensor& x) {
+Tensor AconC::activate(const Tensor& x) {
   check_input(x, false);
   return acon_c(x, p1_, p2_, beta_);
 }

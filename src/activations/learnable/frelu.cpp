@@ -54,7 +54,7 @@ FReLU::FReLU(ActivationSpec spec, int64_t channels) : LearnableActivation(std::m
   bn_ = register_module("bn", std::make_shared<nn::BatchNorm2d>(channels));
 }
 
-Tensor FReLU::forward(const Tensor& x) {
+Tensor FReLU::activate(const Tensor& x) {
   check_input(x, true);
   return funnel_max(x, bn_->forward(conv_->forward(x)));
 }

@@ -118,7 +118,7 @@ Maxout::Maxout(ActivationSpec spec, int64_t channels) : LearnableActivation(std:
 
 void Maxout::reset_parameters(uint64_t) { fill_relu_pieces(a_, b_); }
 
-Tensor Maxout::forward(const Tensor& x) {
+Tensor Maxout::activate(const Tensor& x) {
   check_input(x, false);
   return maxout(x, a_, b_);
 }

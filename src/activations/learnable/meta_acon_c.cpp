@@ -43,6 +43,6 @@ Tensor MetaAconC::beta(const Tensor& x) {
   return apply_activation(sigmoid_spec(), fc2_->forward(fc1_->forward(ops::global_avg_pool2d(x))));
 }
 
-Tensor MetaAconC::forward(const Tensor& x) { return acon_c(x, p1_, p2_, beta(x)); }
+Tensor MetaAconC::activate(const Tensor& x) { return acon_c(x, p1_, p2_, beta(x)); }
 
 }  // namespace sugar::activations::learnable

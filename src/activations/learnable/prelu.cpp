@@ -60,7 +60,7 @@ PReLU::PReLU(ActivationSpec spec, int64_t channels) : LearnableActivation(std::m
 
 void PReLU::reset_parameters(uint64_t) { nn::init::constant_(weight_, static_cast<float>(spec_.number("init"))); }
 
-Tensor PReLU::forward(const Tensor& x) {
+Tensor PReLU::activate(const Tensor& x) {
   check_input(x, false);
   return prelu(x, weight_);
 }

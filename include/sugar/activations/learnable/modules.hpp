@@ -58,10 +58,12 @@ class LearnableActivation : public nn::ActivationModule {
 class PReLU : public LearnableActivation {
  public:
   PReLU(ActivationSpec spec, int64_t channels);
-  Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "PReLU"; }
   void reset_parameters(uint64_t seed) override;
   const Tensor& weight() const { return weight_; }
+
+ protected:
+  Tensor activate(const Tensor& x) override;
 
  private:
   Tensor weight_;
@@ -70,12 +72,14 @@ class PReLU : public LearnableActivation {
 class AconC : public LearnableActivation {
  public:
   AconC(ActivationSpec spec, int64_t channels);
-  Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "AconC"; }
   void reset_parameters(uint64_t seed) override;
   const Tensor& p1() const { return p1_; }
   const Tensor& p2() const { return p2_; }
   const Tensor& beta() const { return beta_; }
+
+ protected:
+  Tensor activate(const Tensor& x) override;
 
  private:
   Tensor p1_, p2_, beta_;
@@ -84,7 +88,6 @@ class AconC : public LearnableActivation {
 class MetaAconC : public LearnableActivation {
  public:
   MetaAconC(ActivationSpec spec, int64_t channels);
-  Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "MetaAconC"; }
   void reset_parameters(uint64_t seed) override;
   const Tensor& p1() const { return p1_; }
@@ -92,6 +95,9 @@ class MetaAconC : public LearnableActivation {
   int64_t hidden_channels() const { return hidden_; }
   // beta = sigmoid(fc2(fc1(global_avg_pool(x)))), [N, C, 1, 1]: what forward uses.
   Tensor beta(const Tensor& x);
+
+ protected:
+  Tensor activate(const Tensor& x) override;
 
  private:
   int64_t hidden_;
@@ -102,10 +108,12 @@ class MetaAconC : public LearnableActivation {
 class FReLU : public LearnableActivation {
  public:
   FReLU(ActivationSpec spec, int64_t channels);
-  Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "FReLU"; }
   nn::Conv2d& conv() { return *conv_; }
   nn::BatchNorm2d& bn() { return *bn_; }
+
+ protected:
+  Tensor activate(const Tensor& x) override;
 
  private:
   std::shared_ptr<nn::Conv2d> conv_;
@@ -115,12 +123,14 @@ class FReLU : public LearnableActivation {
 class Maxout : public LearnableActivation {
  public:
   Maxout(ActivationSpec spec, int64_t channels);
-  Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Maxout"; }
   void reset_parameters(uint64_t seed) override;
   int64_t pieces() const { return pieces_; }
   const Tensor& a() const { return a_; }
   const Tensor& b() const { return b_; }
+
+ protected:
+  Tensor activate(const Tensor& x) override;
 
  private:
   int64_t pieces_;
