@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "command_activations.hpp"
+#include "command_report.hpp"
 #include "command_train.hpp"
 #include "sugar/error.hpp"
 #include "sugar/runtime.hpp"
@@ -29,6 +30,7 @@ const char* const kFooter =
     "  sugar --threads 1 demo     the same on one thread\n"
     "  sugar activations list     the activation functions Sugar knows\n"
     "  sugar train configs/quickstart.yaml   train ResNet-18 on Fashion-MNIST\n"
+    "  sugar report runs/         compare the runs: table, report.md, plots\n"
     "  sugar demo --help          the options of one subcommand\n"
     "\nErrors are printed as one line 'error: ...'; exit code 2 means a usage error (fix the\n"
     "command line), 1 a failure while running.";
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
   commands.push_back(add_demo_command(app));
   commands.push_back(add_activations_command(app));
   for (Command& command : add_train_commands(app)) commands.push_back(std::move(command));
+  commands.push_back(add_report_command(app));
   // After the subcommands: CLI11 copies the footer into subcommands created later, and these
   // examples are about the program as a whole.
   app.footer(kFooter);

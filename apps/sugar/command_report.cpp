@@ -1,0 +1,145 @@
+// `sugar report`: run directories in, report.md / report.csv / PNG curves out, the table on stdout.
+#include "command_report.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "line_plot.hpp"
+#include "sugar/activations/spec.hpp"
+#include "sugar/error.hpp"
+#include "sugar/report/aggregate.hpp"
+#include "sugar/report/report_dir.hpp"
+#include "sugar/report/report_text.hpp"
+
+namespace sugar::cli {
+namespace {
+
+struct ReportArgs {
+  std::vector<std::string> inputs;
+  std::string out = "report";
+  std::optional<double> target_acc;
+  std::vector<std::string> ignore;
+  std::string baseline = "relu";
+};
+
+// One colour per activation across all plots (the baseline first), so a line means the same in each.
+std::vector<std::string> activation_order(const report::Report& report) {
+  std::vector<std::string> order;
+  for (const report::Group& g : report.groups)
+    if (std::find(order.begin(), order.end(), g.activation) == order.end()) order.push_back(g.activation);
+  std::stable_partition(order.begin(), order.end(),
+                        [&](const std::string& a) { return a == report.options.baseline_activation; });
+  return order;
+}
+
+LinePlot family_plot(const report::Report& report, const report::Family& family, bool eval_top1,
+                     const std::vector<std::string>& colours) {
+  LinePlot plot;
+  const std::string split = report.groups[family.groups.front()].eval_split;
+  plot.title = (eval_top1 ? split + " top-1" : std::string("train loss")) + ": " + family.label;
+  plot.x_label = "epoch";
+  plot.y_label = eval_top1 ? split + " top-1 (%)" : "train loss";
+  plot.axes = PlotAxes::frame;
+  plot.integer_x = true;
+  for (size_t g : family.groups) {
+    const report::Group& group = report.groups[g];
+    const report::Curve& curve = eval_top1 ? group.eval_top1 : group.train_loss;
+    LineSeries series;
+    series.x.assign(curve.epochs.begin(), curve.epochs.end());
+    series.y = curve.mean;
+    series.band_low = curve.min;
+    series.band_high = curve.max;
+    series.colour = static_cast<size_t>(std::find(colours.begin(), colours.end(), group.activation) - colours.begin());
+    plot.series.push_back(std::move(series));
+    const size_t n = group.runs.size();
+    plot.legend.push_back({{group.activation + " (mean of " + std::to_string(n) + (n == 1 ? " seed" : " seeds") +
+                                (n > 1 ? ", band min-max)" : ")"),
+                            plot.series.back().colour, false, 2.4, n > 1}});
+  }
+  return plot;
+}
+
+int run_report(const ReportArgs& args) {
+  std::vector<report::RunData> runs;
+  for (const std::string& dir : report::find_run_dirs(args.inputs)) runs.push_back(report::load_run(dir));
+  report::ReportOptions options;
+  options.ignore_keys = args.ignore;
+  options.target_acc = args.target_acc;
+  options.baseline_activation = activations::ActivationSpec::parse(args.baseline).to_string();
+  const report::Report report = report::build_report(runs, options);
+  if (report.groups.empty())
+    spdlog::warn("report: none of the {} runs has finished; only the unfinished list is written", runs.size());
+
+  report::ReportDir out(args.out);
+  report::MarkdownOptions markdown;
+  markdown.inputs = args.inputs;
+  markdown.plots = line_plots_available() && !report.groups.empty();
+  markdown.no_plots_reason = line_plots_available() ? "no finished runs."
+                                                    : "this sugar was built without cairo (install libcairo2-dev "
+                                                      "and rebuild).";
+  if (markdown.plots) {
+    const std::vector<std::string> colours = activation_order(report);
+    for (const report::Family& family : report.families) {
+      for (const bool eval_top1 : {true, false}) {
+        const std::string name = report::plot_file(family, eval_top1 ? "eval_top1" : "train_loss");
+        render_line_plot(family_plot(report, family, eval_top1, colours), out.claim(name));
+      }
+    }
+  } else if (!line_plots_available()) {
+    spdlog::warn("report: built without cairo, so no plots (install libcairo2-dev and rebuild)");
+  }
+  out.write("report.md", report::format_markdown(report, runs, markdown));
+  out.write("report.csv", report::format_csv(report));
+  out.finish();
+
+  std::cout << report::format_terminal(report, runs) << std::flush;
+  spdlog::info("report: {} runs, {} configurations, {} unfinished; wrote {}/report.md, report.csv{}", runs.size(),
+               report.groups.size(), report.unfinished.size(), out.dir(),
+               markdown.plots ? " and " + std::to_string(2 * report.families.size()) + " plots" : "");
+  return 0;
+}
+
+}  // namespace
+
+Command add_report_command(CLI::App& parent) {
+  auto args = std::make_shared<ReportArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "report", "Compare runs: accuracy over seeds, paired difference to ReLU, curves (report.md, report.csv, PNG)");
+  app->add_option("RUNS_DIR", args->inputs,
+                  "Run directories, or folders searched for them (any folder holding a config.yaml)")
+      ->required()
+      ->type_name("RUNS_DIR...");
+  app->add_option("--out", args->out, "Folder for report.md, report.csv and the plots (default: report)")
+      ->type_name("DIR");
+  app->add_option("--target-acc", args->target_acc,
+                  "Also report the first epoch at which the mean eval top-1 curve reaches X percent")
+      ->check(CLI::Range(0.0, 100.0))
+      ->type_name("X");
+  app->add_option("--ignore", args->ignore,
+                  "A config key that does not tell configurations apart, on top of the seed, name, data.root, "
+                  "train.threads and the other keys that do not change the math (repeatable)")
+      ->type_name("KEY")
+      ->take_all()
+      ->allow_extra_args(false);
+  app->add_option("--baseline", args->baseline, "The activation differences are taken against (default: relu)")
+      ->type_name("SPEC");
+  app->footer(
+      "\nRuns whose configs differ only in the seed and in keys that do not change the math are replicates\n"
+      "of one configuration; the table has one row per configuration and a column for each key that\n"
+      "differs. 'final top-1' is the last epoch's eval top-1 (no selection on the test set), mean +- sample\n"
+      "std over seeds; the difference to the baseline is paired by seed, with a 95% Student-t interval.\n"
+      "Unfinished runs are listed apart and counted nowhere. A folder given to --out must be new, empty or\n"
+      "a previous report; other files in it are never replaced.\n"
+      "\nExamples:\n"
+      "  sugar report runs/\n"
+      "  sugar report runs/paper --out reports/paper --target-acc 80\n");
+  return {app, [args] { return run_report(*args); }};
+}
+
+}  // namespace sugar::cli

@@ -1,0 +1,297 @@
+#include "sugar/report/report_text.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+namespace sugar::report {
+namespace {
+
+constexpr const char* kDash = "\u2014";  // an em dash: "does not apply" / "not reached"
+
+std::string fixed(double value, int decimals = 2) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string signed_fixed(double value) {
+  std::string text = fixed(value);
+  return value >= 0 ? text.insert(0, 1, '+') : text;
+}
+
+std::string mean_std(double mean, double std) {
+  if (std::isnan(mean)) return kDash;
+  return std::isnan(std) ? fixed(mean) : fixed(mean) + " \u00b1 " + fixed(std);
+}
+
+// A plain table: headers and rows of cells, rendered as markdown or as aligned text.
+struct Table {
+  std::vector<std::string> headers;
+  std::vector<std::vector<std::string>> rows;
+};
+
+// Display width of UTF-8 text: code points (every character used here is one column wide).
+size_t width(const std::string& text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string markdown(const Table& table) {
+  const auto line = [](const std::vector<std::string>& cells) {
+    std::string text = "|";
+    for (const std::string& cell : cells) text += " " + cell + " |";
+    return text + "\n";
+  };
+  std::string text = line(table.headers);
+  text += "|";
+  for (size_t i = 0; i < table.headers.size(); ++i) text += "---|";
+  text += "\n";
+  for (const auto& row : table.rows) text += line(row);
+  return text;
+}
+
+std::string aligned(const Table& table) {
+  std::vector<size_t> widths(table.headers.size());
+  for (size_t c = 0; c < widths.size(); ++c) {
+    widths[c] = width(table.headers[c]);
+    for (const auto& row : table.rows) widths[c] = std::max(widths[c], width(row[c]));
+  }
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      text += cells[c];
+      if (c + 1 < cells.size()) text += std::string(widths[c] - width(cells[c]) + 2, ' ');
+    }
+    return text + "\n";
+  };
+  std::string text = line(table.headers);
+  size_t total = 0;
+  for (size_t w : widths) total += w + 2;
+  text += std::string(total - 2, '-') + "\n";
+  for (const auto& row : table.rows) text += line(row);
+  return text;
+}
+
+bool any_val(const Report& report) {
+  return std::any_of(report.groups.begin(), report.groups.end(), [](const Group& g) { return g.eval_split == "val"; });
+}
+
+std::string target_header(const Report& report) {
+  char target[32];
+  std::snprintf(target, sizeof target, "%g", *report.options.target_acc);
+  return "epoch \u2265 " + std::string(target) + "%";
+}
+
+Table main_table(const Report& report) {
+  Table table;
+  table.headers = report.columns;
+  const bool val = any_val(report);
+  for (const char* header : {"split", "seeds", "final top-1 %"}) table.headers.push_back(header);
+  if (val) table.headers.push_back("best val top-1 %");
+  table.headers.push_back("\u0394 vs " + report.options.baseline_activation + " (pp)");
+  table.headers.push_back(fixed(100 * report.options.confidence, 0) + "% CI (pairs)");
+  if (report.options.target_acc) table.headers.push_back(target_header(report));
+  for (const Group& g : report.groups) {
+    std::vector<std::string> row = g.values;
+    row.push_back(g.eval_split);
+    row.push_back(std::to_string(g.runs.size()));
+    row.push_back(mean_std(g.final_top1_mean, g.final_top1_std));
+    if (val) row.push_back(g.eval_split == "val" ? mean_std(g.best_val_top1_mean, g.best_val_top1_std) : kDash);
+    if (g.activation == report.options.baseline_activation) {
+      row.push_back("baseline");
+      row.push_back(kDash);
+    } else if (g.difference.n == 0) {
+      row.push_back(kDash);
+      row.push_back(g.baseline ? "no common seed" : "no baseline run");
+    } else {
+      row.push_back(signed_fixed(g.difference.mean));
+      const std::string pairs = " (" + std::to_string(g.difference.n) + ")";
+      row.push_back(std::isnan(g.difference.ci_low)
+                        ? kDash + pairs
+                        : std::string(1, '[') + signed_fixed(g.difference.ci_low) + ", " +
+                              signed_fixed(g.difference.ci_high) + "]" + pairs);
+    }
+    if (report.options.target_acc) row.push_back(g.target_epoch ? std::to_string(*g.target_epoch) : kDash);
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+Table unfinished_table(const Report& report, const std::vector<RunData>& runs) {
+  Table table;
+  table.headers = {"run", "model.activation", "seed", "why"};
+  for (size_t r : report.unfinished) {
+    const RunData& run = runs[r];
+    table.rows.push_back({run.dir, run.config.model.activation, std::to_string(run.config.seed), run.unfinished_reason});
+  }
+  return table;
+}
+
+std::string csv_cell(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string number(double value) {
+  if (std::isnan(value)) return "";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.10g", value);
+  return buffer;
+}
+
+}  // namespace
+
+std::string plot_file(const Family& family, const std::string& metric) {
+  return metric + "_" + family.file_stem + ".png";
+}
+
+std::string format_terminal(const Report& report, const std::vector<RunData>& runs) {
+  std::string text = aligned(main_table(report));
+  if (!report.unfinished.empty()) {
+    text += "\nUnfinished runs (not in the table):\n";
+    text += aligned(unfinished_table(report, runs));
+  }
+  return text;
+}
+
+std::string format_markdown(const Report& report, const std::vector<RunData>& runs, const MarkdownOptions& options) {
+  size_t finished = 0;
+  for (const Group& g : report.groups) finished += g.runs.size();
+  std::string inputs;
+  for (const std::string& input : options.inputs) inputs += (inputs.empty() ? "" : ", ") + ("`" + input + "`");
+  std::string ignored;
+  for (const std::string& key : report.ignored_keys) ignored += (ignored.empty() ? "" : ", ") + key;
+
+  std::string md = "# Sugar report\n\n";
+  md += std::to_string(finished) + " finished runs in " + std::to_string(report.groups.size()) + " configurations";
+  if (!inputs.empty()) md += ", from " + inputs;
+  md += ".";
+  if (!report.unfinished.empty())
+    md += std::string(1, ' ') + std::to_string(report.unfinished.size()) +
+          " unfinished runs are listed at the end and left out of every number.";
+  md += "\n\nRuns are replicates of one configuration when their configs differ only in these keys: " + ignored +
+        ". The columns before `split` are the keys that differ between configurations.\n\n";
+
+  md += "## Accuracy\n\n" + markdown(main_table(report)) + "\n";
+  md += "- **final top-1**: `eval_top1` of the last epoch, mean \u00b1 sample standard deviation (n\u22121) over seeds. "
+        "Nothing is selected on the test set.\n";
+  md += "- **split**: the set `eval_top1` was measured on. `val` means a validation split held out of the training "
+        "set (`data.val_split`); the accuracy columns of such rows are validation accuracies, since the trainer "
+        "evaluates only the validation set then.\n";
+  if (any_val(report)) {
+    md += "- **best val top-1**: the best validation top-1 over epochs (the epoch `best.safetensors` keeps). The test "
+          "accuracy of that checkpoint is not in metrics.csv; measure it with `sugar eval --run RUN --checkpoint best`.\n";
+  }
+  md += "- **\u0394 vs " + report.options.baseline_activation +
+        "**: the paired difference in final top-1 (percentage points) to the same configuration with "
+        "`model.activation: " +
+        report.options.baseline_activation + "`, seed by seed over the seeds finished in both; the interval is " +
+        fixed(100 * report.options.confidence, 0) +
+        "% Student-t (n\u22121 degrees of freedom) on the differences, and (n) the number of pairs.\n";
+  if (report.options.target_acc) {
+    md += "- **" + target_header(report) +
+          "**: the first epoch at which the mean-over-seeds `eval_top1` curve reaches the target (" + kDash +
+          ": never).\n";
+  }
+
+  md += "\n## Curves\n\n";
+  if (!options.plots) {
+    md += "No plots: " + options.no_plots_reason + "\n";
+  } else {
+    md += "Mean over seeds, the band spans the minimum and maximum run.\n\n";
+    for (const Family& family : report.families) {
+      md += "### " + family.label + "\n\n";
+      for (const char* metric : {"eval_top1", "train_loss"})
+        md += "![" + std::string(metric) + ", " + family.label + "](" + plot_file(family, metric) + ")\n";
+      md += "\n";
+    }
+  }
+
+  bool any_dead = false;
+  for (const Group& g : report.groups) any_dead |= !g.dead.empty();
+  if (any_dead) {
+    md += "## Dead neurons\n\n";
+    md += "`dead_fraction` of each activation site at the last epoch in neurons.csv, in percent: the share of "
+          "the site's channels whose input x was not > 0 for any element of any test image (defined by x, so it "
+          "means the same for every activation; train/neuron_stats.hpp). Mean over the seeds that wrote "
+          "neurons.csv; \u2014: no value.\n\n";
+    for (const Family& family : report.families) {
+      std::vector<size_t> with_data;
+      for (size_t g : family.groups)
+        if (!report.groups[g].dead.empty()) with_data.push_back(g);
+      if (with_data.empty()) continue;
+      Table table;
+      table.headers.push_back("site");
+      std::vector<std::string> sites;
+      for (size_t g : with_data) {
+        const Group& group = report.groups[g];
+        table.headers.push_back(group.activation + " (" + std::to_string(group.neuron_runs) +
+                                (group.neuron_runs == 1 ? " run)" : " runs)"));
+        for (const SiteDeadFraction& site : group.dead)
+          if (std::find(sites.begin(), sites.end(), site.site) == sites.end()) sites.push_back(site.site);
+      }
+      for (const std::string& site : sites) {
+        std::vector<std::string> row{site};
+        for (size_t g : with_data) {
+          const std::vector<SiteDeadFraction>& dead = report.groups[g].dead;
+          const auto it = std::find_if(dead.begin(), dead.end(), [&](const SiteDeadFraction& s) { return s.site == site; });
+          row.push_back(it == dead.end() || std::isnan(it->mean) ? kDash : fixed(100 * it->mean, 1));
+        }
+        table.rows.push_back(std::move(row));
+      }
+      md += "### " + family.label + "\n\n" + markdown(table) + "\n";
+    }
+  }
+
+  if (!report.unfinished.empty()) {
+    md += "## Unfinished runs\n\nNot counted anywhere above.\n\n" + markdown(unfinished_table(report, runs));
+  }
+  return md;
+}
+
+std::string format_csv(const Report& report) {
+  std::vector<std::string> headers = report.columns;
+  for (const char* header :
+       {"eval_split", "n_seeds", "seeds", "final_top1_mean", "final_top1_std", "best_val_top1_mean",
+        "best_val_top1_std", "final_train_loss_mean", "final_train_loss_std", "baseline", "n_pairs", "diff_mean",
+        "diff_std", "diff_ci_low", "diff_ci_high", "confidence", "target_acc", "target_epoch"})
+    headers.push_back(header);
+  std::string csv;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (i > 0) csv += ',';
+    csv += csv_cell(headers[i]);
+  }
+  csv += "\n";
+  for (const Group& g : report.groups) {
+    std::vector<std::string> cells = g.values;
+    std::string seeds;
+    for (uint64_t seed : g.seeds) {
+      if (!seeds.empty()) seeds += ' ';
+      seeds += std::to_string(seed);
+    }
+    const bool paired = g.difference.n > 0;
+    for (const std::string& cell :
+         {g.eval_split, std::to_string(g.runs.size()), seeds, number(g.final_top1_mean), number(g.final_top1_std),
+          number(g.best_val_top1_mean), number(g.best_val_top1_std), number(g.final_train_loss_mean),
+          number(g.final_train_loss_std), g.baseline ? report.options.baseline_activation : std::string(),
+          paired ? std::to_string(g.difference.n) : std::string(), paired ? number(g.difference.mean) : "",
+          paired ? number(g.difference.std) : "", paired ? number(g.difference.ci_low) : "",
+          paired ? number(g.difference.ci_high) : "", number(report.options.confidence),
+          report.options.target_acc ? number(*report.options.target_acc) : "",
+          g.target_epoch ? std::to_string(*g.target_epoch) : ""})
+      cells.push_back(cell);
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) csv += ',';
+      csv += csv_cell(cells[i]);
+    }
+    csv += "\n";
+  }
+  return csv;
+}
+
+}  // namespace sugar::report
