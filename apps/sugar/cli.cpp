@@ -13,6 +13,7 @@
 #include "command.hpp"
 #include "command_activations.hpp"
 #include "command_report.hpp"
+#include "command_sweep.hpp"
 #include "command_train.hpp"
 #include "sugar/error.hpp"
 #include "sugar/runtime.hpp"
@@ -30,6 +31,7 @@ const char* const kFooter =
     "  sugar --threads 1 demo     the same on one thread\n"
     "  sugar activations list     the activation functions Sugar knows\n"
     "  sugar train configs/quickstart.yaml   train ResNet-18 on Fashion-MNIST\n"
+    "  sugar sweep grid.yaml --jobs 2   train every cell of the config's sweep grid\n"
     "  sugar report runs/         compare the runs: table, report.md, plots\n"
     "  sugar demo --help          the options of one subcommand\n"
     "\nErrors are printed as one line 'error: ...'; exit code 2 means a usage error (fix the\n"
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
   commands.push_back(add_demo_command(app));
   commands.push_back(add_activations_command(app));
   for (Command& command : add_train_commands(app)) commands.push_back(std::move(command));
+  commands.push_back(add_sweep_command(app));
   commands.push_back(add_report_command(app));
   // After the subcommands: CLI11 copies the footer into subcommands created later, and these
   // examples are about the program as a whole.
