@@ -2,6 +2,7 @@
 
 #include "sugar/error.hpp"
 #include "sugar/ops/elementwise_math.hpp"
+#include "sugar/profiler.hpp"
 
 namespace sugar::autograd {
 
@@ -12,6 +13,7 @@ struct Node {
   std::vector<Tensor> inputs;   // only the inputs that require grad
   std::vector<Tensor> outputs;
   BackwardFn backward;
+  profiler::OpKind kind = profiler::OpKind::none;  // the profiler scope open at record time
 };
 
 struct Tape {
@@ -52,7 +54,7 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
 void record(const std::string& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             BackwardFn backward) {
   if (!needs_grad(inputs)) return;
-  Node node{op, {}, outputs, std::move(backward)};
+  Node node{op, {}, outputs, std::move(backward), profiler::current_kind()};
   for (const Tensor& t : inputs) {
     if (!t.requires_grad()) continue;
     ++t.impl()->pending_uses;
@@ -101,6 +103,7 @@ void backward(const Tensor& root, const Tensor& seed) {
     }
     if (any) {
       try {
+        profiler::Scope scope(profiler::backward_kind(node.kind));
         node.backward(grads);
       } catch (const Error& e) {
         throw Error(std::string(e.what()) + " (in backward of " + node.op + ")", e.kind());

@@ -41,6 +41,11 @@ std::unordered_map<std::string, std::shared_ptr<void>>& cache() {
   static std::unordered_map<std::string, std::shared_ptr<void>> entries;
   return entries;
 }
+
+std::vector<PrimitiveImplementation>& implementations() {
+  static std::vector<PrimitiveImplementation> entries;
+  return entries;
+}
 }  // namespace
 
 namespace detail {
@@ -48,6 +53,9 @@ std::shared_ptr<void>& primitive_cache_slot(const std::string& key) { return cac
 std::mutex& primitive_cache_mutex() {
   static std::mutex mutex;
   return mutex;
+}
+void note_implementation(const std::string& key, const char* implementation) {
+  implementations().push_back({key, implementation != nullptr ? implementation : "?"});
 }
 }  // namespace detail
 
@@ -59,6 +67,12 @@ size_t primitive_cache_size() {
 void clear_primitive_cache() {
   std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
   cache().clear();
+  implementations().clear();
+}
+
+std::vector<PrimitiveImplementation> primitive_implementations() {
+  std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
+  return implementations();
 }
 
 }  // namespace sugar

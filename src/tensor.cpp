@@ -7,6 +7,7 @@
 
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar {
@@ -136,6 +137,7 @@ static void reorder_into(const Tensor& src, const Tensor& dst) {
 
 Tensor Tensor::to_desc(const memory::desc& target) const {
   if (target == desc()) return *this;
+  profiler::Scope scope(profiler::OpKind::reorder);
   Tensor out = from_desc(target);
   reorder_into(*this, out);
   return out;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <typeinfo>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -39,6 +40,7 @@ struct CachedPrimitive {
 namespace detail {
 std::shared_ptr<void>& primitive_cache_slot(const std::string& key);
 std::mutex& primitive_cache_mutex();
+void note_implementation(const std::string& key, const char* implementation);  // caller holds the lock
 }  // namespace detail
 
 // The primitive for `key`, created from make_pd() on first use. The returned reference stays valid
@@ -58,11 +60,24 @@ const CachedPrimitive<PrimitiveDesc>& cached_primitive(const CacheKey& key, Make
   entry->primitive = dnnl::primitive(entry->pd.get());
   std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
   std::shared_ptr<void>& slot = detail::primitive_cache_slot(full_key);
-  if (!slot) slot = entry;
+  if (!slot) {
+    slot = entry;
+    detail::note_implementation(key.str(), entry->pd.impl_info_str());
+  }
   return *static_cast<CachedPrimitive<PrimitiveDesc>*>(slot.get());
 }
 
 size_t primitive_cache_size();
+
+// Which oneDNN implementation serves each cached primitive, in creation order: the cache key
+// ("conv2d_forward_training|f32 [128,64,32,32] ...") and oneDNN's name for the code it picked
+// ("jit:avx512_core", "brg:avx512_core_bf16", ...). `sugar bench` reports them.
+struct PrimitiveImplementation {
+  std::string key;
+  std::string implementation;
+};
+std::vector<PrimitiveImplementation> primitive_implementations();
+
 void clear_primitive_cache();
 
 }  // namespace sugar

@@ -2,6 +2,7 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
+#include "sugar/profiler.hpp"
 
 namespace sugar::activations {
 
@@ -25,6 +26,8 @@ Tensor apply_elementwise(const ActivationSpec& spec, const Tensor& x) {
 Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training, const RandomSource& random) {
   SUGAR_CHECK(x.defined(), "activation ", spec.defined() ? spec.name() : std::string("?"),
               ": the input tensor is undefined");
+  // Every row, built-in or registered by a program; the backward: activation_backward.
+  profiler::Scope scope(profiler::OpKind::activation_forward);
   const ActivationRow& row = spec.row();
   if (row.apply) return row.apply(spec, x, training, random);
   return apply_elementwise(spec, x);

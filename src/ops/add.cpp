@@ -2,10 +2,12 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/ops/elementwise_math.hpp"
+#include "sugar/profiler.hpp"
 
 namespace sugar::ops {
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope(profiler::OpKind::add);
   Tensor y = add_same_layout(a, b);
   // dy/da = dy/db = 1: both inputs receive the upstream gradient unchanged.
   autograd::record("add", {a, b}, {y}, [a, b](const std::vector<Tensor>& grads) {

@@ -5,6 +5,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops {
@@ -88,6 +89,7 @@ void update_running_stats(const Tensor& running_mean, const Tensor& running_var,
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                     const Tensor& running_var, const BatchNormOptions& options) {
+  profiler::Scope scope(profiler::OpKind::batch_norm_forward);  // the backward: batch_norm_backward
   check_arguments(x, weight, bias, running_mean, running_var, options);
   const int64_t channels = x.dim(1);
   const int64_t values_per_channel = x.dim(0) * x.dim(2) * x.dim(3);

@@ -14,6 +14,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops {
@@ -184,6 +185,7 @@ void execute(const dnnl::primitive& primitive, const std::unordered_map<int, mem
 // accumulate_grad reorders it to x's layout if that differs.
 Tensor convolution_backward_data(const ConvGeometry& g, const ForwardPd& forward, const Tensor& forward_weights,
                                  const Tensor& grad_y) {
+  profiler::Scope scope(profiler::OpKind::conv_backward_data);
   const auto& bwd = backward_data_primitive(g, forward);
   const Tensor diff_dst = grad_y.to_desc(bwd.pd.diff_dst_desc());
   const Tensor weights = forward_weights.to_desc(bwd.pd.weights_desc());
@@ -201,6 +203,7 @@ struct WeightGradients {
 
 WeightGradients convolution_backward_weights(const ConvGeometry& g, const ForwardPd& forward,
                                              const Tensor& forward_src, const Tensor& grad_y, const Shape& weight_shape) {
+  profiler::Scope scope(profiler::OpKind::conv_backward_weights);
   const auto& bwd = backward_weights_primitive(g, forward);
   const Tensor src = forward_src.to_desc(bwd.pd.src_desc());
   const Tensor diff_dst = grad_y.to_desc(bwd.pd.diff_dst_desc());
@@ -221,6 +224,7 @@ WeightGradients convolution_backward_weights(const ConvGeometry& g, const Forwar
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+  profiler::Scope scope(profiler::OpKind::conv_forward);
   const ConvGeometry g = describe_convolution(x, weight, bias, options);
   const bool training = autograd::needs_grad({x, weight, bias});
   const CachedPrimitive<ForwardPd>* fwd = nullptr;

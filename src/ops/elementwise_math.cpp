@@ -2,11 +2,13 @@
 
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops {
 
 Tensor add_same_layout(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope(profiler::OpKind::add);  // also every gradient accumulation
   SUGAR_CHECK(a.shape() == b.shape(), "add: shapes differ, ", to_string(a.shape()), " vs ", to_string(b.shape()));
   const Tensor rhs = b.to_desc(a.desc());
   Tensor out = Tensor::from_desc(a.desc());

@@ -11,6 +11,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops {
@@ -94,6 +95,7 @@ void execute(const dnnl::primitive& primitive, const std::unordered_map<int, mem
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  profiler::Scope scope(profiler::OpKind::linear);  // its backward too
   const LinearGeometry g = describe_linear(x, weight, bias);
   const bool training = autograd::needs_grad({x, weight, bias});
   const auto& fwd = forward_primitive(g, training ? prop_kind::forward_training : prop_kind::forward_inference);

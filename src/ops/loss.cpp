@@ -5,6 +5,7 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
+#include "sugar/profiler.hpp"
 
 namespace sugar::ops {
 
@@ -26,6 +27,7 @@ void check_cross_entropy_arguments(const Tensor& logits, const std::vector<int32
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels, float label_smoothing) {
+  profiler::Scope scope(profiler::OpKind::loss);  // its backward too
   check_cross_entropy_arguments(logits, labels, label_smoothing);
   const int64_t batch = logits.dim(0);
   const int64_t classes = logits.dim(1);

@@ -7,6 +7,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops {
@@ -77,6 +78,7 @@ const CachedPrimitive<BackwardPd>& backward_primitive(const memory::desc& src, c
 }
 
 Tensor pool(const char* op, const Tensor& x, algorithm alg, const Window& w) {
+  profiler::Scope scope(profiler::OpKind::pooling_forward);  // the backward: pooling_backward
   const bool record = autograd::needs_grad({x});
   // Only training max pooling has a workspace (the argmax of each window) for its backward.
   const prop_kind prop = record ? prop_kind::forward_training : prop_kind::forward_inference;

@@ -2,10 +2,12 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/ops/eltwise.hpp"
+#include "sugar/profiler.hpp"
 
 namespace sugar::ops {
 
 Tensor relu(const Tensor& x) {
+  profiler::Scope scope(profiler::OpKind::activation_forward);  // the backward: activation_backward
   if (!autograd::needs_grad({x}))
     return eltwise_forward(dnnl::algorithm::eltwise_relu, 0.f, 0.f, x, dnnl::prop_kind::forward_inference);
 

@@ -6,6 +6,7 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
+#include "sugar/profiler.hpp"
 
 namespace sugar::optim {
 
@@ -59,6 +60,7 @@ void Optimizer::zero_grad() {
 }
 
 void Optimizer::step() {
+  profiler::Scope scope(profiler::OpKind::optimizer);
   autograd::NoGradGuard no_grad;
   for (const Group& group : groups_) {
     for (size_t index : group.slots) {
