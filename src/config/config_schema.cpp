@@ -290,6 +290,7 @@ std::vector<ConfigField> build_fields() {
                      fixed({"stop", "skip_batch"})));
   f.push_back(flag("train.sync_bn", [](auto& c) -> auto& { return c.train.sync_bn; }));
   f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, I::at_least(1)));
+  f.push_back(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; }));
   return f;
 }
 

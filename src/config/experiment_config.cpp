@@ -27,6 +27,7 @@ const std::vector<std::string>& non_math_keys() {
                                              "train.eval_every",
                                              "train.checkpoint_every_steps",
                                              "train.conv_algo",
+                                             "train.neuron_stats",
                                              "sweep"};
   return keys;
 }

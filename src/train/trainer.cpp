@@ -23,6 +23,8 @@
 #include "sugar/runtime.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/train/checkpoint.hpp"
+#include "sugar/train/neuron_stats.hpp"
+#include "sugar/train/neurons_csv.hpp"
 #include "sugar/train/progress.hpp"
 #include "sugar/train/run_info.hpp"
 #include "sugar/train/run_status.hpp"
@@ -265,8 +267,11 @@ Session build_session(const config::ExperimentConfig& config) {
 
 class Run {
  public:
-  Run(Session& session, std::string dir, const TrainOptions& options, Position start)
-      : s_(session), dir_(std::move(dir)), options_(options), position_(start) {}
+  // `neurons`: where the dead-unit statistics go; null when train.neuron_stats is off.
+  Run(Session& session, std::string dir, const TrainOptions& options, Position start, NeuronsCsv* neurons)
+      : s_(session), dir_(std::move(dir)), options_(options), position_(start), neurons_csv_(neurons) {
+    if (neurons_csv_ != nullptr) neuron_stats_ = std::make_unique<NeuronStats>(*s_.model);
+  }
 
   TrainResult execute(MetricsCsv& csv) {
     RunLog log(path_in(dir_, kLogFile));
@@ -323,6 +328,7 @@ class Run {
     for (int64_t epoch = position_.epoch + 1; epoch <= train_config.epochs; ++epoch) {
       const auto epoch_start = Clock::now();
       s_.model->train();
+      if (neuron_stats_) neuron_stats_->reset_gradients();
       s_.train_loader->start_epoch(epoch - 1, position_.batch);
       const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(train_config.epochs);
       EpochProgress progress(label, batches, bar,
@@ -367,8 +373,17 @@ class Run {
       m.train_imgs_per_sec = position_.train_seconds > 0 ? static_cast<double>(position_.seen) / position_.train_seconds : 0;
       m.evaluated = epoch % train_config.eval_every == 0 || epoch == train_config.epochs;
       bool improved = false;
+      // The dead-unit measurement rides on the evaluation when that is over the test set; its cost
+      // (or the whole separate pass otherwise) is kept out of epoch_time_s.
+      const bool measure_in_eval = neuron_stats_ && m.evaluated && s_.eval_split == "test";
+      double measurement_seconds = 0;
       if (m.evaluated) {
+        if (measure_in_eval) neuron_stats_->begin_measurement();
         const EvalResult eval = evaluate(*s_.model, *s_.eval_loader, s_.dtype);
+        if (measure_in_eval) {
+          neuron_stats_->end_measurement();
+          measurement_seconds = neuron_stats_->measurement_seconds();
+        }
         s_.model->train();
         m.eval_loss = eval.loss;
         m.eval_top1 = eval.top1;
@@ -380,10 +395,17 @@ class Run {
           position_.best_epoch = epoch;
         }
       }
-      m.epoch_time_s = seconds_since(epoch_start) + (seconds_before);
-      // The row first, then the checkpoint: a run killed in between resumes from the previous
-      // checkpoint and MetricsCsv::resume drops the orphan row.
+      if (neuron_stats_ && !measure_in_eval) {
+        const auto measure_start = Clock::now();
+        measure_activations(*s_.model, test_loader(), s_.dtype, *neuron_stats_);
+        s_.model->train();
+        measurement_seconds = seconds_since(measure_start);
+      }
+      m.epoch_time_s = seconds_since(epoch_start) + seconds_before - measurement_seconds;
+      // The rows first, then the checkpoint: a run killed in between resumes from the previous
+      // checkpoint and MetricsCsv::resume (NeuronsCsv::resume) drops the orphan rows.
       csv.append(m);
+      if (neuron_stats_) neurons_csv_->append(epoch, neuron_stats_->results());
       position_.epoch = epoch;
       position_.batch = 0;
       position_.loss_sum = 0;
@@ -442,10 +464,20 @@ class Run {
     return true;
   }
 
+  // The test set in evaluation order, for the dead-unit measurement when the evaluation does not
+  // cover it (a validation split, or an epoch without evaluation); built on first use.
+  data::DataLoader& test_loader() {
+    if (!test_loader_) test_loader_ = build_eval_loader(s_.config, s_.data.test, s_.data.normalization);
+    return *test_loader_;
+  }
+
   Session& s_;
   std::string dir_;
   TrainOptions options_;
   Position position_;
+  NeuronsCsv* neurons_csv_ = nullptr;
+  std::unique_ptr<NeuronStats> neuron_stats_;
+  std::unique_ptr<data::DataLoader> test_loader_;
 };
 
 RunProvenance provenance(const Session& s, int64_t first_epoch, const std::string& command) {
@@ -510,7 +542,9 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   io::write_file_atomic(path_in(dir, kConfigFile), config::to_yaml(config));
   write_run_info(path_in(dir, kRunInfoFile), provenance(session, 1, options.command));
   MetricsCsv csv = MetricsCsv::create(path_in(dir, kMetricsFile));
-  Run run(session, dir, options, Position{});
+  std::optional<NeuronsCsv> neurons;
+  if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, kNeuronsFile)));
+  Run run(session, dir, options, Position{}, neurons ? &*neurons : nullptr);
   return run.execute(csv);
 }
 
@@ -538,12 +572,14 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
   io::write_file_atomic(config_path, config::to_yaml(resumed));
   write_run_info(path_in(run_dir, kRunInfoFile), provenance(session, position.epoch + 1, options.command));
   MetricsCsv csv = MetricsCsv::resume(path_in(run_dir, kMetricsFile), position.epoch);
+  std::optional<NeuronsCsv> neurons;
+  if (resumed.train.neuron_stats) neurons.emplace(NeuronsCsv::resume(path_in(run_dir, kNeuronsFile), position.epoch));
   if (position.epoch >= resumed.train.epochs) {
     spdlog::info("run {} already completed its {} epochs; nothing to do", run_dir, resumed.train.epochs);
   }
   TrainOptions resumed_options = options;
   resumed_options.run_dir = run_dir;
-  Run run(session, run_dir, resumed_options, position);
+  Run run(session, run_dir, resumed_options, position, neurons ? &*neurons : nullptr);
   return run.execute(csv);
 }
 

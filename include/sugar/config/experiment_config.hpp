@@ -61,6 +61,7 @@ struct TrainConfig {
   std::string on_nonfinite = "stop";     // stop | skip_batch
   bool sync_bn = false;                  // synchronise batch-norm statistics across processes
   int64_t eval_every = 1;                // evaluate on the test set every N epochs (and after the last); >= 1
+  bool neuron_stats = true;              // write neurons.csv: dead units and gradients per activation site
 };
 
 // One axis of a sweep grid: a key path and the values it takes, each kept as the YAML scalar text
@@ -96,9 +97,10 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 
 // Keys that do not change what a run computes, only where it is stored, how fast it runs or how often
 // it reports: name, data.root, train.threads, train.eval_batch_size, train.eval_every,
-// train.checkpoint_every_steps, train.conv_algo, sweep. Two runs differing only in these keys train
-// the same model on the same data with the same updates; with other thread counts or convolution
-// algorithms the numbers differ by floating-point rounding only. Reports ignore these keys when
+// train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, sweep. Two runs differing only in
+// these keys train the same model on the same data with the same updates; with other thread counts or
+// convolution algorithms the numbers differ by floating-point rounding only (train.neuron_stats only
+// watches: its autograd node passes each gradient through unchanged). Reports ignore these keys when
 // grouping runs; `--resume` accepts changes to them. The seed is not in the list: it changes the math
 // (reports treat it separately, as the replicate index).
 const std::vector<std::string>& non_math_keys();

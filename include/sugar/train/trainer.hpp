@@ -4,6 +4,8 @@
 // A run directory (default runs/<name>) holds
 //   config.yaml        the fully resolved config (overrides applied)
 //   metrics.csv        one row per epoch (train/metrics_csv.hpp)
+//   neurons.csv        dead units, sparsity and gradients per activation site and epoch
+//                      (train/neurons_csv.hpp, train/neuron_stats.hpp); unless train.neuron_stats is false
 //   train.log          everything logged during the run
 //   last.safetensors   model + optimizer + counters after the latest epoch (train/checkpoint.hpp)
 //   best.safetensors   the same at the epoch of the best eval top-1 (validation set if any, else test)
@@ -12,7 +14,10 @@
 //
 // Each epoch: the LR schedule sets the LR before every step (once per iteration), forward,
 // cross-entropy with label smoothing, backward, optimizer step; then evaluation in eval mode without
-// gradients (every train.eval_every epochs and after the last); then the CSV row, then the checkpoints.
+// gradients (every train.eval_every epochs and after the last); then the dead-unit measurement over
+// the test set (train.neuron_stats: during that evaluation when it is on the test set, else a separate
+// no-gradient pass; either way its time is not in epoch_time_s); then the CSV rows, then the checkpoints.
+// The gradient statistics of neurons.csv are collected during the epoch's training steps.
 //
 // Determinism: everything random is a function of (seed, purpose, epoch/parameter/sample/call), so
 // two runs with the same config, seed and thread count on the same machine and build produce
@@ -25,7 +30,9 @@
 // may only change keys that do not alter the math (config::non_math_keys()) or train.epochs under a
 // schedule that does not depend on it (constant, step, multistep). An interrupt (SIGINT, SIGTERM)
 // stops at the next batch boundary and saves last.safetensors mid-epoch, which resumes exactly too;
-// train.checkpoint_every_steps adds such mid-epoch checkpoints periodically.
+// train.checkpoint_every_steps adds such mid-epoch checkpoints periodically. neurons.csv is resumed
+// like metrics.csv, with one difference: the gradient statistics of an epoch resumed mid-way cover
+// only the steps after the resume (they are not saved in checkpoints).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -80,6 +87,7 @@ EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoin
 // Run directory file names.
 inline constexpr const char* kConfigFile = "config.yaml";
 inline constexpr const char* kMetricsFile = "metrics.csv";
+inline constexpr const char* kNeuronsFile = "neurons.csv";
 inline constexpr const char* kLogFile = "train.log";
 inline constexpr const char* kLastCheckpoint = "last.safetensors";
 inline constexpr const char* kBestCheckpoint = "best.safetensors";

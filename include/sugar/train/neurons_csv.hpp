@@ -1,0 +1,47 @@
+#pragma once
+// neurons.csv: the dead-unit statistics of train/neuron_stats.hpp, one row per (epoch, activation site),
+// sites in model order, flushed after each epoch like metrics.csv:
+//
+//   epoch,site,dead_fraction,sparsity,grad_norm,grad_nonzero_fraction
+//   1,act1,0.000000,0.512345,0.12345678,1.000000
+//
+// `sugar report` reads these column names. Fractions are written with 6 decimals, grad_norm with 8
+// significant digits (a site that saw no input in the measurement writes nan in its two fractions).
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "sugar/train/neuron_stats.hpp"
+
+namespace sugar::train {
+
+class NeuronsCsv {
+ public:
+  static const std::vector<std::string>& columns();
+  static std::string header_line();
+  static std::string format_row(int64_t epoch, const SiteNeuronStats& stats);
+
+  // Creates (or truncates) `path` and writes the header.
+  static NeuronsCsv create(const std::string& path);
+  // Reopens the statistics of a run being resumed: keeps the rows of epochs <= completed_epochs (rows
+  // written after the last checkpoint are dropped, as metrics.csv's), rewrites the file atomically and
+  // appends from there. A missing file is created. Epochs may be missing (train.neuron_stats was off
+  // for part of the run). A foreign header is an error.
+  static NeuronsCsv resume(const std::string& path, int64_t completed_epochs);
+
+  NeuronsCsv(NeuronsCsv&& other) noexcept;
+  NeuronsCsv& operator=(NeuronsCsv&&) = delete;
+  ~NeuronsCsv();
+
+  // The rows of one epoch, written and flushed together.
+  void append(int64_t epoch, const std::vector<SiteNeuronStats>& sites);
+  const std::string& path() const { return path_; }
+
+ private:
+  NeuronsCsv(std::string path, std::FILE* file) : path_(std::move(path)), file_(file) {}
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace sugar::train
