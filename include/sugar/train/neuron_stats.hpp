@@ -5,7 +5,8 @@
 // model, so it sees each site's input x, the pre-activation, whatever the activation is:
 //
 //   Activation statistics, over a measurement pass (begin_measurement .. end_measurement; forwards
-//   without gradients, the trainer's pass over the test set):
+//   without gradients: the trainer's pass over the test set, in eval mode, so BatchNorm normalises
+//   with its running statistics, as at test time):
 //     dead_fraction  channels whose x is not > 0 for any element of any image (any position, any
 //                    sample), over the site's channels. Defined by x, not by f(x), so it means the same
 //                    for every activation: a dead channel of a ReLU net outputs 0 everywhere.
