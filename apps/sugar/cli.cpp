@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "command_activations.hpp"
+#include "command_bench.hpp"
 #include "command_report.hpp"
 #include "command_sweep.hpp"
 #include "command_train.hpp"
@@ -33,6 +34,7 @@ const char* const kFooter =
     "  sugar train configs/quickstart.yaml   train ResNet-18 on Fashion-MNIST\n"
     "  sugar sweep grid.yaml --jobs 2   train every cell of the config's sweep grid\n"
     "  sugar report runs/         compare the runs: table, report.md, plots\n"
+    "  sugar bench --model vgg16  training images/s and where the time goes\n"
     "  sugar demo --help          the options of one subcommand\n"
     "\nErrors are printed as one line 'error: ...'; exit code 2 means a usage error (fix the\n"
     "command line), 1 a failure while running.";
@@ -94,6 +96,7 @@ int main(int argc, char** argv) {
   for (Command& command : add_train_commands(app)) commands.push_back(std::move(command));
   commands.push_back(add_sweep_command(app));
   commands.push_back(add_report_command(app));
+  commands.push_back(add_bench_command(app));
   // After the subcommands: CLI11 copies the footer into subcommands created later, and these
   // examples are about the program as a whole.
   app.footer(kFooter);

@@ -1,0 +1,79 @@
+#include "command_bench.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "sugar/bench/bench.hpp"
+#include "sugar/models/registry.hpp"
+
+namespace sugar::cli {
+
+namespace {
+
+struct BenchArgs {
+  bench::BenchOptions options;
+  std::string dtype = "f32";
+  std::string phase = "train";
+  bool json = false;
+};
+
+int run_bench(const BenchArgs& args) {
+  bench::BenchOptions options = args.options;
+  options.dtype = args.dtype == "bf16" ? DType::bf16 : DType::f32;
+  options.phase = args.phase == "infer" ? bench::Phase::infer : bench::Phase::train;
+  // Logged once the model is built, so that a bad model or activation is the only line printed.
+  const bench::BenchResult result =
+      bench::run_benchmark(options, [&](int64_t index, int64_t total, bool warmup) {
+        if (index == 0)
+          spdlog::info("bench: {} ({}, {}, {}, batch {}), {} warm-up + {} timed steps", options.model,
+                       options.activation, args.dtype, args.phase, options.batch, options.warmup, options.iters);
+        spdlog::info("{} step {}/{}", warmup ? "warm-up" : "timed", index + 1, total);
+      });
+  std::cout << (args.json ? bench::to_json_text(result) + "\n" : bench::to_table_text(result)) << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent) {
+  auto args = std::make_shared<BenchArgs>();
+  bench::BenchOptions& o = args->options;
+  CLI::App* app = parent.add_subcommand(
+      "bench", "Measure training or inference speed (images/s) on random CIFAR-sized inputs, with time per op");
+  std::string model_names;
+  for (const std::string& name : models::model_names()) model_names += (model_names.empty() ? "" : ", ") + name;
+  app->add_option("--model", o.model, "The model (" + model_names + "; default: resnet18)")->type_name("NAME");
+  app->add_option("--classes", o.classes, "Classes of the classifier (default: 10)")->type_name("K");
+  app->add_option("--batch", o.batch, "Images per step (default: 128)")->type_name("N");
+  app->add_option("--threads", o.threads,
+                  "Threads (default: those of 'sugar --threads', else OMP_NUM_THREADS, else all cores)")
+      ->type_name("T");
+  app->add_option("--dtype", args->dtype, "Compute data type (default: f32; bf16 needs AVX-512)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->type_name("DTYPE");
+  app->add_option("--phase", args->phase,
+                  "train: forward, loss, backward and SGD momentum update; infer: forward in eval mode "
+                  "(default: train)")
+      ->check(CLI::IsMember({"train", "infer"}))
+      ->type_name("PHASE");
+  app->add_option("--activation", o.activation, "Activation at every site (default: relu)")->type_name("SPEC");
+  app->add_option("--warmup", o.warmup, "Untimed steps first (default: 3)")->type_name("N");
+  app->add_option("--iters", o.iters, "Timed steps; the result is their median (default: 10)")->type_name("N");
+  app->add_option("--seed", o.seed, "Seed of the weights, images and labels (default: 0)")->type_name("S");
+  app->add_flag("--json", args->json, "Print one JSON object instead of the table");
+  app->footer(
+      "\nEach timed step is measured on its own; img/s is the median over the timed steps. The table\n"
+      "splits the mean step time by op kind (exclusive: a reorder inside a convolution counts as a\n"
+      "reorder); 'other' is the time outside every profiled op. scripts/bench_pytorch.py measures\n"
+      "PyTorch the same way and prints the same JSON keys.\n"
+      "\nExamples:\n"
+      "  sugar bench --model resnet18 --batch 128 --threads 2\n"
+      "  sugar bench --model vgg16 --dtype bf16 --json\n"
+      "  sugar bench --model resnet18 --activation 'sugar(surrogate=bsilu)' --iters 5\n");
+  return {app, [args] { return run_bench(*args); }};
+}
+
+}  // namespace sugar::cli

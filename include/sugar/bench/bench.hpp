@@ -1,0 +1,82 @@
+#pragma once
+// Training and inference throughput of a model on random CIFAR-sized inputs, with where the time
+// goes: what `sugar bench` runs and prints. scripts/bench_pytorch.py measures PyTorch the same way
+// (same models, inputs, step, warm-up and median) and prints the same JSON keys.
+//
+// A training step is what the trainer does per batch minus the data loading: zero_grad, the input
+// converted to the compute type, forward, cross-entropy, loss.item(), backward, SGD momentum update.
+// An inference step is the forward of the model in eval mode without gradients. Each step is timed
+// on its own; the result is the median of the per-step images/s over the timed steps, after
+// `warmup` untimed steps (primitive creation, first-touch allocations).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sugar/tensor.hpp"
+
+namespace sugar::bench {
+
+enum class Phase { train, infer };
+const char* phase_name(Phase phase);
+
+struct BenchOptions {
+  std::string model = "resnet18";  // a name of models::model_names()
+  int64_t classes = 10;
+  int64_t batch = 128;
+  int threads = 0;  // > 0: set the thread count first; 0: keep the process's
+  DType dtype = DType::f32;
+  Phase phase = Phase::train;
+  std::string activation = "relu";  // an activation spec, as in a config's model.activation
+  int64_t warmup = 3;
+  int64_t iters = 10;
+  uint64_t seed = 0;  // weights, inputs and labels
+};
+
+// Throws sugar::Error (usage) for a value out of range, naming the option.
+void validate(const BenchOptions& options);
+
+// One kind of op (profiler::OpKind names, plus "other": the step time outside every profiled op).
+struct OpShare {
+  std::string kind;
+  double ms_per_step = 0;
+  double fraction = 0;  // of the timed steps' total time
+  double calls_per_step = 0;
+};
+
+struct BenchResult {
+  BenchOptions options;
+  int threads = 0;  // the thread count the steps ran with
+  int64_t parameters = 0;
+  std::vector<double> step_seconds;  // the timed steps, in order
+  double imgs_per_sec = 0;           // median over the timed steps of batch / step time
+  double median_step_ms = 0;
+  double mean_step_ms = 0;
+  std::vector<OpShare> breakdown;  // every profiled kind in profiler order, then "other"
+  double peak_rss_mib = 0;         // the process's peak resident set size so far
+  std::string onednn_version;
+  std::string cpu_isa;  // the instruction set oneDNN dispatches to ("avx512_core_bf16")
+  // For each op of the primitive cache ("conv2d_forward_training"), how many primitives each oneDNN
+  // implementation serves ("brg:avx512_core" -> 12). Covers the primitives this process created.
+  std::map<std::string, std::map<std::string, int>> implementations;
+};
+
+// Called before each step: index counts from 0 over warm-up and timed steps.
+using StepCallback = std::function<void(int64_t index, int64_t total, bool warmup)>;
+
+// Builds the model and the random batch, runs the steps with the op profiler on, and measures.
+BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_step = {});
+
+// The median of `values` (mean of the middle two for an even count); values must not be empty.
+double median(std::vector<double> values);
+
+// One JSON object on one line: model, activation, dtype, phase, batch, classes, threads, warmup, iters,
+// parameters, imgs_per_sec, step_ms {median, mean, min, max}, steps_ms, breakdown {kind: {ms,
+// fraction, calls}}, peak_rss_mib, framework, onednn {version, isa, implementations}.
+std::string to_json_text(const BenchResult& result);
+
+// The human-readable report: a header line, the breakdown table, memory and oneDNN's choices.
+std::string to_table_text(const BenchResult& result);
+
+}  // namespace sugar::bench

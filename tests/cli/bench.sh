@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `sugar bench` as a user runs it: a tiny training benchmark prints the table (or, with --json, one
+# JSON object on one line) on stdout and progress on stderr; bad arguments are one line on stderr with
+# exit code 2. Never a speed assertion.
+# usage: bench.sh <sugar binary> <build dir>
+set -euo pipefail
+sugar=$1
+work=$(mktemp -d /tmp/sugar-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+run() {
+  set +e
+  "$sugar" "$@" >"$work/out" 2>"$work/err"
+  status=$?
+  set -e
+  out=$(cat "$work/out")
+  err=$(cat "$work/err")
+}
+
+# Exit code 2, exactly one line on stderr starting with 'error:' and containing $1, nothing on stdout.
+expect_usage_error() {
+  local words=$1
+  shift
+  run "$@"
+  [[ $status == 2 ]] || fail "sugar $* exited $status, expected 2 (stderr: $err)"
+  [[ $(wc -l <"$work/err") == 1 ]] || fail "sugar $* printed more than one line: $err"
+  [[ $err == error:* && $err == *"$words"* ]] || fail "sugar $*: expected an error about '$words', got: $err"
+  [[ -z $out ]] || fail "sugar $* printed on stdout: $out"
+}
+
+expect_usage_error "--iters must be at least 1, got 0" bench --iters 0
+expect_usage_error "--batch must be at least 1" bench --batch 0
+expect_usage_error "--dtype" bench --dtype f16
+expect_usage_error "--phase" bench --phase backward
+expect_usage_error "--batch" bench --batch many
+expect_usage_error "resnet99" bench --model resnet99 --iters 1
+expect_usage_error "nope" bench --model vgg11 --activation nope --iters 1
+expect_usage_error "--frobnicate" bench --frobnicate
+
+# JSON: one line on stdout, the keys scripts/bench_pytorch.py also prints, progress on stderr.
+run bench --model vgg11 --batch 2 --threads 1 --warmup 1 --iters 1 --json
+[[ $status == 0 ]] || fail "bench --json exited $status: $err"
+[[ $(wc -l <"$work/out") == 1 ]] || fail "bench --json printed more than one line: $out"
+[[ $err == *"timed step 2/2"* ]] || fail "no progress on stderr: $err"
+for key in '"model":"vgg11"' '"dtype":"f32"' '"phase":"train"' '"batch":2' '"threads":1' '"imgs_per_sec":' \
+  '"peak_rss_mib":' '"breakdown":' '"conv_backward_weights":' '"other":'; do
+  [[ $out == *"$key"* ]] || fail "the JSON lacks $key: $out"
+done
+
+# The table, for inference with an activation spec.
+run bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer --activation 'sugar(surrogate=bsilu)'
+[[ $status == 0 ]] || fail "bench --phase infer exited $status: $err"
+[[ $out == "sugar bench: vgg11 (9,231,114 parameters), activation sugar(surrogate=bsilu), f32, infer, batch 2"* ]] ||
+  fail "unexpected table header: $out"
+for word in img/s conv_forward activation_forward other "peak RSS" "oneDNN"; do
+  [[ $out == *"$word"* ]] || fail "the table lacks '$word': $out"
+done
+[[ $out != *conv_backward* ]] || fail "inference shows backward kinds: $out"
+echo "bench CLI: ok"

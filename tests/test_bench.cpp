@@ -1,0 +1,170 @@
+// sugar::bench on tiny configurations: the JSON carries every key with values consistent with each
+// other (median, breakdown adding up to the step time, op counts of the model), inference runs no
+// backward, bad options are usage errors. Never a speed assertion.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sugar/bench/bench.hpp"
+#include "sugar/error.hpp"
+#include "sugar/profiler.hpp"
+
+using namespace sugar;
+using nlohmann::json;
+
+namespace {
+
+bench::BenchOptions tiny(const std::string& model, int64_t batch) {
+  bench::BenchOptions o;
+  o.model = model;
+  o.batch = batch;
+  o.warmup = 1;
+  o.iters = 3;
+  return o;
+}
+
+double breakdown_calls(const json& j, const char* kind) { return j["breakdown"][kind]["calls"].get<double>(); }
+
+TEST(Bench, TrainingJsonHasEveryKeyWithConsistentValues) {
+  const bench::BenchResult result = bench::run_benchmark(tiny("vgg11", 4));
+  const json j = json::parse(bench::to_json_text(result));
+
+  EXPECT_EQ(j["model"], "vgg11");
+  EXPECT_EQ(j["activation"], "relu");
+  EXPECT_EQ(j["dtype"], "f32");
+  EXPECT_EQ(j["phase"], "train");
+  EXPECT_EQ(j["batch"], 4);
+  EXPECT_EQ(j["classes"], 10);
+  EXPECT_GE(j["threads"].get<int>(), 1);
+  EXPECT_EQ(j["warmup"], 1);
+  EXPECT_EQ(j["iters"], 3);
+  EXPECT_EQ(j["parameters"], 9231114);  // kuangliu's VGG-11 for 10 classes
+  EXPECT_EQ(j["framework"].get<std::string>().rfind("sugar ", 0), 0u);
+
+  // Three timed steps: the median of batch / step time is batch / the median step time.
+  ASSERT_EQ(j["steps_ms"].size(), 3u);
+  std::vector<double> steps = j["steps_ms"].get<std::vector<double>>();
+  const double median_ms = bench::median(steps);
+  EXPECT_GT(median_ms, 0);
+  EXPECT_DOUBLE_EQ(j["step_ms"]["median"].get<double>(), median_ms);
+  EXPECT_NEAR(j["imgs_per_sec"].get<double>(), 4 / (median_ms / 1e3), 1e-9 * j["imgs_per_sec"].get<double>());
+  EXPECT_NEAR(j["step_ms"]["mean"].get<double>(), (steps[0] + steps[1] + steps[2]) / 3, 1e-9);
+  EXPECT_LE(j["step_ms"]["min"].get<double>(), median_ms);
+  EXPECT_GE(j["step_ms"]["max"].get<double>(), median_ms);
+
+  // Every profiled kind plus "other"; none negative (the profiled time fits inside the steps), and
+  // together they are the mean step.
+  const json& breakdown = j["breakdown"];
+  EXPECT_EQ(breakdown.size(), profiler::kOpKinds + 1);
+  double fractions = 0, ms = 0;
+  for (const auto& [kind, share] : breakdown.items()) {
+    EXPECT_GE(share["fraction"].get<double>(), 0) << kind;
+    EXPECT_GE(share["ms"].get<double>(), 0) << kind;
+    fractions += share["fraction"].get<double>();
+    ms += share["ms"].get<double>();
+  }
+  EXPECT_NEAR(fractions, 1.0, 1e-9);
+  EXPECT_NEAR(ms, j["step_ms"]["mean"].get<double>(), 1e-6 * ms);
+  // VGG-11: 8 conv-bn-relu blocks, 5 max-pools and the final 1x1 average pool, one classifier. The
+  // first conv's input needs no gradient, so backward-data runs 7 times.
+  EXPECT_EQ(breakdown_calls(j, "conv_forward"), 8);
+  EXPECT_EQ(breakdown_calls(j, "conv_backward_data"), 7);
+  EXPECT_EQ(breakdown_calls(j, "conv_backward_weights"), 8);
+  EXPECT_EQ(breakdown_calls(j, "batch_norm_forward"), 8);
+  EXPECT_EQ(breakdown_calls(j, "batch_norm_backward"), 8);
+  EXPECT_EQ(breakdown_calls(j, "activation_forward"), 8);
+  EXPECT_EQ(breakdown_calls(j, "activation_backward"), 8);
+  EXPECT_EQ(breakdown_calls(j, "pooling_forward"), 6);
+  EXPECT_EQ(breakdown_calls(j, "pooling_backward"), 6);
+  EXPECT_EQ(breakdown_calls(j, "linear"), 2);
+  EXPECT_EQ(breakdown_calls(j, "loss"), 2);
+  EXPECT_EQ(breakdown_calls(j, "optimizer"), 1);
+  EXPECT_EQ(breakdown_calls(j, "add"), 0);  // no residual connections
+  EXPECT_GT(j["breakdown"]["conv_forward"]["ms"].get<double>(), 0);
+
+  EXPECT_GT(j["peak_rss_mib"].get<double>(), 0);
+  EXPECT_FALSE(j["onednn"]["version"].get<std::string>().empty());
+  EXPECT_FALSE(j["onednn"]["isa"].get<std::string>().empty());
+  EXPECT_TRUE(j["onednn"]["implementations"].contains("conv2d_forward_training"));
+
+  const std::string table = bench::to_table_text(result);
+  for (const char* word : {"vgg11", "img/s", "conv_backward_weights", "other", "peak RSS", "conv2d_forward_training"})
+    EXPECT_NE(table.find(word), std::string::npos) << word << " missing from:\n" << table;
+  EXPECT_EQ(table.find("\nadd "), std::string::npos) << "kinds the model never runs are left out:\n" << table;
+  EXPECT_FALSE(profiler::enabled()) << "the benchmark restores the profiler's state";
+}
+
+TEST(Bench, ResNetInferenceRunsNoBackwardAndUsesTheResidualAdds) {
+  bench::BenchOptions o = tiny("resnet18", 2);
+  o.phase = bench::Phase::infer;
+  o.iters = 1;
+  int64_t steps_seen = 0;
+  const bench::BenchResult result = bench::run_benchmark(o, [&](int64_t index, int64_t total, bool warmup) {
+    EXPECT_EQ(index, steps_seen);
+    EXPECT_EQ(total, 2);
+    EXPECT_EQ(warmup, index == 0);
+    ++steps_seen;
+  });
+  EXPECT_EQ(steps_seen, 2);
+  const json j = json::parse(bench::to_json_text(result));
+  EXPECT_EQ(j["phase"], "infer");
+  EXPECT_EQ(j["parameters"], 11173962);
+  EXPECT_EQ(breakdown_calls(j, "conv_forward"), 20);  // 17 3x3 convs and 3 1x1 shortcut convs
+  EXPECT_EQ(breakdown_calls(j, "add"), 8);            // one per BasicBlock
+  EXPECT_EQ(breakdown_calls(j, "activation_forward"), 17);
+  for (const char* kind : {"conv_backward_data", "conv_backward_weights", "batch_norm_backward",
+                           "activation_backward", "pooling_backward", "loss", "optimizer"})
+    EXPECT_EQ(breakdown_calls(j, kind), 0) << kind;
+  EXPECT_GT(j["imgs_per_sec"].get<double>(), 0);
+}
+
+TEST(Bench, MedianOfOddAndEvenCounts) {
+  EXPECT_EQ(bench::median({3, 1, 2}), 2);
+  EXPECT_EQ(bench::median({4, 1, 3, 2}), 2.5);
+  EXPECT_EQ(bench::median({7}), 7);
+  EXPECT_THROW(bench::median({}), Error);
+}
+
+void expect_usage_error(const bench::BenchOptions& o, const std::string& words) {
+  try {
+    bench::validate(o);
+    ADD_FAILURE() << "no error, expected one about " << words;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+}
+
+TEST(Bench, BadOptionsAreUsageErrorsNamingTheOption) {
+  bench::BenchOptions o;
+  o.iters = 0;
+  expect_usage_error(o, "--iters must be at least 1, got 0");
+  o = {};
+  o.warmup = -1;
+  expect_usage_error(o, "--warmup");
+  o = {};
+  o.batch = 0;
+  expect_usage_error(o, "--batch must be at least 1");
+  o = {};
+  o.batch = 1;
+  expect_usage_error(o, "at least 2 for --phase train");
+  o.phase = bench::Phase::infer;
+  EXPECT_NO_THROW(bench::validate(o));
+  o = {};
+  o.classes = 1;
+  expect_usage_error(o, "--classes");
+  o = {};
+  o.threads = -2;
+  expect_usage_error(o, "--threads");
+  o = tiny("resnet99", 2);
+  try {
+    bench::run_benchmark(o);
+    ADD_FAILURE() << "an unknown model ran";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find("resnet99"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
