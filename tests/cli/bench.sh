@@ -48,8 +48,8 @@ for key in '"model":"vgg11"' '"dtype":"f32"' '"phase":"train"' '"batch":2' '"thr
   [[ $out == *"$key"* ]] || fail "the JSON lacks $key: $out"
 done
 
-# The table, for inference with an activation spec.
-run bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer --activation 'sugar(surrogate=bsilu)'
+# The table, for inference with an activation spec (the global --threads reaches bench too).
+run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer --activation 'sugar(surrogate=bsilu)'
 [[ $status == 0 ]] || fail "bench --phase infer exited $status: $err"
 [[ $out == "sugar bench: vgg11 (9,231,114 parameters), activation sugar(surrogate=bsilu), f32, infer, batch 2"* ]] ||
   fail "unexpected table header: $out"
