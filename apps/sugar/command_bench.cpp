@@ -17,6 +17,7 @@ struct BenchArgs {
   bench::BenchOptions options;
   std::string dtype = "f32";
   std::string phase = "train";
+  std::string conv_algo = "auto";
   bool json = false;
 };
 
@@ -24,6 +25,7 @@ int run_bench(const BenchArgs& args) {
   bench::BenchOptions options = args.options;
   options.dtype = args.dtype == "bf16" ? DType::bf16 : DType::f32;
   options.phase = args.phase == "infer" ? bench::Phase::infer : bench::Phase::train;
+  options.conv_algo = ops::parse_conv_algo_policy(args.conv_algo);
   // Logged once the model is built, so that a bad model or activation is the only line printed.
   const bench::BenchResult result =
       bench::run_benchmark(options, [&](int64_t index, int64_t total, bool warmup) {
@@ -59,6 +61,11 @@ Command add_bench_command(CLI::App& parent) {
                   "(default: train)")
       ->check(CLI::IsMember({"train", "infer"}))
       ->type_name("PHASE");
+  app->add_option("--conv-algo", args->conv_algo,
+                  "Convolution algorithm: auto (per layer, measured in the first step), direct or winograd "
+                  "(where oneDNN has it; default: auto)")
+      ->check(CLI::IsMember({"auto", "direct", "winograd"}))
+      ->type_name("ALGO");
   app->add_option("--activation", o.activation, "Activation at every site (default: relu)")->type_name("SPEC");
   app->add_option("--warmup", o.warmup, "Untimed steps first (default: 3)")->type_name("N");
   app->add_option("--iters", o.iters, "Timed steps; the result is their median (default: 10)")->type_name("N");

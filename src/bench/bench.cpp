@@ -11,6 +11,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/loss.hpp"
@@ -183,6 +184,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   model_options.image_size = kImageSide;
   std::shared_ptr<nn::Module> model = models::build_model(model_options);
   nn::initialize(*model, options.seed);
+  nn::set_conv_algorithm(*model, options.conv_algo);
   model->train(options.phase == Phase::train);
   // The strong CIFAR recipe's optimizer; its values do not change the cost of a step.
   optim::SgdOptions sgd;
@@ -228,6 +230,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.onednn_version = onednn_version();
   result.cpu_isa = isa_name(isa);
   result.implementations = implementations_by_op();
+  result.conv_algorithms = nn::conv_algorithm_choices(*model);
   return result;
 }
 

@@ -56,6 +56,9 @@ std::string to_json_text(const BenchResult& r) {
   j["breakdown"] = breakdown;
   j["peak_rss_mib"] = r.peak_rss_mib;
   j["onednn"] = {{"version", r.onednn_version}, {"isa", r.cpu_isa}, {"implementations", r.implementations}};
+  nlohmann::json layers = nlohmann::json::object();
+  for (const auto& [path, choice] : r.conv_algorithms) layers[path] = nlohmann::json::parse(ops::to_json_text(choice));
+  j["conv_algo"] = {{"policy", ops::conv_algo_policy_name(o.conv_algo)}, {"layers", layers}};
   return j.dump();
 }
 
@@ -82,6 +85,15 @@ std::string to_table_text(const BenchResult& r) {
     std::string line = "  " + op + ":";
     for (const auto& [name, count] : implementations) line += " " + name + " x" + std::to_string(count);
     out += line + "\n";
+  }
+  out += std::string("convolution algorithms (") + ops::conv_algo_policy_name(o.conv_algo) +
+         "; forward/backward-data/backward-weights, d = direct, W = Winograd):\n";
+  const auto letter = [](ops::ConvAlgorithm a) { return a == ops::ConvAlgorithm::winograd ? 'W' : 'd'; };
+  for (const auto& [path, c] : r.conv_algorithms) {
+    out += format("  %-22s %c%c%c  %s", path.c_str(), letter(c.algorithms.forward), letter(c.algorithms.backward_data),
+                  letter(c.algorithms.backward_weights), c.layer.c_str());
+    if (!c.note.empty()) out.append("  (").append(c.note).append(")");
+    out += "\n";
   }
   return out;
 }

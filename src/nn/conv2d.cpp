@@ -8,7 +8,8 @@ namespace sugar::nn {
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride, int64_t padding,
                int64_t dilation, int64_t groups, bool bias)
     : Conv2d(in_channels, out_channels, ops::Dims2{kernel_size, kernel_size},
-             ops::Conv2dOptions{{stride, stride}, {padding, padding}, {dilation, dilation}, groups}, bias) {}
+             ops::Conv2dOptions{{stride, stride}, {padding, padding}, {dilation, dilation}, groups, std::nullopt},
+             bias) {}
 
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, ops::Dims2 kernel_size, const ops::Conv2dOptions& options,
                bool bias)
@@ -43,7 +44,7 @@ Tensor Conv2d::forward(const Tensor& x) {
               ": parameters are not initialised; call sugar::nn::initialize(model, seed) once the model is built");
   SUGAR_CHECK(x.ndim() == 4 && x.dim(1) == in_channels_, display_name(), ": expected input [N, ", in_channels_,
               ", H, W], got ", to_string(x.shape()));
-  return ops::conv2d(x, weight_, bias_, options_);
+  return ops::conv2d(x, weight_, bias_, options_, &state_);
 }
 
 }  // namespace sugar::nn

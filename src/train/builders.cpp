@@ -2,6 +2,7 @@
 
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/optim/adam.hpp"
 #include "sugar/optim/sgd.hpp"
 
@@ -19,6 +20,7 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
   options.image_size = data.shape.height;
   std::shared_ptr<nn::Module> model = models::build_model(options);
   nn::initialize(*model, config.seed);
+  nn::set_conv_algorithm(*model, ops::parse_conv_algo_policy(config.train.conv_algo));
   return model;
 }
 

@@ -7,6 +7,7 @@
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/nn/activation.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/nn/dropout.hpp"
 
 namespace sugar::train {
@@ -16,6 +17,7 @@ using io::StDtype;
 
 constexpr const char* kOptimizerKey = "optimizer";
 constexpr const char* kRngCallsKey = "rng_calls";
+constexpr const char* kConvAlgorithmsKey = "conv_algorithms";
 
 // The per-module call counters that key random draws (dropout masks, rrelu slopes).
 struct RandomCounter {
@@ -98,8 +100,9 @@ std::string checkpoint_bytes(nn::Module& model, const optim::Optimizer* optimize
   for (const auto& [name, value] : counters) entries.push_back({name, StDtype::i64, {}, value, sizeof(int64_t)});
 
   io::Metadata meta = metadata;
-  SUGAR_CHECK(!meta.count(kOptimizerKey) && !meta.count(kRngCallsKey), "save_checkpoint: metadata keys '",
-              kOptimizerKey, "' and '", kRngCallsKey, "' are reserved");
+  SUGAR_CHECK(!meta.count(kOptimizerKey) && !meta.count(kRngCallsKey) && !meta.count(kConvAlgorithmsKey),
+              "save_checkpoint: metadata keys '", kOptimizerKey, "', '", kRngCallsKey, "' and '", kConvAlgorithmsKey,
+              "' are reserved");
   std::vector<std::pair<std::string, int64_t>> optimizer_counters;
   std::vector<std::pair<std::string, Tensor>> optimizer_state;
   std::vector<Tensor> keep_alive;
@@ -119,6 +122,8 @@ std::string checkpoint_bytes(nn::Module& model, const optim::Optimizer* optimize
   nlohmann::json calls = nlohmann::json::object();
   for (const auto& [path, counter] : random_counters(model)) calls[path] = counter.get();
   meta[kRngCallsKey] = calls.dump();
+  // Only layers that have run have chosen; a checkpoint of a model that never ran records nothing.
+  if (!nn::conv_algorithm_choices(model).empty()) meta[kConvAlgorithmsKey] = nn::conv_algorithm_choices_json(model);
   return io::serialize_safetensors(entries, meta);
 }
 
@@ -205,6 +210,10 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
       calls[entry.key()] = entry.value().get<uint64_t>();
     }
   }
+
+  // ---- convolution algorithms: validated as a whole, then pinned (the first change) -------------
+  if (auto it = file.metadata().find(kConvAlgorithmsKey); it != file.metadata().end())
+    nn::pin_conv_algorithm_choices(model, it->second, source + ": metadata '" + kConvAlgorithmsKey + "'");
 
   // ---- load -----------------------------------------------------------------------------------
   for (auto [name, t] : parameters) copy_into(file, name, t);

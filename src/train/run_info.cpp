@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/primitive_cache.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/train/run_status.hpp"
 
@@ -69,9 +71,9 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
                   {"classes", p.classes},     {"shape", p.image_shape}};
   info["threads"] = p.threads;
   info["determinism"] = kDeterminism;
-  // oneDNN picks an implementation per primitive (jit:avx512_core, brgconv, ...); Sugar does not yet
-  // expose the primitive cache's descriptors, so run with ONEDNN_VERBOSE=1 to see them.
+  // Known once the layers have run: record_layer_implementations fills them in.
   info["layer_implementations"] = nullptr;
+  info["conv_algorithms"] = nullptr;
   nlohmann::json session = {{"started", utc_timestamp()},
                             {"host", host_name()},
                             {"pid", static_cast<int64_t>(::getpid())},
@@ -81,6 +83,22 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
                             {"command", p.command}};
   if (!info.contains("sessions") || !info["sessions"].is_array()) info["sessions"] = nlohmann::json::array();
   info["sessions"].push_back(session);
+  io::write_file_atomic(path, info.dump(2) + "\n");
+}
+
+void record_layer_implementations(const std::string& path, nn::Module& model, const std::string& policy) {
+  nlohmann::json info = nlohmann::json::object();
+  try {
+    info = nlohmann::json::parse(io::read_file(path));
+  } catch (const std::exception&) {
+    info = nlohmann::json::object();  // as in write_run_info: unreadable provenance is replaced
+  }
+  if (!info.is_object()) info = nlohmann::json::object();
+  nlohmann::json implementations = nlohmann::json::object();
+  for (const PrimitiveImplementation& p : primitive_implementations()) implementations[p.key] = p.implementation;
+  info["layer_implementations"] = implementations;
+  info["conv_algorithms"] = {{"policy", policy},
+                             {"layers", nlohmann::json::parse(nn::conv_algorithm_choices_json(model))}};
   io::write_file_atomic(path, info.dump(2) + "\n");
 }
 

@@ -318,6 +318,7 @@ class Run {
     const std::string bytes = checkpoint_bytes(*s_.model, s_.optimizer.get(), to_metadata(position_, s_.config, s_.eval_split));
     io::write_file_atomic(path_in(dir_, kLastCheckpoint), bytes);
     if (also_best) io::write_file_atomic(path_in(dir_, kBestCheckpoint), bytes);
+    record_layer_implementations(path_in(dir_, kRunInfoFile), *s_.model, s_.config.train.conv_algo);
   }
 
   // Trains until the last epoch or a stop signal; returns the final state.

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sugar/ops/conv_algorithm.hpp"
 #include "sugar/tensor.hpp"
 
 namespace sugar::bench {
@@ -32,6 +33,8 @@ struct BenchOptions {
   int64_t warmup = 3;
   int64_t iters = 10;
   uint64_t seed = 0;  // weights, inputs and labels
+  // train.conv_algo's policy; auto measures the layers in the first warm-up step (or the first step).
+  ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
 };
 
 // Throws sugar::Error (usage) for a value out of range, naming the option.
@@ -60,6 +63,8 @@ struct BenchResult {
   // For each op of the primitive cache ("conv2d_forward_training"), how many primitives each oneDNN
   // implementation serves ("brg:avx512_core" -> 12). Covers the primitives this process created.
   std::map<std::string, std::map<std::string, int>> implementations;
+  // The algorithm each convolution layer ran, by module path.
+  std::vector<std::pair<std::string, ops::ConvLayerChoice>> conv_algorithms;
 };
 
 // Called before each step: index counts from 0 over warm-up and timed steps.
@@ -73,7 +78,8 @@ double median(std::vector<double> values);
 
 // One JSON object on one line: model, activation, dtype, phase, batch, classes, threads, warmup, iters,
 // parameters, imgs_per_sec, step_ms {median, mean, min, max}, steps_ms, breakdown {kind: {ms,
-// fraction, calls}}, peak_rss_mib, framework, onednn {version, isa, implementations}.
+// fraction, calls}}, peak_rss_mib, framework, onednn {version, isa, implementations}, conv_algo {policy,
+// layers {path: {layer, forward, backward_data, backward_weights, source, note}}}.
 std::string to_json_text(const BenchResult& result);
 
 // The human-readable report: a header line, the breakdown table, memory and oneDNN's choices.

@@ -27,12 +27,21 @@ class Conv2d : public Module {
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }  // undefined without bias
 
+  // The convolution algorithm policy (ops/conv_algorithm.hpp; unset = direct). A trainer sets it
+  // for every layer from train.conv_algo (nn::set_conv_algorithm).
+  void set_algorithm_policy(std::optional<ops::ConvAlgoPolicy> policy) { options_.algorithm = policy; }
+  // A recorded choice (a checkpoint's) to reuse when its layer shape and policy match the calls'.
+  void pin_algorithms(const ops::ConvLayerChoice& choice) { state_.pinned = choice; }
+  // What the last forward ran; unset before the first forward.
+  const std::optional<ops::ConvLayerChoice>& algorithm_choice() const { return state_.choice; }
+
  private:
   int64_t in_channels_;
   int64_t out_channels_;
   ops::Conv2dOptions options_;
   Tensor weight_;
   Tensor bias_;
+  ops::Conv2dState state_;
 };
 
 }  // namespace sugar::nn

@@ -1,6 +1,8 @@
 #pragma once
 #include <array>
+#include <optional>
 
+#include "sugar/ops/conv_algorithm.hpp"
 #include "sugar/tensor.hpp"
 
 namespace sugar::ops {
@@ -12,6 +14,17 @@ struct Conv2dOptions {
   Dims2 padding{0, 0};
   Dims2 dilation{1, 1};  // PyTorch convention: 1 = dense kernel (oneDNN counts from 0)
   int64_t groups = 1;
+  // The algorithm policy (conv_algorithm.hpp); unset = direct.
+  std::optional<ConvAlgoPolicy> algorithm;
+};
+
+// What a convolution layer (nn::Conv2d) keeps between calls.
+struct Conv2dState {
+  // A recorded choice to reuse instead of deciding afresh (a resumed run): applies when its layer
+  // and policy match the call's.
+  std::optional<ConvLayerChoice> pinned;
+  // The choice the last call used; later calls of the same layer shape and policy reuse it.
+  std::optional<ConvLayerChoice> choice;
 };
 
 // y[N, O, OH, OW] = conv(x[N, C, H, W], weight[O, C/groups, KH, KW]) + bias[O], with PyTorch's output
@@ -21,6 +34,10 @@ struct Conv2dOptions {
 // bias may be undefined. y comes out in the layout oneDNN prefers for this convolution (nChw16c for
 // fp32 on AVX-512), so the next layer can consume it without a reorder. Gradients reach x in x's own
 // layout and weight/bias in their plain layout and data type.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {});
+//
+// The algorithm of each pass follows options.algorithm (see conv_algorithm.hpp); `state`, when given,
+// carries the layer's pinned and last choice from call to call.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {},
+              Conv2dState* state = nullptr);
 
 }  // namespace sugar::ops

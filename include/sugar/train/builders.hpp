@@ -16,7 +16,7 @@
 namespace sugar::train {
 
 // The model the config names, sized for the dataset (channels, image size, classes), initialised from
-// the config's seed.
+// the config's seed, its convolutions running under train.conv_algo.
 std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data);
 
 // SGD, Adam or AdamW over `params` with the config's hyper-parameters.

@@ -10,7 +10,10 @@
 //   __metadata__       text: the caller's entries (epoch, step, best metric, ...) plus
 //                      `optimizer` (its type name) and `rng_calls` (a JSON object: module path -> the
 //                      training calls of each Dropout and parameter-free Activation, whose random draws
-//                      are keyed by that count, so a resumed run draws the same masks).
+//                      are keyed by that count, so a resumed run draws the same masks) and, once the
+//                      model has run, `conv_algorithms` (nn::conv_algorithm_choices_json: the
+//                      algorithm each Conv2d chose; loading pins them, so a resumed run and an
+//                      evaluation compute as the run did).
 //
 // Loading validates everything before it modifies anything: a checkpoint of another model (missing
 // or unexpected names, other shapes or types) or of another optimizer is a sugar::Error naming the
@@ -27,8 +30,8 @@ namespace sugar::train {
 // Prefix of optimizer entries.
 inline constexpr const char* kOptimizerPrefix = "optim.";
 
-// Writes the checkpoint atomically. `optimizer` may be null (model only). Metadata keys `optimizer`
-// and `rng_calls` are Sugar's; the caller must not set them.
+// Writes the checkpoint atomically. `optimizer` may be null (model only). Metadata keys `optimizer`,
+// `rng_calls` and `conv_algorithms` are Sugar's; the caller must not set them.
 void save_checkpoint(const std::string& path, nn::Module& model, const optim::Optimizer* optimizer,
                      const io::Metadata& metadata = {});
 

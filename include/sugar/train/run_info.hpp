@@ -8,10 +8,16 @@
 //    "data": {"train": 50000, "eval": 10000, "eval_split": "test", "classes": 10, "shape": [3, 32, 32]},
 //    "determinism": "...",
 //    "sessions": [{"started": "...", "host": "...", "pid": 1, "threads": 2, "first_epoch": 1,
-//                  "git_commit": "...", "command": "sugar train ..."}]}
+//                  "git_commit": "...", "command": "sugar train ..."}]},
+//    "layer_implementations": {"conv2d_forward_training|[128,3,32,32]|...": "jit:avx512_core", ...},
+//    "conv_algorithms": {"policy": "auto", "layers": {"conv1": {"layer": "f32 3x32x32->64x32x32 ...",
+//                        "forward": "direct", "backward_data": "direct", "backward_weights": "winograd",
+//                        "source": "measured", "note": "ms direct/winograd: forward 12/35.6; ..."}, ...}}}
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "sugar/nn/module.hpp"
 
 namespace sugar::train {
 
@@ -35,5 +41,11 @@ std::vector<std::string> cpu_flags();
 
 // Writes run.json atomically; when the file exists (a resumed run) the new session is appended to it.
 void write_run_info(const std::string& path, const RunProvenance& provenance);
+
+// Updates run.json with what the layers run, known once they have run: "layer_implementations"
+// (oneDNN's implementation of each primitive this process created, by primitive cache key) and
+// "conv_algorithms" (train.conv_algo's `policy` and each Conv2d's choice, nn::conv_algorithm_choices).
+// The trainer calls it with each checkpoint; a resumed session replaces the previous session's lists.
+void record_layer_implementations(const std::string& path, nn::Module& model, const std::string& policy);
 
 }  // namespace sugar::train

@@ -1,0 +1,79 @@
+#pragma once
+// Which algorithm a convolution runs: oneDNN's direct convolution or its Winograd convolution
+// (jit_wino_4x3 in oneDNN 2.6: fp32, 3x3, stride 1, dilation 1, no groups, on avx512_core). Winograd
+// does about half the multiplications of a 3x3 convolution and roughly halves the time of
+// ResNet/VGG's stride-1 3x3 layers, at the price of a larger rounding error (its transforms); on the
+// 3-channel stem and on everything else it is slower or unavailable.
+//
+// train.conv_algo picks the policy:
+//   direct    every pass of every layer runs direct convolution;
+//   winograd  Winograd where oneDNN has an implementation for the layer and pass, direct elsewhere
+//             (the choice says which passes fell back, and why);
+//   auto      per layer shape and per pass, the faster of the two, measured once per process on the
+//             real shapes at the layer's first call (cuDNN's benchmark mode): each candidate is timed
+//             with the reorders it forces (its input taken from the layout the real input has, its
+//             output handed on in the layout direct convolution would produce, the plain weight
+//             reordered into its layout, gradients returned in the caller's layouts). Winograd must
+//             win by kWinogradMargin to be picked: it is the less exact of the two.
+// The three passes (forward, backward-data, backward-weights) are separate primitives, so each can
+// use its own algorithm.
+//
+// A choice is keyed by the layer's shape without the batch size (a training batch, the last smaller
+// batch and the evaluation batch share one choice, so training and evaluation compute the same way).
+// Measured choices are cached per process; a run records its choices (run.json, checkpoint metadata)
+// and a resumed run pins them (Conv2dState::pinned), so it computes exactly as the original run even
+// where timings would now pick otherwise.
+#include <cstdint>
+#include <string>
+
+namespace sugar::ops {
+
+enum class ConvAlgoPolicy : uint8_t { automatic, direct, winograd };
+enum class ConvAlgorithm : uint8_t { direct, winograd };
+
+// "auto", "direct", "winograd" (train.conv_algo's words).
+const char* conv_algo_policy_name(ConvAlgoPolicy policy);
+// Throws sugar::Error (usage) for another word, naming the known ones.
+ConvAlgoPolicy parse_conv_algo_policy(const std::string& text);
+// "direct", "winograd".
+const char* conv_algorithm_name(ConvAlgorithm algorithm);
+ConvAlgorithm parse_conv_algorithm(const std::string& text);
+
+// Winograd is picked only when it takes less than (1 - kWinogradMargin) of direct's time.
+inline constexpr double kWinogradMargin = 0.05;
+
+// The faster algorithm of one pass given measured times (milliseconds; a negative time = the
+// algorithm is unavailable for that pass).
+ConvAlgorithm faster_algorithm(double direct_ms, double winograd_ms);
+
+struct ConvPassAlgorithms {
+  ConvAlgorithm forward = ConvAlgorithm::direct;
+  ConvAlgorithm backward_data = ConvAlgorithm::direct;
+  ConvAlgorithm backward_weights = ConvAlgorithm::direct;
+  bool operator==(const ConvPassAlgorithms&) const = default;
+  bool uses_winograd() const;
+};
+
+// What one layer runs, and why.
+struct ConvLayerChoice {
+  // The layer's shape without the batch: "f32 64x32x32->64x32x32 k3x3 s1x1 p1x1 d1x1 g1 nobias".
+  std::string layer;
+  ConvAlgoPolicy policy = ConvAlgoPolicy::direct;  // the policy it was made under
+  ConvPassAlgorithms algorithms;
+  std::string source;  // "requested" (direct/winograd), "measured" (auto) or "recorded" (pinned)
+  // Why: the measured times of each pass, or the passes that fell back to direct and why.
+  std::string note;
+  bool operator==(const ConvLayerChoice&) const = default;
+};
+
+// One JSON object {"layer", "policy", "forward", "backward_data", "backward_weights", "source",
+// "note"} and back; parse errors are one line naming `where` and the field.
+std::string to_json_text(const ConvLayerChoice& choice);
+ConvLayerChoice conv_layer_choice_from_json(const std::string& text, const std::string& where);
+
+// Forgets the measured choices (the next call of each layer shape measures again). For tests.
+void clear_conv_algorithm_cache();
+// How many times this process has measured a layer shape (auto). For tests.
+int64_t conv_algorithm_measurements();
+
+}  // namespace sugar::ops

@@ -1,0 +1,240 @@
+// Picks the algorithm of each convolution pass (see conv_algorithm.hpp for the policies): a layer's
+// pinned choice, its last choice, the process's cache of decided layer shapes, or a decision now
+// (for auto, a measurement of both algorithms on the call's real tensors).
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+
+#include "conv2d_primitives.hpp"
+#include "sugar/autograd.hpp"
+
+namespace sugar::ops {
+namespace conv_detail {
+namespace {
+
+enum Pass { kForward, kBackwardData, kBackwardWeights, kPasses };
+const char* const kPassNames[kPasses] = {"forward", "backward_data", "backward_weights"};
+
+// Untimed first run (page faults, cold caches), then the best of this many: the minimum is the
+// estimate least disturbed by other processes on the machine.
+constexpr int kTimedRuns = 3;
+
+struct DecisionCache {
+  std::mutex mutex;
+  std::unordered_map<std::string, ConvLayerChoice> entries;  // by policy name + "|" + layer key
+  int64_t measurements = 0;
+};
+
+DecisionCache& decision_cache() {
+  static DecisionCache cache;
+  return cache;
+}
+
+ConvAlgorithm& pass_algorithm(ConvPassAlgorithms& a, int pass) {
+  return pass == kForward ? a.forward : pass == kBackwardData ? a.backward_data : a.backward_weights;
+}
+
+void append_note(std::string& note, const std::string& part) { note += (note.empty() ? "" : "; ") + part; }
+
+// True when oneDNN can create pass `pass` of geometry g (with g's algorithm); the primitive stays cached.
+bool available(const ConvGeometry& g, int pass) {
+  try {
+    if (pass == kForward) {
+      forward_training_primitive(g);
+      forward_inference_primitive(g);
+    } else if (pass == kBackwardData) {
+      backward_data_primitive(g);
+    } else {
+      backward_weights_primitive(g);
+    }
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
+double best_of_runs_ms(const std::function<void()>& run) {
+  run();
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < kTimedRuns; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+// The tensors a measurement runs on: the call's input and weight as they are, and the layouts the
+// neighbours of a direct convolution would hand over and expect.
+struct MeasureInputs {
+  const Tensor& x;
+  const Tensor& weight;
+  const Tensor& bias;
+  memory::desc dst_reference;  // what the direct forward produces (and its backward takes as gradient)
+  Tensor grad_y;               // a gradient in that layout
+  bool training;
+};
+
+// One run of pass `pass` of g as conv2d and autograd would run it, with the reorders it forces.
+void run_pass(const ConvGeometry& g, int pass, const MeasureInputs& in) {
+  if (pass == kForward) {
+    const auto& fwd = in.training ? forward_training_primitive(g) : forward_inference_primitive(g);
+    const Tensor src = in.x.to_desc(fwd.pd.src_desc());
+    const Tensor weights = weight_in_layout(in.weight, g, fwd.pd.weights_desc());
+    const Tensor y = Tensor::from_desc(fwd.pd.dst_desc());
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.memory_handle()},
+                                         {DNNL_ARG_WEIGHTS, weights.memory_handle()},
+                                         {DNNL_ARG_DST, y.memory_handle()}};
+    Tensor bias;
+    if (g.has_bias) {
+      bias = in.bias.to_desc(fwd.pd.bias_desc());
+      args[DNNL_ARG_BIAS] = bias.memory_handle();
+    }
+    execute(fwd.primitive, args);
+    static_cast<void>(y.to_desc(in.dst_reference));  // what the next layer would reorder
+  } else if (pass == kBackwardData) {
+    const auto& bwd = backward_data_primitive(g);
+    const Tensor diff_dst = in.grad_y.to_desc(bwd.pd.diff_dst_desc());
+    const Tensor weights = weight_in_layout(in.weight, g, bwd.pd.weights_desc());
+    const Tensor diff_src = Tensor::from_desc(bwd.pd.diff_src_desc());
+    execute(bwd.primitive, {{DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
+                            {DNNL_ARG_WEIGHTS, weights.memory_handle()},
+                            {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
+    static_cast<void>(diff_src.to_desc(in.x.desc()));  // accumulate_grad's reorder to x's layout
+  } else {
+    const auto& bwd = backward_weights_primitive(g);
+    const Tensor src = in.x.to_desc(bwd.pd.src_desc());
+    const Tensor diff_dst = in.grad_y.to_desc(bwd.pd.diff_dst_desc());
+    const Tensor diff_weights = Tensor::from_desc(bwd.pd.diff_weights_desc());
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.memory_handle()},
+                                         {DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
+                                         {DNNL_ARG_DIFF_WEIGHTS, diff_weights.memory_handle()}};
+    Tensor diff_bias;
+    if (g.has_bias) {
+      diff_bias = Tensor::from_desc(bwd.pd.diff_bias_desc());
+      args[DNNL_ARG_DIFF_BIAS] = diff_bias.memory_handle();
+    }
+    execute(bwd.primitive, args);
+    static_cast<void>(diff_weights.to_plain());  // the optimizer's plain gradient
+  }
+}
+
+std::string milliseconds(double ms) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", ms);
+  return buffer;
+}
+
+// auto: times both algorithms on each pass this call runs; the others stay direct.
+ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        ConvLayerChoice choice) {
+  const bool training = autograd::needs_grad({x, weight, bias});
+  const bool needed[kPasses] = {true, training && x.requires_grad(),
+                                training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))};
+  const ConvGeometry direct = with_algorithm(g, ConvAlgorithm::direct);
+  const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
+  autograd::NoGradGuard no_grad;
+  const memory::desc dst_reference = forward_training_primitive(direct).pd.dst_desc();
+  const MeasureInputs in{x, weight, bias, dst_reference, Tensor::from_desc(dst_reference), training};
+  std::string times;
+  for (int pass = 0; pass < kPasses; ++pass) {
+    if (!needed[pass]) {
+      append_note(choice.note, std::string(kPassNames[pass]) + " not measured (the first call does not run it)");
+      continue;
+    }
+    const double direct_ms = best_of_runs_ms([&] { run_pass(direct, pass, in); });
+    const bool has_winograd = available(winograd, pass);
+    const double winograd_ms = has_winograd ? best_of_runs_ms([&] { run_pass(winograd, pass, in); }) : -1;
+    pass_algorithm(choice.algorithms, pass) = faster_algorithm(direct_ms, winograd_ms);
+    append_note(times, std::string(kPassNames[pass]) + " " + milliseconds(direct_ms) + "/" +
+                           (has_winograd ? milliseconds(winograd_ms) : std::string("unavailable")));
+  }
+  if (!times.empty()) choice.note = "ms direct/winograd: " + times + (choice.note.empty() ? "" : "; " + choice.note);
+  return choice;
+}
+
+// A decision for a layer shape under policy winograd or auto; cached per process.
+ConvLayerChoice decide(const ConvGeometry& g, ConvAlgoPolicy policy, const std::string& key, const Tensor& x,
+                       const Tensor& weight, const Tensor& bias) {
+  const std::string cache_key = std::string(conv_algo_policy_name(policy)) + "|" + key;
+  DecisionCache& cache = decision_cache();
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (auto it = cache.entries.find(cache_key); it != cache.entries.end()) return it->second;
+  }
+  ConvLayerChoice choice;
+  choice.layer = key;
+  choice.policy = policy;
+  choice.source = policy == ConvAlgoPolicy::automatic ? "measured" : "requested";
+  if (const std::string reason = winograd_unsuitable_reason(g); !reason.empty()) {
+    choice.note = "direct: Winograd does not apply: " + reason;
+  } else if (policy == ConvAlgoPolicy::winograd) {
+    const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
+    for (int pass = 0; pass < kPasses; ++pass) {
+      if (available(winograd, pass)) pass_algorithm(choice.algorithms, pass) = ConvAlgorithm::winograd;
+      else append_note(choice.note, std::string(kPassNames[pass]) + " falls back to direct: oneDNN has no Winograd for it here");
+    }
+  } else {
+    choice = measure(g, x, weight, bias, choice);
+  }
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  if (policy == ConvAlgoPolicy::automatic && winograd_unsuitable_reason(g).empty()) ++cache.measurements;
+  return cache.entries.emplace(cache_key, choice).first->second;  // the first one stored wins
+}
+
+// A recorded choice, with any Winograd pass this machine cannot run turned direct (and said so).
+ConvLayerChoice checked_recorded(const ConvGeometry& g, ConvLayerChoice choice) {
+  choice.source = "recorded";
+  const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
+  for (int pass = 0; pass < kPasses; ++pass) {
+    ConvAlgorithm& a = pass_algorithm(choice.algorithms, pass);
+    if (a == ConvAlgorithm::winograd && !available(winograd, pass)) {
+      a = ConvAlgorithm::direct;
+      append_note(choice.note, std::string("recorded winograd for ") + kPassNames[pass] +
+                                   " is unavailable here: direct");
+    }
+  }
+  return choice;
+}
+
+}  // namespace
+
+ConvPassAlgorithms choose_algorithms(const ConvGeometry& g, const Tensor& x, const Tensor& weight,
+                                     const Tensor& bias, const Conv2dOptions& options, Conv2dState* state) {
+  const ConvAlgoPolicy policy = options.algorithm.value_or(ConvAlgoPolicy::direct);
+  if (state == nullptr && policy == ConvAlgoPolicy::direct) return {};
+  const std::string key = layer_key(g);
+  if (state != nullptr && state->choice && state->choice->layer == key && state->choice->policy == policy)
+    return state->choice->algorithms;
+  ConvLayerChoice choice;
+  if (state != nullptr && state->pinned && state->pinned->layer == key && state->pinned->policy == policy) {
+    choice = checked_recorded(g, *state->pinned);
+  } else if (policy == ConvAlgoPolicy::direct) {
+    choice.layer = key;
+    choice.policy = policy;
+    choice.source = "requested";
+  } else {
+    choice = decide(g, policy, key, x, weight, bias);
+  }
+  if (state != nullptr) state->choice = choice;
+  return choice.algorithms;
+}
+
+}  // namespace conv_detail
+
+void clear_conv_algorithm_cache() {
+  auto& cache = conv_detail::decision_cache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.entries.clear();
+}
+
+int64_t conv_algorithm_measurements() {
+  auto& cache = conv_detail::decision_cache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  return cache.measurements;
+}
+
+}  // namespace sugar::ops

@@ -1,0 +1,91 @@
+// Names, the pick between two measured times, and the JSON form of a convolution algorithm choice
+// (see conv_algorithm.hpp). The decision itself is in conv2d_select.cpp.
+#include "sugar/ops/conv_algorithm.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "sugar/error.hpp"
+
+namespace sugar::ops {
+
+const char* conv_algo_policy_name(ConvAlgoPolicy policy) {
+  switch (policy) {
+    case ConvAlgoPolicy::automatic: return "auto";
+    case ConvAlgoPolicy::direct: return "direct";
+    case ConvAlgoPolicy::winograd: return "winograd";
+  }
+  return "?";
+}
+
+ConvAlgoPolicy parse_conv_algo_policy(const std::string& text) {
+  if (text == "auto") return ConvAlgoPolicy::automatic;
+  if (text == "direct") return ConvAlgoPolicy::direct;
+  if (text == "winograd") return ConvAlgoPolicy::winograd;
+  throw Error("unknown convolution algorithm '" + text + "' (known: auto, direct, winograd)", ErrorKind::usage);
+}
+
+const char* conv_algorithm_name(ConvAlgorithm algorithm) {
+  return algorithm == ConvAlgorithm::winograd ? "winograd" : "direct";
+}
+
+ConvAlgorithm parse_conv_algorithm(const std::string& text) {
+  if (text == "direct") return ConvAlgorithm::direct;
+  if (text == "winograd") return ConvAlgorithm::winograd;
+  throw Error("unknown convolution algorithm '" + text + "' (known: direct, winograd)", ErrorKind::usage);
+}
+
+ConvAlgorithm faster_algorithm(double direct_ms, double winograd_ms) {
+  if (winograd_ms < 0) return ConvAlgorithm::direct;
+  if (direct_ms < 0) return ConvAlgorithm::winograd;
+  return winograd_ms < (1.0 - kWinogradMargin) * direct_ms ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
+}
+
+bool ConvPassAlgorithms::uses_winograd() const {
+  return forward == ConvAlgorithm::winograd || backward_data == ConvAlgorithm::winograd ||
+         backward_weights == ConvAlgorithm::winograd;
+}
+
+std::string to_json_text(const ConvLayerChoice& c) {
+  const nlohmann::json j = {{"layer", c.layer},
+                            {"policy", conv_algo_policy_name(c.policy)},
+                            {"forward", conv_algorithm_name(c.algorithms.forward)},
+                            {"backward_data", conv_algorithm_name(c.algorithms.backward_data)},
+                            {"backward_weights", conv_algorithm_name(c.algorithms.backward_weights)},
+                            {"source", c.source},
+                            {"note", c.note}};
+  return j.dump();
+}
+
+ConvLayerChoice conv_layer_choice_from_json(const std::string& text, const std::string& where) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception&) {
+    throw Error(where + ": convolution algorithm choice is not valid JSON");
+  }
+  SUGAR_CHECK(j.is_object(), where, ": convolution algorithm choice is not a JSON object");
+  const auto field = [&](const char* key) {
+    SUGAR_CHECK(j.contains(key) && j[key].is_string(), where, ": convolution algorithm choice has no string '", key,
+                "'");
+    return j[key].get<std::string>();
+  };
+  const auto parsed = [&](const char* key, auto parse) {
+    const std::string value = field(key);
+    try {
+      return parse(value);
+    } catch (const Error& e) {
+      throw Error(where + ": '" + key + "': " + e.what());
+    }
+  };
+  ConvLayerChoice c;
+  c.layer = field("layer");
+  c.policy = parsed("policy", parse_conv_algo_policy);
+  c.algorithms.forward = parsed("forward", parse_conv_algorithm);
+  c.algorithms.backward_data = parsed("backward_data", parse_conv_algorithm);
+  c.algorithms.backward_weights = parsed("backward_weights", parse_conv_algorithm);
+  c.source = field("source");
+  c.note = field("note");
+  return c;
+}
+
+}  // namespace sugar::ops
