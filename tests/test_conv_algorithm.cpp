@@ -1,0 +1,410 @@
+// Convolution algorithms (ops/conv_algorithm.hpp): Winograd against the double-precision reference
+// on ResNet-style 3x3 layers in all three passes, the fallbacks, auto's choice and its cache, and
+// recorded choices overriding measurement (what a resumed run relies on).
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "sugar/autograd.hpp"
+#include "sugar/config/config_yaml.hpp"
+#include "sugar/error.hpp"
+#include "sugar/io/safetensors.hpp"
+#include "sugar/nn/conv2d.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/nn/init.hpp"
+#include "sugar/nn/sequential.hpp"
+#include "sugar/ops/conv2d.hpp"
+#include "sugar/primitive_cache.hpp"
+#include "sugar/train/builders.hpp"
+#include "sugar/train/checkpoint.hpp"
+#include "support/gradcheck.hpp"
+#include "support/reference_conv.hpp"
+
+using namespace sugar;
+using ops::ConvAlgoPolicy;
+using ops::ConvAlgorithm;
+using ops::Conv2dOptions;
+
+namespace {
+
+Conv2dOptions same_3x3(std::optional<ConvAlgoPolicy> policy) {
+  Conv2dOptions o;
+  o.padding = {1, 1};
+  o.algorithm = policy;
+  return o;
+}
+
+// Largest |got - expected| over the largest |expected|: the error relative to the scale of the result.
+double relative_max_error(const std::vector<float>& got, const std::vector<double>& expected) {
+  EXPECT_EQ(got.size(), expected.size());
+  double error = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    error = std::max(error, std::abs(got[i] - expected[i]));
+    scale = std::max(scale, std::abs(expected[i]));
+  }
+  return error / scale;
+}
+
+struct PassErrors {
+  double forward = 0, backward_data = 0, backward_weights = 0;
+  ops::ConvPassAlgorithms ran;
+};
+
+// One forward and backward of a 3x3 same-padding convolution under `policy`, against the reference.
+// Inputs and the output gradient are uniform in [-1, 1), the weight in +-sqrt(3 / fan_in) (unit
+// variance outputs, as in a trained network).
+PassErrors errors_against_reference(const Shape& x_shape, int64_t out_channels, ConvAlgoPolicy policy) {
+  const int64_t C = x_shape[1];
+  const Shape w_shape{out_channels, C, 3, 3};
+  const float w_range = std::sqrt(3.0f / static_cast<float>(C * 9));
+  const Tensor x = testkit::random_tensor(x_shape, 11, -1, 1, true);
+  const Tensor w = testkit::random_tensor(w_shape, 12, -w_range, w_range, true);
+  ops::Conv2dState state;
+  const Conv2dOptions options = same_3x3(policy);
+  const Tensor y = ops::conv2d(x, w, Tensor(), options, &state);
+  const Tensor grad_y = testkit::random_tensor(y.shape(), 13, -1, 1);
+  autograd::backward(y, grad_y);
+
+  const std::vector<float> xs = x.to_vector(), ws = w.to_vector(), gs = grad_y.to_vector();
+  Shape y_shape;
+  PassErrors e;
+  e.ran = state.choice->algorithms;
+  e.forward = relative_max_error(y.to_vector(), testkit::reference_conv2d(xs, x_shape, ws, w_shape, {}, options, &y_shape));
+  e.backward_data =
+      relative_max_error(x.grad().to_vector(), testkit::reference_conv2d_backward_data(gs, x_shape, ws, w_shape, options));
+  e.backward_weights = relative_max_error(w.grad().to_vector(),
+                                          testkit::reference_conv2d_backward_weights(xs, x_shape, gs, w_shape, options));
+  return e;
+}
+
+const ops::ConvPassAlgorithms kAllWinograd{ConvAlgorithm::winograd, ConvAlgorithm::winograd, ConvAlgorithm::winograd};
+const ops::ConvPassAlgorithms kAllDirect{};
+
+// oneDNN 2.6 has Winograd only from avx512_core up.
+bool cpu_has_winograd() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core || isa == dnnl::cpu_isa::avx512_core_vnni ||
+         isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+}  // namespace
+
+// ---- Winograd against the reference ------------------------------------------------------------
+
+// Errors relative to the largest reference value (relative_max_error), measured on this machine
+// (AMD EPYC Zen 4, oneDNN 2.6.3 jit_wino_4x3:avx512_core, one thread) for the layers below:
+//
+//   layer (x -> y)           direct fwd / bwd-data / bwd-weights     Winograd fwd / bwd-data / bwd-weights
+//   2x64x32x32  -> 64        2.7e-7 / 3.4e-7 / 1.5e-6                1.5e-6 / 1.4e-6 / 9.0e-7
+//   2x128x16x16 -> 128       2.7e-7 / 2.3e-7 / 8.4e-7                2.0e-6 / 1.9e-6 / 1.1e-6
+//   2x256x8x8   -> 256       2.5e-7 / 3.2e-7 / 3.8e-7                3.3e-6 / 3.5e-6 / 7.6e-7
+//   2x512x4x4   -> 512       2.3e-7 / 2.8e-7 / 2.4e-7                2.4e-6 / 2.8e-6 / 7.5e-7
+//   2x3x32x32   -> 64 (stem) 2.1e-7 / 3.0e-7 / 8.0e-7                8.7e-7 / 1.3e-6 / 9.1e-7
+//
+// Winograd's transforms cost about ten times direct convolution's error in forward and
+// backward-data (3.5e-6 at worst, still ~30 f32 ulps of the largest value); backward-weights, a long
+// reduction over batch and pixels in both, is alike. The tolerances are about three times the worst
+// measured error of each algorithm: a wrong tap, a transposed kernel or a lost tile is off by O(1).
+constexpr double kDirectTolerance = 5e-6;
+constexpr double kWinogradTolerance = 1e-5;
+
+class WinogradLayer : public testing::TestWithParam<std::pair<Shape, int64_t>> {};
+
+TEST_P(WinogradLayer, AllPassesMatchTheDoubleReference) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const auto& [x_shape, out_channels] = GetParam();
+  const PassErrors direct = errors_against_reference(x_shape, out_channels, ConvAlgoPolicy::direct);
+  const PassErrors winograd = errors_against_reference(x_shape, out_channels, ConvAlgoPolicy::winograd);
+  EXPECT_EQ(direct.ran, kAllDirect);
+  EXPECT_EQ(winograd.ran, kAllWinograd);
+  EXPECT_LE(direct.forward, kDirectTolerance);
+  EXPECT_LE(direct.backward_data, kDirectTolerance);
+  EXPECT_LE(direct.backward_weights, kDirectTolerance);
+  EXPECT_LE(winograd.forward, kWinogradTolerance);
+  EXPECT_LE(winograd.backward_data, kWinogradTolerance);
+  EXPECT_LE(winograd.backward_weights, kWinogradTolerance);
+  // Different arithmetic: had the winograd policy silently run direct, the results would be identical.
+  EXPECT_NE(winograd.forward, direct.forward);
+}
+
+INSTANTIATE_TEST_SUITE_P(ResNetStages, WinogradLayer,
+                         testing::Values(std::pair<Shape, int64_t>{{2, 64, 32, 32}, 64},
+                                         std::pair<Shape, int64_t>{{2, 128, 16, 16}, 128},
+                                         std::pair<Shape, int64_t>{{2, 256, 8, 8}, 256},
+                                         std::pair<Shape, int64_t>{{2, 512, 4, 4}, 512},
+                                         std::pair<Shape, int64_t>{{2, 3, 32, 32}, 64}));
+
+// Winograd's inference kernel takes pre-transformed weights (its own format, not the training layout).
+TEST(ConvAlgorithm, WinogradInferenceForwardMatchesTheReference) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const Shape x_shape{2, 32, 12, 12}, w_shape{48, 32, 3, 3};
+  const Tensor x = testkit::random_tensor(x_shape, 21);
+  const Tensor w = testkit::random_tensor(w_shape, 22, -0.1f, 0.1f);
+  const Tensor b = testkit::random_tensor({48}, 23);
+  ops::Conv2dState state;
+  const Conv2dOptions options = same_3x3(ConvAlgoPolicy::winograd);
+  autograd::NoGradGuard no_grad;
+  const Tensor y = ops::conv2d(x, w, b, options, &state);
+  EXPECT_EQ(state.choice->algorithms, kAllWinograd);
+  Shape y_shape;
+  const std::vector<double> expected =
+      testkit::reference_conv2d(x.to_vector(), x_shape, w.to_vector(), w_shape, b.to_vector(), options, &y_shape);
+  EXPECT_EQ(y.shape(), y_shape);
+  EXPECT_LE(relative_max_error(y.to_vector(), expected), kWinogradTolerance);
+  bool inference_runs_winograd = false;
+  for (const PrimitiveImplementation& p : primitive_implementations())
+    if (p.key.starts_with("conv2d_forward_inference") && p.key.find(to_string(x_shape)) != std::string::npos)
+      inference_runs_winograd = p.implementation.find("wino") != std::string::npos;
+  EXPECT_TRUE(inference_runs_winograd);
+}
+
+// ---- fallbacks --------------------------------------------------------------------------------
+
+TEST(ConvAlgorithm, WinogradFallsBackToDirectWhereItDoesNotApplyAndSaysWhy) {
+  struct Case {
+    Shape x_shape, w_shape;
+    Conv2dOptions options;
+    DType dtype;
+    std::string reason;
+  };
+  Conv2dOptions stride2 = same_3x3(ConvAlgoPolicy::winograd);
+  stride2.stride = {2, 2};
+  Conv2dOptions pointwise;
+  pointwise.algorithm = ConvAlgoPolicy::winograd;
+  Conv2dOptions dilated = same_3x3(ConvAlgoPolicy::winograd);
+  dilated.dilation = {2, 2};
+  const std::vector<Case> cases{
+      {{2, 16, 8, 8}, {16, 16, 3, 3}, stride2, DType::f32, "stride 2x2 (Winograd needs 1)"},
+      {{2, 16, 8, 8}, {32, 16, 1, 1}, pointwise, DType::f32, "kernel 1x1 (Winograd needs 3x3)"},
+      {{2, 16, 8, 8}, {16, 16, 3, 3}, dilated, DType::f32, "dilated kernel (Winograd needs a dense one)"},
+      {{2, 16, 8, 8}, {16, 16, 3, 3}, same_3x3(ConvAlgoPolicy::winograd), DType::bf16, "bf16 (Winograd is f32 only)"},
+  };
+  for (const Case& c : cases) {
+    const Tensor x = testkit::random_tensor(c.x_shape, 31).to_dtype(c.dtype);
+    const Tensor w = testkit::random_tensor(c.w_shape, 32, -0.1f, 0.1f);
+    ops::Conv2dState state;
+    autograd::NoGradGuard no_grad;
+    ops::conv2d(x, w, Tensor(), c.options, &state);
+    ASSERT_TRUE(state.choice) << c.reason;
+    EXPECT_EQ(state.choice->algorithms, kAllDirect) << c.reason;
+    EXPECT_EQ(state.choice->source, "requested") << c.reason;
+    EXPECT_EQ(state.choice->note, "direct: Winograd does not apply: " + c.reason);
+  }
+}
+
+TEST(ConvAlgorithm, FasterAlgorithmNeedsWinogradToWinByTheMargin) {
+  // kWinogradMargin = 5%: Winograd must take less than 95% of direct's time.
+  EXPECT_EQ(ops::faster_algorithm(10.0, 9.4), ConvAlgorithm::winograd);
+  EXPECT_EQ(ops::faster_algorithm(10.0, 9.6), ConvAlgorithm::direct);
+  EXPECT_EQ(ops::faster_algorithm(10.0, 20.0), ConvAlgorithm::direct);
+  EXPECT_EQ(ops::faster_algorithm(10.0, -1.0), ConvAlgorithm::direct);  // Winograd unavailable
+  EXPECT_EQ(ops::faster_algorithm(-1.0, 5.0), ConvAlgorithm::winograd);
+}
+
+// ---- auto ---------------------------------------------------------------------------------------
+
+TEST(ConvAlgorithm, AutoMeasuresEachLayerShapeOnceWhateverTheBatch) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  ops::clear_conv_algorithm_cache();
+  const int64_t before = ops::conv_algorithm_measurements();
+  const Tensor w = testkit::random_tensor({24, 16, 3, 3}, 41, -0.1f, 0.1f, true);
+  const auto run = [&](int64_t batch, int64_t side, ops::Conv2dState& state) {
+    const Tensor x = testkit::random_tensor({batch, 16, side, side}, 42, -1, 1, true);
+    autograd::backward(ops::conv2d(x, w, Tensor(), same_3x3(ConvAlgoPolicy::automatic), &state));
+  };
+  ops::Conv2dState first, other_batch, other_size;
+  run(4, 10, first);
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1);
+  EXPECT_EQ(first.choice->source, "measured");
+  EXPECT_EQ(first.choice->policy, ConvAlgoPolicy::automatic);
+  EXPECT_EQ(first.choice->layer, "f32 16x10x10->24x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias");
+  EXPECT_TRUE(first.choice->note.starts_with("ms direct/winograd: forward ")) << first.choice->note;
+  EXPECT_NE(first.choice->note.find("; backward_data "), std::string::npos) << first.choice->note;
+  EXPECT_NE(first.choice->note.find("; backward_weights "), std::string::npos) << first.choice->note;
+
+  run(3, 10, other_batch);  // another batch size: the same layer, no new measurement
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1);
+  EXPECT_EQ(other_batch.choice, first.choice);
+
+  run(4, 6, other_size);  // another image size: another layer
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 2);
+  EXPECT_EQ(other_size.choice->layer, "f32 16x6x6->24x6x6 k3x3 s1x1 p1x1 d1x1 g1 nobias");
+}
+
+TEST(ConvAlgorithm, AutoDoesNotMeasureWhereWinogradCannotRun) {
+  ops::clear_conv_algorithm_cache();
+  const int64_t before = ops::conv_algorithm_measurements();
+  Conv2dOptions options = same_3x3(ConvAlgoPolicy::automatic);
+  options.stride = {2, 2};
+  ops::Conv2dState state;
+  const Tensor x = testkit::random_tensor({2, 8, 8, 8}, 51, -1, 1, true);
+  const Tensor w = testkit::random_tensor({8, 8, 3, 3}, 52, -0.1f, 0.1f, true);
+  autograd::backward(ops::conv2d(x, w, Tensor(), options, &state));
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before);
+  EXPECT_EQ(state.choice->algorithms, kAllDirect);
+  EXPECT_EQ(state.choice->note, "direct: Winograd does not apply: stride 2x2 (Winograd needs 1)");
+}
+
+// ---- recorded choices -----------------------------------------------------------------------------
+
+ops::ConvAlgorithm flipped(ConvAlgorithm a) {
+  return a == ConvAlgorithm::winograd ? ConvAlgorithm::direct : ConvAlgorithm::winograd;
+}
+
+// A resumed run pins the choices its checkpoint recorded: they win over the process's measurement,
+// so the run computes as before even where timings would now pick otherwise.
+TEST(ConvAlgorithm, ARecordedChoiceOverridesMeasurement) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  ops::clear_conv_algorithm_cache();
+  Tensor x = testkit::random_tensor({4, 16, 10, 10}, 61, -1, 1, true);
+  const Tensor w = testkit::random_tensor({16, 16, 3, 3}, 62, -0.1f, 0.1f, true);
+  const Conv2dOptions automatic = same_3x3(ConvAlgoPolicy::automatic);
+  ops::Conv2dState measured;
+  autograd::backward(ops::conv2d(x, w, Tensor(), automatic, &measured));
+  const int64_t measurements = ops::conv_algorithm_measurements();
+
+  // The opposite of what was measured, pass by pass.
+  ops::ConvLayerChoice recorded = *measured.choice;
+  recorded.algorithms = {flipped(recorded.algorithms.forward), flipped(recorded.algorithms.backward_data),
+                         flipped(recorded.algorithms.backward_weights)};
+  ops::Conv2dState resumed;
+  resumed.pinned = recorded;
+  x.zero_grad();
+  const Tensor y = ops::conv2d(x, w, Tensor(), automatic, &resumed);
+  autograd::backward(y);
+  EXPECT_EQ(resumed.choice->algorithms, recorded.algorithms);
+  EXPECT_EQ(resumed.choice->source, "recorded");
+  EXPECT_EQ(ops::conv_algorithm_measurements(), measurements);
+  // The forward really ran the recorded algorithm: bit for bit what that algorithm computes (in
+  // training mode: Winograd's inference kernel rounds differently).
+  ops::Conv2dState explicit_state;
+  const Tensor expected = ops::conv2d(x, w, Tensor(),
+                                      same_3x3(recorded.algorithms.forward == ConvAlgorithm::winograd
+                                                   ? ConvAlgoPolicy::winograd
+                                                   : ConvAlgoPolicy::direct),
+                                      &explicit_state);
+  EXPECT_EQ(y.to_vector(), expected.to_vector());
+
+  // A recorded choice of another policy (the run was resumed with another train.conv_algo) or of
+  // another layer shape does not apply.
+  ops::Conv2dState other_policy;
+  other_policy.pinned = recorded;
+  ops::conv2d(x, w, Tensor(), same_3x3(ConvAlgoPolicy::direct), &other_policy);
+  EXPECT_EQ(other_policy.choice->algorithms, kAllDirect);
+  EXPECT_EQ(other_policy.choice->source, "requested");
+  ops::Conv2dState other_layer;
+  other_layer.pinned = recorded;
+  other_layer.pinned->layer = "f32 16x12x12->16x12x12 k3x3 s1x1 p1x1 d1x1 g1 nobias";
+  ops::conv2d(x, w, Tensor(), automatic, &other_layer);
+  EXPECT_EQ(other_layer.choice, measured.choice);
+  autograd::clear_tape();
+}
+
+namespace {
+
+std::shared_ptr<nn::Sequential> two_conv_model() {
+  auto model = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Conv2d>(3, 16, 3, 1, 1, 1, 1, false), std::make_shared<nn::Conv2d>(16, 16, 3, 1, 1, 1, 1, false)});
+  nn::initialize(*model, 5);
+  nn::set_conv_algorithm(*model, ConvAlgoPolicy::automatic);
+  return model;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("sugar-conv-algo-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+
+}  // namespace
+
+TEST(ConvAlgorithm, CheckpointsRecordTheChoicesAndLoadingPinsThem) {
+  auto model = two_conv_model();
+  const Tensor x = testkit::random_tensor({2, 3, 8, 8}, 71);
+  autograd::backward((*model)(x));
+  const auto choices = nn::conv_algorithm_choices(*model);
+  ASSERT_EQ(choices.size(), 2u);
+  EXPECT_EQ(choices[0].first, "0");
+  EXPECT_EQ(choices[1].first, "1");
+  EXPECT_EQ(choices[1].second.layer, "f32 16x8x8->16x8x8 k3x3 s1x1 p1x1 d1x1 g1 nobias");
+
+  const std::string path = temp_path("checkpoint.safetensors");
+  train::save_checkpoint(path, *model, nullptr);
+  const io::SafetensorsFile file = io::SafetensorsFile::read(path);
+  ASSERT_TRUE(file.metadata().count("conv_algorithms"));
+  EXPECT_EQ(file.metadata().at("conv_algorithms"), nn::conv_algorithm_choices_json(*model));
+
+  auto resumed = two_conv_model();
+  train::load_checkpoint(file, *resumed, nullptr);
+  std::filesystem::remove(path);
+  EXPECT_TRUE(nn::conv_algorithm_choices(*resumed).empty());  // pinned, not yet run
+  (*resumed)(x);
+  const auto reused = nn::conv_algorithm_choices(*resumed);
+  ASSERT_EQ(reused.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(reused[i].second.algorithms, choices[i].second.algorithms);
+    EXPECT_EQ(reused[i].second.layer, choices[i].second.layer);
+    EXPECT_EQ(reused[i].second.source, "recorded");
+  }
+  autograd::clear_tape();
+}
+
+TEST(ConvAlgorithm, MalformedRecordedChoicesAreOneLineErrorsAndPinNothing) {
+  auto model = two_conv_model();
+  const std::string choice =
+      R"({"layer": "f32 3x8x8->16x8x8 k3x3 s1x1 p1x1 d1x1 g1 nobias", "policy": "auto", "forward": "winograd",)"
+      R"( "backward_data": "direct", "backward_weights": "direct", "source": "measured", "note": ""})";
+  const auto error = [&](const std::string& text) {
+    try {
+      nn::pin_conv_algorithm_choices(*model, text, "ckpt");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error("{"), "ckpt: convolution algorithm choices are not valid JSON");
+  EXPECT_EQ(error("[]"), "ckpt: convolution algorithm choices are not a JSON object");
+  EXPECT_EQ(error(R"({"0": )" + choice + R"(, "fc": )" + choice + "}"),
+            "ckpt: convolution algorithm choice for 'fc', which is no Conv2d layer of the model");
+  std::string fast = choice;
+  fast.replace(fast.find("\"winograd\""), 10, "\"fast\"");
+  EXPECT_EQ(error(R"({"0": )" + fast + "}"),
+            "ckpt ('0'): 'forward': unknown convolution algorithm 'fast' (known: direct, winograd)");
+  EXPECT_EQ(error(R"({"0": {"layer": "x"}})"), "ckpt ('0'): convolution algorithm choice has no string 'policy'");
+  // Nothing was pinned by the failed calls: layer 0 decides by itself.
+  (*model)(testkit::random_tensor({2, 3, 8, 8}, 72));
+  EXPECT_NE(nn::conv_algorithm_choices(*model)[0].second.source, "recorded");
+}
+
+// ---- the config key ---------------------------------------------------------------------------------
+
+TEST(ConvAlgorithm, ConfigKeyParsesAndReachesEveryConvolutionOfTheModel) {
+  EXPECT_EQ(ops::parse_conv_algo_policy("auto"), ConvAlgoPolicy::automatic);
+  EXPECT_EQ(ops::parse_conv_algo_policy("direct"), ConvAlgoPolicy::direct);
+  EXPECT_EQ(ops::parse_conv_algo_policy("winograd"), ConvAlgoPolicy::winograd);
+  EXPECT_THROW(ops::parse_conv_algo_policy("wino"), Error);
+
+  const config::ExperimentConfig defaults = config::load_config_text("name: x\n", "x.yaml");
+  EXPECT_EQ(defaults.train.conv_algo, "auto");
+  const config::ExperimentConfig c =
+      config::load_config_text("name: x\nmodel: {name: resnet18}\ntrain: {conv_algo: winograd}\n", "x.yaml");
+  EXPECT_EQ(c.train.conv_algo, "winograd");
+  data::DataSplits splits;
+  splits.num_classes = 10;
+  splits.shape = {3, 8, 8};
+  const std::shared_ptr<nn::Module> model = train::build_model(c, splits);
+  {
+    autograd::NoGradGuard no_grad;
+    model->eval();
+    (*model)(testkit::random_tensor({1, 3, 8, 8}, 81));
+  }
+  const auto choices = nn::conv_algorithm_choices(*model);
+  EXPECT_EQ(choices.size(), 20u);  // ResNet-18: stem, 16 in the blocks, 3 shortcuts
+  for (const auto& [name, choice] : choices) EXPECT_EQ(choice.policy, ConvAlgoPolicy::winograd) << name;
+  EXPECT_EQ(nn::conv_algorithm_choices(*model)[0].second.algorithms.forward,
+            cpu_has_winograd() ? ConvAlgorithm::winograd : ConvAlgorithm::direct);
+}
