@@ -3,6 +3,7 @@
 // `sugar eval --run RUN_DIR [--checkpoint best|last]`.
 #include "command_train.hpp"
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -72,7 +73,8 @@ int run_train(const TrainArgs& args) {
   if (result.state == "interrupted") {
     std::printf("run %s interrupted after %lld epochs; continue with: sugar train --resume %s\n",
                 result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.run_dir.c_str());
-    return 130;
+    // The shell's convention for a program ended by a signal: 130 for SIGINT, 143 for SIGTERM.
+    return 128 + (result.stop_signal != 0 ? result.stop_signal : SIGINT);
   }
   std::printf("run %s finished: %lld epochs, best top-1 %.2f%% at epoch %lld (%s/metrics.csv)\n",
               result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.best_eval_top1,
@@ -121,7 +123,9 @@ std::vector<Command> add_train_commands(CLI::App& parent) {
       "\nThe run directory holds config.yaml (resolved), metrics.csv (one row per epoch), train.log,\n"
       "last.safetensors, best.safetensors, status.json and run.json. The thread count is train.threads\n"
       "(the global --threads sets it). Same config, seed and threads on the same machine give identical\n"
-      "metrics; Ctrl-C stops at the next batch, saves last.safetensors and exits with code 130.\n"
+      "metrics; Ctrl-C (SIGTERM) stops at the next batch, saves last.safetensors and exits with code 130\n"
+      "(143); a second one exits at once. A NaN/Inf loss or gradient stops the run (exit 1), or skips the\n"
+      "batch with --set train.on_nonfinite=skip_batch.\n"
       "\nExamples:\n"
       "  sugar train configs/quickstart.yaml\n"
       "  sugar train configs/quickstart.yaml --set train.epochs=2 --out runs/try\n"

@@ -25,6 +25,7 @@
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/neuron_stats.hpp"
 #include "sugar/train/neurons_csv.hpp"
+#include "sugar/train/nonfinite.hpp"
 #include "sugar/train/progress.hpp"
 #include "sugar/train/run_info.hpp"
 #include "sugar/train/run_status.hpp"
@@ -269,7 +270,14 @@ class Run {
  public:
   // `neurons`: where the dead-unit statistics go; null when train.neuron_stats is off.
   Run(Session& session, std::string dir, const TrainOptions& options, Position start, NeuronsCsv* neurons)
-      : s_(session), dir_(std::move(dir)), options_(options), position_(start), neurons_csv_(neurons) {
+      : s_(session),
+        dir_(std::move(dir)),
+        options_(options),
+        position_(start),
+        saved_(start),
+        neurons_csv_(neurons),
+        parameters_(session.model->named_parameters()),
+        state_before_batch_(*session.model) {
     if (neurons_csv_ != nullptr) neuron_stats_ = std::make_unique<NeuronStats>(*s_.model);
   }
 
@@ -283,6 +291,7 @@ class Run {
     try {
       log_start();
       result.state = loop(csv, status, log, &result);
+      if (result.state == "interrupted") result.stop_signal = g_stop_signal;
       status.finish(result.state);
       if (result.state == "finished") {
         spdlog::info("run {} finished: best {} top-1 {:.2f}% at epoch {}; {}", dir_, s_.eval_split,
@@ -319,6 +328,15 @@ class Run {
     io::write_file_atomic(path_in(dir_, kLastCheckpoint), bytes);
     if (also_best) io::write_file_atomic(path_in(dir_, kBestCheckpoint), bytes);
     record_layer_implementations(path_in(dir_, kRunInfoFile), *s_.model, s_.config.train.conv_algo);
+    saved_ = position_;
+  }
+
+  // Where last.safetensors stands, for messages.
+  std::string last_checkpoint_text() const {
+    if (saved_.epoch == 0 && saved_.batch == 0) return std::string("no ") + kLastCheckpoint + " was written yet";
+    std::string text = std::string(kLastCheckpoint) + " keeps the last good state (epoch " + std::to_string(saved_.epoch);
+    if (saved_.batch > 0) text += " and " + std::to_string(saved_.batch) + " batches of epoch " + std::to_string(saved_.epoch + 1);
+    return text + ")";
   }
 
   // Trains until the last epoch or a stop signal; returns the final state.
@@ -342,11 +360,13 @@ class Run {
       const auto train_start = Clock::now();
       int64_t skipped = 0;
       while (auto batch = s_.train_loader->next()) {
-        if (!train_step(*batch, &skipped)) continue;
-        position_.train_seconds = seconds_before + seconds_since(train_start);
-        progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
-                        100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen));
-        if (options_.after_step) options_.after_step(epoch, position_.step);
+        if (train_step(*batch, &skipped)) {
+          position_.train_seconds = seconds_before + seconds_since(train_start);
+          progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
+                          100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen));
+          if (options_.after_step) options_.after_step(epoch, position_.step);
+        }
+        // A skipped batch is still a batch boundary: an interrupt or a periodic checkpoint is honoured.
         if (g_stop_signal != 0) {
           progress.finish();
           save_checkpoints(false);
@@ -363,11 +383,14 @@ class Run {
       }
       progress.finish();
       position_.train_seconds = seconds_before + seconds_since(train_start);
-      if (skipped > 0) spdlog::warn("epoch {}: skipped {} batches with a non-finite loss", epoch, skipped);
+      if (skipped > 0) {
+        spdlog::warn("epoch {}: skipped {} of {} batches with a non-finite loss or gradient", epoch, skipped, batches);
+      }
 
       EpochMetrics m;
       m.epoch = epoch;
-      SUGAR_CHECK(position_.seen > 0, "epoch ", epoch, ": no training batch had a finite loss");
+      SUGAR_CHECK(position_.seen > 0, "epoch ", epoch, ": every training batch had a non-finite loss or gradient ",
+                  "(train.on_nonfinite=skip_batch skipped them all); lower optim.lr");
       m.train_loss = position_.loss_sum / static_cast<double>(position_.seen);
       m.train_top1 = 100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen);
       m.lr = position_.last_lr;
@@ -433,11 +456,14 @@ class Run {
     return "finished";
   }
 
-  // One optimizer iteration; false when the batch was skipped for a non-finite loss.
+  // One optimizer iteration; false when the batch was skipped for a non-finite loss or gradient.
   bool train_step(const data::Batch& batch, int64_t* skipped) {
+    const bool may_skip = s_.config.train.on_nonfinite == "skip_batch";
     const double lr = s_.schedule->lr(position_.step);
     s_.optimizer->set_lr(lr);
     if (const auto momentum = s_.schedule->momentum(position_.step)) s_.optimizer->set_momentum(*momentum);
+    // The forward updates BatchNorm's running statistics: keep what they were, to undo a skipped batch.
+    if (may_skip) state_before_batch_.save();
     const Tensor images = s_.dtype == DType::f32 ? batch.images : batch.images.to_dtype(s_.dtype);
     const Tensor logits = (*s_.model)(images);
     const Tensor loss =
@@ -449,20 +475,39 @@ class Run {
     position_.last_lr = lr;
     if (!std::isfinite(loss_value)) {
       autograd::clear_tape();
-      SUGAR_CHECK(s_.config.train.on_nonfinite == "skip_batch", "non-finite training loss (", loss_value,
-                  ") at epoch ", position_.epoch + 1, " batch ", position_.batch,
-                  "; lower optim.lr or set train.on_nonfinite=skip_batch");
-      ++*skipped;
+      reject_batch(std::string("training loss (") + (std::isnan(loss_value) ? "NaN" : loss_value > 0 ? "+Inf" : "-Inf") + ")",
+                   skipped);
       return false;
     }
     const std::vector<float> values = logits.to_vector();
     s_.optimizer->zero_grad();
     autograd::backward(loss);
+    if (options_.after_backward) options_.after_backward(position_.epoch + 1, position_.step, *s_.model);
+    if (const auto parameter = first_nonfinite_gradient(parameters_)) {
+      s_.optimizer->zero_grad();
+      reject_batch("gradient of " + *parameter, skipped);
+      return false;
+    }
     s_.optimizer->step();
     position_.loss_sum += loss_value * static_cast<double>(n);
     position_.correct += count_top_k(values, logits.dim(1), batch.labels, 1);
     position_.seen += n;
     return true;
+  }
+
+  // A batch whose loss or gradient is not finite: stop the run (nothing is saved after the last good
+  // checkpoint: the exception ends the run before the next save), or undo the batch's forward and go on.
+  void reject_batch(const std::string& what, int64_t* skipped) {
+    const int64_t batches = s_.train_loader->batches_per_epoch();
+    if (s_.config.train.on_nonfinite != "skip_batch") {
+      throw Error("non-finite " + what + " at epoch " + std::to_string(position_.epoch + 1) + " step " +
+                  std::to_string(position_.step) + " (batch " + std::to_string(position_.batch) + " of " +
+                  std::to_string(batches) + "); " + last_checkpoint_text() +
+                  "; lower optim.lr, or set train.on_nonfinite=skip_batch");
+    }
+    state_before_batch_.restore();
+    ++*skipped;
+    spdlog::debug("epoch {} step {}: non-finite {}; batch skipped", position_.epoch + 1, position_.step, what);
   }
 
   // The test set in evaluation order, for the dead-unit measurement when the evaluation does not
@@ -476,7 +521,10 @@ class Run {
   std::string dir_;
   TrainOptions options_;
   Position position_;
+  Position saved_;  // the position last.safetensors holds
   NeuronsCsv* neurons_csv_ = nullptr;
+  nn::NamedTensors parameters_;       // checked for non-finite gradients before every update
+  StateSnapshot state_before_batch_;  // BatchNorm statistics before the batch (train.on_nonfinite=skip_batch)
   std::unique_ptr<NeuronStats> neuron_stats_;
   std::unique_ptr<data::DataLoader> test_loader_;
 };

@@ -30,9 +30,21 @@
 // may only change keys that do not alter the math (config::non_math_keys()) or train.epochs under a
 // schedule that does not depend on it (constant, step, multistep). An interrupt (SIGINT, SIGTERM)
 // stops at the next batch boundary and saves last.safetensors mid-epoch, which resumes exactly too;
-// train.checkpoint_every_steps adds such mid-epoch checkpoints periodically. neurons.csv is resumed
-// like metrics.csv, with one difference: the gradient statistics of an epoch resumed mid-way cover
-// only the steps after the resume (they are not saved in checkpoints).
+// train.checkpoint_every_steps adds such mid-epoch checkpoints periodically. A second SIGINT/SIGTERM
+// during the run kills the process at once (the default action); every file is replaced atomically,
+// so the directory still resumes from its last checkpoint. `sugar train` exits 128 + the signal
+// (130, 143) after an interrupt.
+//
+// Non-finite values (train.on_nonfinite): a NaN or Inf loss, or a NaN or Inf in any parameter's
+// gradient (checked after backward, before the optimizer step), either stops the run (`stop`: a
+// runtime error naming epoch, step and what was non-finite; status.json says failed; nothing is
+// written after the last good checkpoint) or skips the batch (`skip_batch`: no update, and the
+// BatchNorm running statistics and counters the batch's forward touched are restored). The step
+// counter, and so the LR schedule, still advances past a skipped batch. (neurons.csv's gradient
+// statistics of an epoch include a batch skipped for a non-finite gradient: its backward ran.)
+//
+// neurons.csv is resumed like metrics.csv, with one difference: the gradient statistics of an epoch
+// resumed mid-way cover only the steps after the resume (they are not saved in checkpoints).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -41,6 +53,7 @@
 #include <vector>
 
 #include "sugar/config/experiment_config.hpp"
+#include "sugar/nn/module.hpp"
 #include "sugar/train/evaluate.hpp"
 #include "sugar/train/metrics_csv.hpp"
 
@@ -57,11 +70,16 @@ struct TrainOptions {
   // Called after every optimizer step with the epoch (1-based) and the steps done so far: a hook for
   // programs embedding the trainer (and for tests, which raise SIGINT here to interrupt a run).
   std::function<void(int64_t epoch, int64_t step)> after_step;
+  // Called after every backward pass, before the gradients are checked for NaN/Inf and applied, with
+  // the epoch and the step being taken (1-based) and the model: tests poison a gradient here to
+  // exercise train.on_nonfinite.
+  std::function<void(int64_t epoch, int64_t step, nn::Module& model)> after_backward;
 };
 
 struct TrainResult {
   std::string run_dir;
   std::string state;  // "finished" or "interrupted"
+  int stop_signal = 0;  // the signal that interrupted the run (SIGINT, SIGTERM); 0 otherwise
   int64_t epochs_done = 0;
   double best_eval_top1 = -1;
   int64_t best_epoch = 0;
