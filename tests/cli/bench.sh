@@ -4,19 +4,7 @@
 # exit code 2. Never a speed assertion.
 # usage: bench.sh <sugar binary> <build dir>
 set -euo pipefail
-sugar=$1
-work=$(mktemp -d /tmp/sugar-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-run() {
-  set +e
-  "$sugar" "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-  out=$(cat "$work/out")
-  err=$(cat "$work/err")
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
 
 # Exit code 2, exactly one line on stderr starting with 'error:' and containing $1, nothing on stdout.
 expect_usage_error() {

@@ -3,20 +3,7 @@
 # and a short demo run that must actually learn.
 # usage: cli_basics.sh <sugar binary> <build dir>
 set -euo pipefail
-sugar=$1
-work=$(mktemp -d /tmp/sugar-cli-basics.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# Runs the program, keeping stdout, stderr and the exit code apart.
-run() {
-  set +e
-  "$sugar" "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-  out=$(cat "$work/out")
-  err=$(cat "$work/err")
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
 
 # --version: Sugar's version and the oneDNN version actually loaded (2.x, as built against).
 run --version

@@ -6,19 +6,7 @@
 # CIFAR-10 files: the report reads what the trainer writes.
 # usage: report.sh <sugar binary> <build dir>
 set -euo pipefail
-sugar=$1
-work=$(mktemp -d /tmp/sugar-report.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-run() {
-  set +e
-  "$sugar" "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-  out=$(cat "$work/out")
-  err=$(cat "$work/err")
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
 
 # make_run DIR ACTIVATION SEED STATE TOP1... : a run directory with one metrics row per TOP1 value.
 make_run() {
@@ -101,24 +89,7 @@ run report runs --out rep
   || fail "corrupt metrics.csv: exit $status, $err"
 
 # Real runs: 1 epoch of VGG-11 on 48 synthetic CIFAR-10 images, ReLU and SUGAR.
-python3 - "$work/cifar" <<'PY'
-import os, random, sys
-root = sys.argv[1]
-os.makedirs(root)
-rng = random.Random(7)
-def records(n, first):
-    out = bytearray()
-    for i in range(n):
-        label = (first + i) % 10
-        out.append(label)
-        out += bytes(min(255, max(0, 30 + 20 * label + rng.randint(-25, 25))) for _ in range(3072))
-    return out
-for k in range(1, 6):
-    with open(os.path.join(root, f"data_batch_{k}.bin"), "wb") as f:
-        f.write(records(10 if k < 5 else 8, 10 * k))
-with open(os.path.join(root, "test_batch.bin"), "wb") as f:
-    f.write(records(32, 500))
-PY
+write_synthetic_cifar10 "$work/cifar" "10 10 10 10 8" 32
 cat >tiny.yaml <<YAML
 name: tiny
 seed: 1

@@ -6,10 +6,10 @@
 # written by build/bin/dump_reference (tests/torch/dump_reference.cpp).
 # usage: torch_crosscheck.sh <sugar binary> <build dir>
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
 sugar=$(realpath "$1")
 dump=$(realpath "$2")/bin/dump_reference
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
 [[ -x $dump ]] || fail "the test program $dump was not built"
 
 # Debian installs torch for the system interpreter; a python3 earlier on PATH (pyenv, a venv) may lack
@@ -23,31 +23,11 @@ for candidate in python3 /usr/bin/python3; do
 done
 [[ -n $python ]] || fail "PyTorch is not installed (Debian package python3-torch): run \`bash scripts/setup.sh --tests\`"
 
-work=$(mktemp -d /tmp/sugar-torch-crosscheck.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
 "$dump" "$work/dump" >"$work/dump.log" 2>&1 || fail "dump_reference failed: $(cat "$work/dump.log")"
 
 # A real run: 1 epoch of resnet18 on 64 synthetic CIFAR-10 training records (4 steps of 16), 16 test
 # records. 1 label byte + 3072 pixel bytes per record; each class has its own brightness.
-"$python" - "$work/cifar" <<'PY'
-import os, random, sys
-root = sys.argv[1]
-os.makedirs(root)
-rng = random.Random(11)
-def records(n, first):
-    out = bytearray()
-    for i in range(n):
-        label = (first + i) % 10
-        out.append(label)
-        out += bytes(min(255, max(0, 30 + 20 * label + rng.randint(-25, 25))) for _ in range(3072))
-    return out
-for k, n in enumerate([13, 13, 13, 13, 12]):
-    with open(os.path.join(root, f"data_batch_{k + 1}.bin"), "wb") as f:
-        f.write(records(n, 13 * k))
-with open(os.path.join(root, "test_batch.bin"), "wb") as f:
-    f.write(records(16, 500))
-PY
+write_synthetic_cifar10 "$work/cifar" "13 13 13 13 12" 16 11
 cat >"$work/tiny.yaml" <<YAML
 name: tiny
 seed: 5
