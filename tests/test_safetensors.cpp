@@ -2,6 +2,7 @@
 // file assembled by hand from the format's definition, and one test per malformed-file error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -234,6 +235,21 @@ TEST(AtomicFile, AFailingWriterLeavesTheOldContent) {
                sugar::Error);
   EXPECT_EQ(sugar::io::read_file(path), "old");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicFile, StaleTemporariesOfKilledWritesAreRemovedAndNothingElse) {
+  TempDir dir;
+  for (const char* name : {"last.safetensors", ".last.safetensors.tmp.a1B2c3", ".status.json.tmp.XyZ123", ".hidden",
+                           "notes.tmp.abcdef", ".short.tmp.abc"}) {
+    sugar::io::write_file_atomic(dir.file(name), std::string("x"));
+  }
+  std::vector<std::string> removed = sugar::io::remove_stale_temporaries(dir.path());
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{".last.safetensors.tmp.a1B2c3", ".status.json.tmp.XyZ123"}));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.path())) left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{".hidden", ".short.tmp.abc", "last.safetensors", "notes.tmp.abcdef"}));
 }
 
 TEST(AtomicFile, MissingDirectoryIsAnErrorNamingThePath) {

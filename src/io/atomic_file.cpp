@@ -83,6 +83,21 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   write_file_atomic(path, [&](std::FILE* file) { write_all(file, bytes.data(), bytes.size(), path); });
 }
 
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  constexpr std::string_view kMarker = ".tmp.";  // then mkstemp's six characters
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name.size() > 1 + kMarker.size() + 6 && name[0] == '.' &&
+                      name.compare(name.size() - 6 - kMarker.size(), kMarker.size(), kMarker) == 0;
+    if (!ours || !entry.is_regular_file()) continue;
+    if (fs::remove(entry.path(), ec)) removed.push_back(name);
+  }
+  return removed;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open " + path + ": " + errno_text());

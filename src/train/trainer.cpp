@@ -608,6 +608,9 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
                 ErrorKind::usage);
   }
   refuse_if_running(run_dir);
+  for (const std::string& name : io::remove_stale_temporaries(run_dir)) {
+    spdlog::info("removed {}, left by a write that was killed before it completed", name);
+  }
   const config::ExperimentConfig original = config::load_config(config_path);
   const config::ExperimentConfig resumed = config::load_config(config_path, overrides);
   const io::SafetensorsFile checkpoint = io::SafetensorsFile::read(checkpoint_path);

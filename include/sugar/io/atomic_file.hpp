@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sugar::io {
 
@@ -16,6 +17,11 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 // Atomically writes what `fill` writes to the FILE* (for large files that should not be assembled in
 // memory first). If `fill` throws, the temporary file is removed and `path` is left untouched.
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& fill);
+
+// A process killed inside write_file_atomic (SIGKILL, power loss) leaves its temporary file, named
+// .<target>.tmp.XXXXXX, next to the intact target. Removes those in `dir` and returns their names; call
+// it only when no other process may be writing there.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 
 // fwrite that throws sugar::Error naming `path` on a short write.
 void write_all(std::FILE* file, const void* data, size_t bytes, const std::string& path);

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# `sugar train` stopped from outside, as users stop it: SIGINT mid-epoch (exit 130, status interrupted),
+# SIGTERM (exit 143), SIGKILL (nothing to clean up: the directory must still resume), and a second
+# SIGINT while the first is being handled (the process dies at once, still resumable). One run
+# directory goes through all of it, each session resumed from where the previous one stopped, and its
+# finished metrics.csv must equal an uninterrupted run's (time columns aside).
+# usage: train_signals.sh <sugar binary> <build dir>
+set -euo pipefail
+sugar=$1
+work=$(mktemp -d /tmp/sugar-train-signals.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 192 training records (12 batches of 16 per epoch), 32 test records: 1 label byte + 3072 pixel bytes.
+python3 - "$work/cifar" <<'PY'
+import os, random, sys
+root = sys.argv[1]
+os.makedirs(root)
+rng = random.Random(11)
+def records(n, first):
+    out = bytearray()
+    for i in range(n):
+        label = (first + i) % 10
+        out.append(label)
+        out += bytes(min(255, max(0, 30 + 20 * label + rng.randint(-25, 25))) for _ in range(3072))
+    return out
+for k in range(1, 6):
+    with open(os.path.join(root, f"data_batch_{k}.bin"), "wb") as f:
+        f.write(records(40 if k < 5 else 32, 10 * k))
+with open(os.path.join(root, "test_batch.bin"), "wb") as f:
+    f.write(records(32, 500))
+PY
+
+# A checkpoint after every step, so that each session can be stopped a known distance into its work.
+# conv_algo direct: 'auto' times Winograd against direct convolution on this (busy) machine, so the
+# reference run and the interrupted one could pick differently and round differently.
+cat >"$work/signals.yaml" <<YAML
+name: signals
+seed: 4
+model: {name: vgg11}
+data: {name: cifar10, root: $work/cifar, augment: {crop_padding: 4, hflip: true}}
+optim: {name: sgd, lr: 0.02, momentum: 0.9}
+schedule: {name: cosine}
+train: {epochs: 2, batch_size: 16, eval_batch_size: 32, threads: 1, checkpoint_every_steps: 1, neuron_stats: false,
+       conv_algo: direct}
+YAML
+cd "$work"
+
+# The step recorded in a checkpoint's safetensors header (0 when there is none yet).
+checkpoint_field() {
+  python3 - "$1" "$2" <<'PY'
+import json, os, struct, sys
+path, key = sys.argv[1], sys.argv[2]
+if not os.path.exists(path):
+    print(0)
+    sys.exit()
+with open(path, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    print(json.loads(f.read(n))["__metadata__"][key])
+PY
+}
+
+# Starts a session in the background, waits until it has checkpointed a step past `from`, then sends
+# the signals given, each once the previous one was handled. The waiting and signalling run in one python process, which polls the
+# checkpoint header every few milliseconds: steps take a fraction of a second here.
+start_and_stop() {
+  local from=$1
+  shift
+  "$sugar" "${session_args[@]}" >"$work/out" 2>"$work/err" &
+  pid=$!
+  pids+=("$pid")
+  python3 - "$pid" "$from" runs/b/last.safetensors "$@" <<'PY' || fail "signalling the session after step $from: $(cat "$work/err")"
+import json, os, signal, struct, sys, time
+pid, start, path, signals = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+def step():
+    try:
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            return int(json.loads(f.read(n))["__metadata__"]["step"])
+    except (OSError, ValueError, KeyError, struct.error):
+        return 0
+def alive():  # the program is bash's child: once it exits it stays a zombie until bash waits for it
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+deadline = time.monotonic() + 120
+while step() <= start:
+    if not alive():
+        sys.exit("the session ended before it was signalled")
+    if time.monotonic() > deadline:
+        sys.exit(f"no checkpoint past step {start} within 120 s")
+    time.sleep(0.002)
+def catches(number):  # whether the process has a handler installed for the signal
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]
+        return bool(int(mask, 16) >> (number - 1) & 1)
+    except (OSError, StopIteration):
+        return False
+for i, name in enumerate(signals):
+    number = getattr(signal, "SIG" + name)
+    if i > 0:
+        # Signals of one kind do not queue: wait until the first was handled, which puts the default
+        # action (death) back, so the next one cannot merge with it on a busy machine.
+        while catches(number) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        if catches(number):
+            sys.exit(f"SIG{name} was still caught after the first one")
+    os.kill(pid, number)
+PY
+  set +e
+  wait "$pid"
+  status=$?
+  set -e
+}
+
+# ---- the reference: uninterrupted -----------------------------------------------------------------
+"$sugar" train signals.yaml --out runs/a --set train.checkpoint_every_steps=0 >/dev/null 2>"$work/err" || fail "reference run: $(cat "$work/err")"
+
+# ---- session 1: SIGINT mid-epoch -> exit 130, status interrupted, a mid-epoch checkpoint ---------
+session_args=(train signals.yaml --out runs/b)
+start_and_stop 0 INT
+[[ $status == 130 ]] || fail "SIGINT: exit $status (expected 130): $(cat "$work/err")"
+grep -q '"state": "interrupted"' runs/b/status.json || fail "SIGINT: status.json: $(cat runs/b/status.json)"
+grep -q "interrupted after 0 epochs; continue with: sugar train --resume runs/b" "$work/out" \
+  || fail "SIGINT: stdout: $(cat "$work/out")"
+step1=$(checkpoint_field runs/b/last.safetensors step)
+batch1=$(checkpoint_field runs/b/last.safetensors batch)
+((batch1 > 0 && batch1 < 12)) || fail "SIGINT: the checkpoint is not mid-epoch (batch $batch1 of 12)"
+
+# ---- session 2: SIGTERM -> exit 143 ----------------------------------------------------------------
+session_args=(train --resume runs/b)
+start_and_stop "$step1" TERM
+[[ $status == 143 ]] || fail "SIGTERM: exit $status (expected 143): $(cat "$work/err")"
+grep -q '"state": "interrupted"' runs/b/status.json || fail "SIGTERM: status.json: $(cat runs/b/status.json)"
+step2=$(checkpoint_field runs/b/last.safetensors step)
+((step2 > step1)) || fail "SIGTERM: no progress past step $step1"
+
+# ---- session 3: SIGKILL -> no cleanup at all; the next session resumes from the last checkpoint ---
+start_and_stop "$step2" KILL
+[[ $status == 137 ]] || fail "SIGKILL: exit $status (expected 137)"
+grep -q '"state": "running"' runs/b/status.json || fail "SIGKILL: status.json should still say running"
+step3=$(checkpoint_field runs/b/last.safetensors step)
+((step3 > step2)) || fail "SIGKILL: no progress past step $step2"
+
+# ---- session 4: a second SIGINT while the first is handled -> dies at once -----------------------
+# The first SIGINT's handler asks for a stop at the next batch boundary and restores the default action;
+# the second, sent as soon as that handler ran, kills the process wherever it is (before the step ends
+# or inside the checkpoint's write). bash reports a death by SIGINT as 130
+# too, so what tells the two apart is that the clean stop never completed: status.json does not say
+# interrupted and no summary was printed. The next session must still resume.
+start_and_stop "$step3" INT INT
+[[ $status == 130 ]] || fail "double SIGINT: exit $status (expected death by SIGINT)"
+if grep -q '"state": "interrupted"' runs/b/status.json; then
+  fail "double SIGINT: the run finished its clean stop instead of exiting at once"
+fi
+[[ ! -s $work/out ]] || fail "double SIGINT: the program printed its summary: $(cat "$work/out")"
+
+# ---- session 5: to the end; the sessions together equal the reference -----------------------------
+"$sugar" train --resume runs/b >"$work/out" 2>"$work/err" || fail "final resume: $(cat "$work/err")"
+grep -q '"state": "finished"' runs/b/status.json || fail "final: status.json: $(cat runs/b/status.json)"
+python3 - runs/a/metrics.csv runs/b/metrics.csv <<'PY' || fail "metrics.csv differs from the uninterrupted run's"
+import csv, sys
+def rows(path):
+    with open(path) as f:
+        table = list(csv.reader(f))
+    time_columns = {table[0].index("epoch_time_s"), table[0].index("train_imgs_per_sec")}
+    return [[cell for i, cell in enumerate(row) if i not in time_columns] for row in table]
+a, b = rows(sys.argv[1]), rows(sys.argv[2])
+if a != b or len(a) != 3:
+    print("uninterrupted:", a, "\nsessions:     ", b, file=sys.stderr)
+    sys.exit(1)
+PY
+cmp -s <(checkpoint_field runs/a/last.safetensors step) <(checkpoint_field runs/b/last.safetensors step) \
+  || fail "the final checkpoints disagree on the step"
+# No temporary file of an interrupted atomic write is left behind.
+leftovers=$(find runs/b -name '.*.tmp.*')
+[[ -z $leftovers ]] || fail "temporary files left in the run directory: $leftovers"
+echo "train_signals: all checks passed"
