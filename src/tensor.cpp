@@ -191,7 +191,11 @@ Tensor Tensor::detach() const {
   return Tensor(std::move(impl));
 }
 
+uint64_t Tensor::version() const { return storage()->version(); }
+void Tensor::bump_version() const { storage()->bump_version(); }
+
 void Tensor::fill_(float value) {
+  bump_version();
   if (is_plain() && dtype() == DType::f32) {
     std::fill_n(data<float>(), numel(), value);
     return;

@@ -6,8 +6,12 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/ops/add.hpp"
+#include "sugar/nn/conv2d.hpp"
+#include "sugar/nn/init.hpp"
 #include "sugar/ops/conv2d.hpp"
+#include "sugar/optim/sgd.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/profiler.hpp"
 #include "support/gradcheck.hpp"
 #include "support/reference_conv.hpp"
 
@@ -291,4 +295,52 @@ TEST(Conv2d, ErrorsNameTheOpAndTheShapes) {
     ops::conv2d(Tensor::zeros({1, 3, 4, 4}), Tensor::zeros({2, 3, 3, 3}), Tensor(), make_options({0, 1}, {0, 0}, {1, 1}, 1));
   });
   EXPECT_NE(stride.find("stride must be at least 1, got (0, 1)"), std::string::npos) << stride;
+}
+
+namespace {
+
+// Reorders the profiler saw during `run`.
+template <class F>
+int64_t reorders_during(F run) {
+  profiler::set_enabled(true);
+  profiler::reset();
+  run();
+  const int64_t calls = profiler::totals().calls[static_cast<size_t>(profiler::OpKind::reorder)];
+  profiler::set_enabled(false);
+  return calls;
+}
+
+}  // namespace
+
+// nn::Conv2d keeps its weight in the primitive's blocked layout until the weight is written (an
+// optimizer step, a checkpoint, fill_): evaluation reorders each weight once per version, not per batch.
+TEST(Conv2d, LayerReordersItsWeightOncePerVersionOfTheWeight) {
+  nn::Conv2d conv(16, 32, 3, 1, 1);
+  nn::initialize(conv, 3);
+  conv.eval();
+  // A blocked input, as from a previous convolution: the only reorder left is the weight's.
+  const Tensor x = testkit::random_tensor_in(testkit::blocked16({2, 16, 8, 8}), 4);
+  const auto stateless = [&] { return ops::conv2d(x, conv.weight(), conv.bias(), conv.options()).to_vector(); };
+  autograd::NoGradGuard no_grad;
+  std::vector<float> first, again;
+  EXPECT_EQ(reorders_during([&] { first = conv(x).to_vector(); }), 2);  // the weight, and y for to_vector
+  EXPECT_EQ(reorders_during([&] { again = conv(x).to_vector(); }), 1);  // y for to_vector only
+  EXPECT_EQ(again, first);
+  EXPECT_EQ(first, stateless());
+
+  // An optimizer step writes the weight: the next forward reorders it again and sees the new values.
+  Tensor weight = conv.weight();  // a handle on the layer's parameter (shared storage)
+  weight.set_grad(Tensor::full(weight.shape(), 1.0f));
+  optim::SgdOptions sgd;
+  sgd.lr = 0.01;
+  optim::SGD(conv.parameters(), sgd).step();
+  std::vector<float> stepped;
+  EXPECT_EQ(reorders_during([&] { stepped = conv(x).to_vector(); }), 2);
+  EXPECT_NE(stepped, first);
+  EXPECT_EQ(stepped, stateless());
+
+  weight.fill_(0.25f);
+  std::vector<float> filled;
+  EXPECT_EQ(reorders_during([&] { filled = conv(x).to_vector(); }), 2);
+  EXPECT_EQ(filled, stateless());
 }

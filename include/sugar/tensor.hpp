@@ -9,6 +9,7 @@
 //
 // Blocked layouts pad the channel dimension up to the block size (5 channels occupy a 16-lane block).
 // Those padding lanes are always zero; element-wise kernels that touch them must keep them zero.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,10 +43,15 @@ class Storage {
   Storage& operator=(const Storage&) = delete;
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  // Counts in-place writes that were announced with bump_version(): caches derived from the bytes
+  // (a convolution's weight in its blocked layout) compare it to know when to refresh.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  std::atomic<uint64_t> version_{0};
 };
 
 struct TensorImpl;
@@ -95,7 +101,13 @@ class Tensor {
   Tensor reshape(const Shape& shape) const;
   // Same storage and layout, but cut from the autograd history.
   Tensor detach() const;
-  void fill_(float value);  // every logical element; padding lanes stay zero
+  void fill_(float value);  // every logical element; padding lanes stay zero (bumps the version)
+  // The storage's write version (Storage::version). Code that writes a tensor's values in place
+  // through data()/raw_data() calls bump_version() afterwards, so that copies derived from them
+  // (nn::Conv2d's cached blocked weight) are refreshed: the optimizers, checkpoint loading, the
+  // initialisers and fill_ do.
+  uint64_t version() const;
+  void bump_version() const;
 
   // ---- autograd -------------------------------------------------------------------------------
   bool requires_grad() const;

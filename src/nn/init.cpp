@@ -12,6 +12,7 @@ float* checked_values(Tensor& t, const char* initialiser) {
   SUGAR_CHECK(t.defined(), "init::", initialiser, ": undefined tensor");
   SUGAR_CHECK(t.dtype() == DType::f32 && t.is_plain(), "init::", initialiser, ": tensor '", t.name(),
               "' must be plain f32, got ", describe(t.desc()));
+  t.bump_version();  // the caller overwrites the values
   return t.data<float>();
 }
 

@@ -4,7 +4,7 @@
 //
 // Layouts: x is reordered only when its layout differs from the one the forward picked, y is
 // returned in the picked layout, and the plain PyTorch weight [O, C/G, KH, KW] is reordered into the
-// picked weight layout on each call (a cached reorder primitive).
+// picked weight layout on each call, or, with a Conv2dState, once per version of the weight.
 #include "sugar/ops/conv2d.hpp"
 
 #include <unordered_map>
@@ -59,6 +59,21 @@ WeightGradients convolution_backward_weights(const ConvGeometry& g, const Tensor
   return out;
 }
 
+// The weight in `layout`: the state's copy while the weight has not been written since it was made.
+// A new version gets a new tensor (never an in-place refresh: a recorded backward may still hold the
+// old one).
+Tensor forward_weight(const Tensor& weight, const ConvGeometry& g, const memory::desc& layout, Conv2dState* state) {
+  if (state == nullptr) return weight_in_layout(weight, g, layout);
+  const std::shared_ptr<Storage>& source = weight.storage();
+  if (!state->weight_in_layout.defined() || state->weight_source.lock() != source ||
+      state->weight_version != weight.version() || state->weight_in_layout.desc() != layout) {
+    state->weight_in_layout = weight_in_layout(weight, g, layout);
+    state->weight_source = source;
+    state->weight_version = weight.version();
+  }
+  return state->weight_in_layout;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
@@ -78,7 +93,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   }
 
   const Tensor src = x.to_desc(fwd->pd.src_desc());
-  const Tensor weights = weight_in_layout(weight, g, fwd->pd.weights_desc());
+  const Tensor weights = forward_weight(weight, g, fwd->pd.weights_desc(), state);
   Tensor y = Tensor::from_desc(fwd->pd.dst_desc());
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.memory_handle()},
                                        {DNNL_ARG_WEIGHTS, weights.memory_handle()},

@@ -68,6 +68,7 @@ void Optimizer::step() {
       const Tensor grad = slot.param.grad();
       if (!grad.defined()) continue;
       update(slot, grad.to_desc(plain_desc(slot.param.shape(), DType::f32)), group);
+      slot.param.bump_version();  // the parameter changed in place (see Tensor::bump_version)
     }
   }
 }

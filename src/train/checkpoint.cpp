@@ -83,6 +83,7 @@ Tensor tensor_from_file(const io::SafetensorsFile& file, const std::string& name
 void copy_into(const io::SafetensorsFile& file, const std::string& name, Tensor& target) {
   const std::vector<float> values = file.to_f32(name);
   std::memcpy(target.raw_data(), values.data(), values.size() * sizeof(float));
+  target.bump_version();
 }
 
 }  // namespace

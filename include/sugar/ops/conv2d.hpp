@@ -1,5 +1,6 @@
 #pragma once
 #include <array>
+#include <memory>
 #include <optional>
 
 #include "sugar/ops/conv_algorithm.hpp"
@@ -25,6 +26,12 @@ struct Conv2dState {
   std::optional<ConvLayerChoice> pinned;
   // The choice the last call used; later calls of the same layer shape and policy reuse it.
   std::optional<ConvLayerChoice> choice;
+  // The weight in the forward primitive's layout and data type, reused while the weight's storage,
+  // its write version (Tensor::version, bumped by the optimizer step) and the layout are the same:
+  // evaluation reorders each weight once per optimizer step instead of once per batch.
+  Tensor weight_in_layout;
+  std::weak_ptr<Storage> weight_source;  // weak: a new weight at a freed one's address is not taken for it
+  uint64_t weight_version = 0;
 };
 
 // y[N, O, OH, OW] = conv(x[N, C, H, W], weight[O, C/groups, KH, KW]) + bias[O], with PyTorch's output
@@ -36,7 +43,7 @@ struct Conv2dState {
 // layout and weight/bias in their plain layout and data type.
 //
 // The algorithm of each pass follows options.algorithm (see conv_algorithm.hpp); `state`, when given,
-// carries the layer's pinned and last choice from call to call.
+// carries the layer's pinned and last choice and its reordered weight from call to call.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {},
               Conv2dState* state = nullptr);
 
