@@ -18,9 +18,11 @@ namespace {
 enum Pass { kForward, kBackwardData, kBackwardWeights, kPasses };
 const char* const kPassNames[kPasses] = {"forward", "backward_data", "backward_weights"};
 
-// Untimed first run (page faults, cold caches), then the best of this many: the minimum is the
-// estimate least disturbed by other processes on the machine.
-constexpr int kTimedRuns = 3;
+// Untimed first runs (page faults, cold caches), then the best of this many runs of each candidate,
+// the candidates alternating: the minimum is the estimate least disturbed by other processes on the
+// machine, and alternating spreads a burst of load over both candidates (three runs one after the
+// other let one busy moment on the machine pick direct for a layer where Winograd is twice as fast).
+constexpr int kTimedRuns = 5;
 
 struct DecisionCache {
   std::mutex mutex;
@@ -56,15 +58,22 @@ bool available(const ConvGeometry& g, int pass) {
   }
 }
 
-double best_of_runs_ms(const std::function<void()>& run) {
+double run_ms(const std::function<void()>& run) {
+  const auto start = std::chrono::steady_clock::now();
   run();
-  double best = std::numeric_limits<double>::infinity();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The best time of each candidate ({direct, winograd}; an empty function = unavailable, time -1).
+std::pair<double, double> best_times_ms(const std::function<void()>& direct, const std::function<void()>& winograd) {
+  direct();
+  if (winograd) winograd();
+  double best_direct = std::numeric_limits<double>::infinity(), best_winograd = best_direct;
   for (int i = 0; i < kTimedRuns; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    best_direct = std::min(best_direct, run_ms(direct));
+    if (winograd) best_winograd = std::min(best_winograd, run_ms(winograd));
   }
-  return best;
+  return {best_direct, winograd ? best_winograd : -1.0};
 }
 
 // The tensors a measurement runs on: the call's input and weight as they are, and the layouts the
@@ -145,9 +154,10 @@ ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& we
       append_note(choice.note, std::string(kPassNames[pass]) + " not measured (the first call does not run it)");
       continue;
     }
-    const double direct_ms = best_of_runs_ms([&] { run_pass(direct, pass, in); });
     const bool has_winograd = available(winograd, pass);
-    const double winograd_ms = has_winograd ? best_of_runs_ms([&] { run_pass(winograd, pass, in); }) : -1;
+    const auto [direct_ms, winograd_ms] =
+        best_times_ms([&] { run_pass(direct, pass, in); },
+                      has_winograd ? std::function<void()>([&] { run_pass(winograd, pass, in); }) : nullptr);
     pass_algorithm(choice.algorithms, pass) = faster_algorithm(direct_ms, winograd_ms);
     append_note(times, std::string(kPassNames[pass]) + " " + milliseconds(direct_ms) + "/" +
                            (has_winograd ? milliseconds(winograd_ms) : std::string("unavailable")));
