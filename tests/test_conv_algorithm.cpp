@@ -7,12 +7,14 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <filesystem>
 #include <string>
 
 #include "sugar/autograd.hpp"
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/atomic_file.hpp"
 #include "sugar/io/safetensors.hpp"
 #include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
@@ -22,6 +24,7 @@
 #include "sugar/primitive_cache.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/train/checkpoint.hpp"
+#include "sugar/train/run_info.hpp"
 #include "support/gradcheck.hpp"
 #include "support/reference_conv.hpp"
 
@@ -351,6 +354,35 @@ TEST(ConvAlgorithm, CheckpointsRecordTheChoicesAndLoadingPinsThem) {
     EXPECT_EQ(reused[i].second.source, "recorded");
   }
   autograd::clear_tape();
+}
+
+TEST(ConvAlgorithm, RunJsonListsEachLayersChoiceAndTheImplementations) {
+  auto model = two_conv_model();
+  (*model)(testkit::random_tensor({2, 3, 8, 8}, 73));
+  autograd::clear_tape();
+  const std::string path = temp_path("run.json");
+  io::write_file_atomic(path, R"({"model": {"name": "two convs"}})");
+  train::record_layer_implementations(path, *model, "auto");
+  const nlohmann::json info = nlohmann::json::parse(io::read_file(path));
+  std::filesystem::remove(path);
+  EXPECT_EQ(info["model"]["name"], "two convs");  // the rest of run.json is kept
+  EXPECT_EQ(info["conv_algorithms"]["policy"], "auto");
+  const auto choices = nn::conv_algorithm_choices(*model);
+  ASSERT_EQ(info["conv_algorithms"]["layers"].size(), 2u);
+  for (const auto& [name, choice] : choices) {
+    const nlohmann::json& layer = info["conv_algorithms"]["layers"][name];
+    EXPECT_EQ(layer["layer"], choice.layer);
+    EXPECT_EQ(layer["forward"], ops::conv_algorithm_name(choice.algorithms.forward));
+    EXPECT_EQ(layer["backward_data"], ops::conv_algorithm_name(choice.algorithms.backward_data));
+    EXPECT_EQ(layer["backward_weights"], ops::conv_algorithm_name(choice.algorithms.backward_weights));
+    EXPECT_EQ(layer["source"], "measured");
+  }
+  // oneDNN's implementation of each primitive, by cache key: the first layer's forward among them.
+  bool found = false;
+  for (const auto& [key, implementation] : info["layer_implementations"].items())
+    if (key.starts_with("conv2d_forward_training") && key.find(to_string(Shape{2, 3, 8, 8})) != std::string::npos)
+      found = !implementation.get<std::string>().empty();
+  EXPECT_TRUE(found);
 }
 
 TEST(ConvAlgorithm, MalformedRecordedChoicesAreOneLineErrorsAndPinNothing) {
