@@ -89,6 +89,7 @@ void set_values(const Tensor& param, const std::vector<float>& values) {
   ASSERT_TRUE(param.is_plain());
   ASSERT_EQ(static_cast<size_t>(param.numel()), values.size());
   std::memcpy(param.raw_data(), values.data(), values.size() * sizeof(float));
+  param.bump_version();  // layers cache reordered copies of their weights (tensor.hpp)
 }
 
 // Plain values (row-major [N, C, H, W]) in `layout`, as a leaf that requires a gradient.
@@ -133,12 +134,15 @@ int check_module_gradients(nn::Module& module, const Tensor& x, const testkit::G
     for (size_t k = 1; k < in.size(); ++k) {
       const Tensor& source = in[k].same(inputs[k]) ? originals[k] : in[k];
       std::memcpy(inputs[k].raw_data(), source.to_plain().raw_data(), inputs[k].numel() * sizeof(float));
+      inputs[k].bump_version();  // in-place writes must be announced: Conv2d caches its reordered weight
     }
     return module.forward(in[0]);
   };
   const int mismatches = testkit::check_gradients(op, inputs, options);
-  for (size_t k = 1; k < inputs.size(); ++k)
+  for (size_t k = 1; k < inputs.size(); ++k) {
     std::memcpy(inputs[k].raw_data(), originals[k].raw_data(), inputs[k].numel() * sizeof(float));
+    inputs[k].bump_version();
+  }
   return mismatches;
 }
 

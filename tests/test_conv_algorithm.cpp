@@ -421,7 +421,7 @@ TEST(ConvAlgorithm, ConfigKeyParsesAndReachesEveryConvolutionOfTheModel) {
   EXPECT_THROW(ops::parse_conv_algo_policy("wino"), Error);
 
   const config::ExperimentConfig defaults = config::load_config_text("name: x\n", "x.yaml");
-  EXPECT_EQ(defaults.train.conv_algo, "auto");
+  EXPECT_EQ(defaults.train.conv_algo, "direct");
   const config::ExperimentConfig c =
       config::load_config_text("name: x\nmodel: {name: resnet18}\ntrain: {conv_algo: winograd}\n", "x.yaml");
   EXPECT_EQ(c.train.conv_algo, "winograd");
