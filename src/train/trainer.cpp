@@ -248,6 +248,14 @@ void keep_large_blocks_in_the_heap() {
   mallopt(M_TRIM_THRESHOLD, kOneGiB);
 }
 
+// The heap is never trimmed during training (above), so its resident size is the high-water mark of
+// everything ever allocated, and the allocations around an epoch's end (evaluation batches, the
+// checkpoint's bytes) land at new addresses often enough to raise that mark a little every epoch:
+// measured on a VGG-11 at the last step of epochs 1..8, 277 329 334 347 347 347 361 361 MB; with this,
+// 276 267 255 264 258 261 275 263 MB. Returning the free pages once per epoch keeps a days-long run's
+// footprint flat; refaulting them costs the next epoch's first steps milliseconds (a second for GBs).
+void release_free_memory() { malloc_trim(0); }
+
 Session build_session(const config::ExperimentConfig& config) {
   keep_large_blocks_in_the_heap();
   Session s;
@@ -437,6 +445,7 @@ class Run {
       position_.seen = 0;
       position_.train_seconds = 0;
       save_checkpoints(improved);
+      release_free_memory();
       status.set_progress(position_.epoch, position_.step);
       result->epochs.push_back(m);
       if (m.evaluated) {
