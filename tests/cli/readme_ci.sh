@@ -31,7 +31,10 @@ second=$(fenced_block 2)
 grep -qx 'set -euo pipefail' "$ci" || fail ".ci/run does not 'set -euo pipefail'"
 marker='# --- README command (2), verbatim ---'
 grep -qxF -- "$marker" "$ci" || fail ".ci/run lacks the line '$marker'"
-ci_command=$(awk -v marker="$marker" 'found { print } $0 == marker { found = 1 }' "$ci")
+# The command runs from the marker to the end marker (or to the end of the file without one); CI steps
+# that need what the command installed (the sanitizer build) follow the end marker.
+end_marker='# --- end of README command (2) ---'
+ci_command=$(awk -v marker="$marker" -v end="$end_marker" '$0 == end { exit } found { print } $0 == marker { found = 1 }' "$ci")
 if [[ $ci_command != "$second" ]]; then
   echo "README command (2):" >&2
   echo "$second" >&2
