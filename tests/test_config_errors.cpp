@@ -58,6 +58,10 @@ TEST_F(ConfigErrors, MalformedYamlGivesTheParserPlace) {
   EXPECT_EQ(error("model:\n  name: resnet18\n name: x\n"), at("3:2: malformed YAML: end of map not found"));
   EXPECT_EQ(error("seed: *nothing\n"), at("1:7: malformed YAML: the referenced anchor is not defined"));
   EXPECT_EQ(error("seed: 1\n---\nseed: 2\n"), at("3:1: expected one YAML document, found a second one ('---')"));
+  // A ',' outside a flow list made yaml-cpp 0.7's LoadAll loop forever, eating memory (found by
+  // tests/fuzz/fuzz_config).
+  EXPECT_EQ(error(","), at("1:1: malformed YAML: unexpected ','"));
+  EXPECT_EQ(error("- seed\n,\n"), at("2:1: malformed YAML: unexpected ','"));
   EXPECT_EQ(error("- resnet18\n"),
             at("1:1: expected a mapping with keys name, seed, model, data, optim, schedule, train, sweep, got a list"));
   EXPECT_EQ(error("resnet18\n"),

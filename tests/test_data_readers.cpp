@@ -336,6 +336,15 @@ TEST(DataIdx, MalformedFilesGiveOneClearErrorEach) {
   EXPECT_CONTAINS(message, images.string());
   EXPECT_CONTAINS(message, "truncated: header says [3, 28, 28] = 2352 bytes of data but only 2342 follow");
 
+  // Dimensions whose product overflows 64 bits (0xffffffff^3; found by tests/fuzz/fuzz_idx).
+  std::vector<uint8_t> huge{0, 0, 8, 3};
+  for (int d = 0; d < 3; ++d) huge.insert(huge.end(), {0xff, 0xff, 0xff, 0xff});
+  huge.insert(huge.end(), 5, 7);
+  write_bytes(images, huge);
+  message = error_of([&] { read_mnist(tmp.path(), Split::train); });
+  EXPECT_CONTAINS(message, "truncated: header says [4294967295, 4294967295, 4294967295], more bytes of data than any "
+                           "file holds, but only 5 follow");
+
   // Label out of range.
   write_bytes(images, idx_images(3));
   write_bytes(labels, idx_labels({1, 12, 3}));

@@ -140,6 +140,11 @@ TEST(Safetensors, HeaderLengthBeyondTheFile) {
 
 TEST(Safetensors, HeaderIsNotJson) { expect_invalid(assemble("{\"a\": [1, ", ""), "header is not valid JSON"); }
 
+TEST(Safetensors, HeaderNumberOutOfRange) {
+  // nlohmann::json throws out_of_range, not parse_error, for this (found by tests/fuzz/fuzz_safetensors).
+  expect_invalid(assemble("{\"a\": 1e999}", ""), "header is not valid JSON");
+}
+
 TEST(Safetensors, HeaderIsNotAnObject) { expect_invalid(assemble("[1, 2]", ""), "header is not a JSON object"); }
 
 TEST(Safetensors, UnknownDtype) {

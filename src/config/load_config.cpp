@@ -1,5 +1,6 @@
 // Loading: YAML text -> (key path, value, place) pairs -> overrides applied -> typed fields read ->
 // the checks that involve several keys. Every failure is one line naming the place and the key.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <sstream>
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/yaml_values.hpp"
@@ -124,10 +126,62 @@ void collect_section(const YAML::Node& map, const std::string& section, const st
   }
 }
 
+// Where the roots of the documents of a YAML stream start, without building them.
+class DocumentRoots : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& roots() const { return roots_; }
+  void OnDocumentStart(const YAML::Mark&) override { expect_root_ = true; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { node(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (expect_root_) roots_.push_back(mark);
+    expect_root_ = false;
+  }
+  std::vector<YAML::Mark> roots_;
+  bool expect_root_ = false;
+};
+
+// The first document of `text`, after checking that there is no second one. Not YAML::LoadAll: in
+// yaml-cpp 0.7 (Debian 12) it never returns on a ',' outside a [...] or {...} list, whose token the
+// parser reports as a null document without consuming it, so LoadAll collects null documents until
+// memory runs out (yaml-cpp issue 1040, fixed upstream after 0.7; found by tests/fuzz/fuzz_config).
+// Asking the parser for at most two documents bounds that, and the stuck "second document" shows
+// where the text went wrong.
+YAML::Node first_document(std::string_view text, const std::string& file) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentRoots documents;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(documents); ++i) {
+  }
+  if (documents.roots().size() > 1) {
+    const YAML::Mark& second = documents.roots()[1];
+    const size_t at = static_cast<size_t>(std::max(second.pos, 0));
+    const std::string_view before = text.substr(0, at);
+    const bool separator = before.starts_with("---") || before.find("\n---") != std::string_view::npos;
+    if (!separator && at < text.size()) {
+      config_error(location(file, second), "", std::string("malformed YAML: unexpected '") + text[at] + "'");
+    }
+    config_error(location(file, second), "", "expected one YAML document, found a second one ('---')");
+  }
+  return YAML::Load(std::string(text));
+}
+
 Collected collect_text(std::string_view text, const std::string& file) {
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    root = first_document(text, file);
   } catch (const YAML::DeepRecursion& e) {  // its own message says "bad file"
     config_error(location(file, e.mark), "", "malformed YAML: nested too deeply");
   } catch (const YAML::Exception& e) {
@@ -135,10 +189,7 @@ Collected collect_text(std::string_view text, const std::string& file) {
   }
   Collected out;
   out.file = file;
-  if (documents.size() > 1)
-    config_error(location(file, documents[1].Mark()), "", "expected one YAML document, found a second one ('---')");
-  if (documents.empty() || documents[0].IsNull()) return out;  // an empty file: every default
-  const YAML::Node& root = documents[0];
+  if (root.IsNull()) return out;  // an empty file: every default
   if (!root.IsMap())
     config_error(location(file, root.Mark()), "",
                  "expected a mapping with keys " + join(section_children("")) + ", got " + describe(root));

@@ -64,14 +64,18 @@ IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
   SUGAR_CHECK(bytes.size() >= header, where, ": truncated IDX header (", bytes.size(), " bytes, the header needs ",
               header, ")");
   IdxArray array;
-  int64_t total = 1;
   for (int d = 0; d < ndims; ++d) {
     const int64_t size = big_endian_u32(bytes.data() + 4 + 4 * d);
     SUGAR_CHECK(size > 0, where, ": IDX dimension ", d, " is 0");
     array.dims.push_back(size);
-    total *= size;
   }
+  // Three 32-bit sizes can multiply past 64 bits (found by tests/fuzz/fuzz_idx).
+  int64_t total = 1;
+  bool overflow = false;
+  for (const int64_t size : array.dims) overflow = overflow || __builtin_mul_overflow(total, size, &total);
   const int64_t available = static_cast<int64_t>(bytes.size() - header);
+  SUGAR_CHECK(!overflow, where, ": truncated: header says ", shape_string(array.dims),
+              ", more bytes of data than any file holds, but only ", available, " follow");
   SUGAR_CHECK(available >= total, where, ": truncated: header says ", shape_string(array.dims), " = ", total,
               " bytes of data but only ", available, " follow");
   SUGAR_CHECK(available == total, where, ": ", available - total, " unexpected bytes after the ", total,

@@ -144,7 +144,7 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& sou
   json header;
   try {
     header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_length));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw format_error(source, std::string("header is not valid JSON (") + e.what() + ")");
   }
   if (!header.is_object()) throw format_error(source, "header is not a JSON object");

@@ -199,7 +199,7 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
     nlohmann::json parsed;
     try {
       parsed = nlohmann::json::parse(it->second);
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range for a number like 1e999
       throw Error(source + ": metadata '" + kRngCallsKey + "' is not valid JSON");
     }
     SUGAR_CHECK(parsed.is_object(), source, ": metadata '", kRngCallsKey, "' is not a JSON object");
