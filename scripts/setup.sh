@@ -23,6 +23,7 @@ BUILD_PACKAGES=(
   libcairo2-dev            # plots
   dataset-fashion-mnist    # a small real dataset that needs no download
   curl ca-certificates     # data/fetch-cifar.sh downloads CIFAR over https
+  libopenmpi-dev openmpi-bin # mpirun sugar train: data-parallel training
 )
 
 # What the test suite needs on top. Extend this list when a test needs a new package.
