@@ -207,3 +207,47 @@ TEST(DataLoader, RejectsBadOptionsAndNextBeforeStart) {
   DataLoader loader(ds, ImageTransform(), {.batch_size = 4});
   EXPECT_THROW(loader.next(), Error);
 }
+
+// Data parallelism: the parts of 3 sharded loaders, concatenated in rank order, are the batches of the
+// unsharded loader (same samples, same augmentation, same labels), split 4/3/3 for a batch of 10 and
+// 1/1/1 for the last batch of 3; a last batch of 2 leaves the first part empty.
+TEST(DataLoader, ShardedLoadersSplitEachGlobalBatchContiguously) {
+  for (const int64_t n : {103, 102}) {
+    auto ds = synthetic(n, {3, 6, 5});
+    DataLoader whole(ds, kAugment, {.batch_size = 10, .workers = 0, .seed = 9});
+    const std::vector<Batch> expected = run_epoch(whole, 1);
+    std::vector<std::vector<Batch>> parts;
+    for (int rank = 0; rank < 3; ++rank) {
+      DataLoader shard(ds, kAugment, {.batch_size = 10, .workers = 1, .seed = 9, .shard_index = rank, .shard_count = 3});
+      EXPECT_EQ(shard.batches_per_epoch(), whole.batches_per_epoch());
+      parts.push_back(run_epoch(shard, 1));
+      ASSERT_EQ(parts.back().size(), expected.size());
+    }
+    for (size_t b = 0; b < expected.size(); ++b) {
+      const int64_t m = expected[b].size();
+      std::vector<int64_t> indices;
+      std::vector<float> pixels;
+      int64_t offset = 0;
+      for (int rank = 0; rank < 3; ++rank) {
+        const Batch& part = parts[static_cast<size_t>(rank)][b];
+        EXPECT_EQ(part.global_size, m);
+        EXPECT_EQ(part.shard_offset, offset) << "batch " << b << " rank " << rank;
+        EXPECT_EQ(part.size(), (rank + 1) * m / 3 - rank * m / 3);
+        indices.insert(indices.end(), part.indices.begin(), part.indices.end());
+        if (part.size() > 0) {
+          const std::vector<float> values = part.images.to_vector();
+          pixels.insert(pixels.end(), values.begin(), values.end());
+        } else {
+          EXPECT_FALSE(part.images.defined());
+        }
+        offset += part.size();
+      }
+      EXPECT_EQ(indices, expected[b].indices) << "batch " << b;
+      EXPECT_EQ(pixels, expected[b].images.to_vector()) << "batch " << b;
+    }
+    EXPECT_EQ(parts[0].back().size(), n == 103 ? 1 : 0);  // 3 = 1+1+1; 2 = 0+1+1
+  }
+  auto ds = synthetic(10, {1, 2, 2});
+  EXPECT_THROW(DataLoader(ds, ImageTransform(), {.shard_index = 3, .shard_count = 3}), Error);
+  EXPECT_THROW(DataLoader(ds, ImageTransform(), {.shard_index = 0, .shard_count = 0}), Error);
+}

@@ -51,6 +51,9 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, ImageTransform tr
   SUGAR_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
   SUGAR_CHECK(options_.workers >= 0, "DataLoader: workers must be >= 0, got ", options_.workers);
   SUGAR_CHECK(options_.prefetch >= 1, "DataLoader: prefetch must be >= 1, got ", options_.prefetch);
+  SUGAR_CHECK(options_.shard_count >= 1 && options_.shard_index >= 0 && options_.shard_index < options_.shard_count,
+              "DataLoader: shard ", options_.shard_index, " of ", options_.shard_count,
+              " is not a valid part (expected 0 <= shard_index < shard_count)");
   const auto& n = transform_.normalization();
   if (!n.mean.empty()) check_normalization(n, dataset_->channels(), dataset_->description());
 }
@@ -74,13 +77,22 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
 }
 
 Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t batch_index) const {
-  const int64_t begin = batch_index * options_.batch_size;
-  const int64_t count = std::min<int64_t>(options_.batch_size, static_cast<int64_t>(order.size()) - begin);
-  SUGAR_CHECK(begin >= 0 && count > 0, "DataLoader: batch ", batch_index, " is past the end of the epoch (",
-              order.size(), " samples, batch size ", options_.batch_size, ")");
+  const int64_t global_begin = batch_index * options_.batch_size;
+  const int64_t global_count =
+      std::min<int64_t>(options_.batch_size, static_cast<int64_t>(order.size()) - global_begin);
+  SUGAR_CHECK(global_begin >= 0 && global_count > 0, "DataLoader: batch ", batch_index,
+              " is past the end of the epoch (", order.size(), " samples, batch size ", options_.batch_size, ")");
+  // This loader's part of the global batch (all of it without sharding).
+  const int64_t parts = options_.shard_count;
+  const int64_t part_begin = options_.shard_index * global_count / parts;
+  const int64_t count = (options_.shard_index + 1) * global_count / parts - part_begin;
+  const int64_t begin = global_begin + part_begin;
   const ImageShape shape = dataset_->image_shape();
   Batch batch;
   batch.batch_index = batch_index;
+  batch.global_size = global_count;
+  batch.shard_offset = part_begin;
+  if (count == 0) return batch;
   batch.images = Tensor::zeros({count, shape.channels, shape.height, shape.width});
   batch.labels.resize(static_cast<size_t>(count));
   batch.indices.resize(static_cast<size_t>(count));

@@ -31,6 +31,12 @@ struct LoaderOptions {
   int workers = 1;         // background threads; 0 prepares each batch in next() on the caller's thread
   int prefetch = 2;        // batches prepared ahead of the consumer (at least `workers` are allowed)
   uint64_t seed = 0;       // keys the shuffle ("shuffle/epoch<k>"); augmentation uses the transform's seed
+  // Data parallelism: the epoch is cut into global batches of batch_size exactly as with one process,
+  // and this loader yields only part `shard_index` of `shard_count` of each: samples
+  // [i*m/count, (i+1)*m/count) of a global batch of m samples, contiguous and as even as possible.
+  // A part may be empty (a last batch with fewer samples than parts): its Batch has no images.
+  int shard_index = 0;
+  int shard_count = 1;
 };
 
 struct Batch {
@@ -38,6 +44,9 @@ struct Batch {
   std::vector<int32_t> labels;    // N
   std::vector<int64_t> indices;   // N dataset indices, in batch order
   int64_t batch_index = 0;        // position within the epoch
+  int64_t global_size = 0;        // samples in the whole (global) batch: N unless the loader is sharded
+  int64_t shard_offset = 0;       // position of this part's first sample within the global batch
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };
 
 class DataLoader {
