@@ -45,6 +45,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     ++num_batches_tracked_;
     if (!options_.momentum) op.momentum = 1.0f / static_cast<float>(num_batches_tracked_);
   }
+  if (is_training()) op.sync = sync_;
   return ops::batch_norm2d(x, weight_, bias_, running_mean_, running_var_, op);
 }
 

@@ -1,9 +1,13 @@
 #include "sugar/ops/batch_norm.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <unordered_map>
+#include <vector>
 
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
+#include "sugar/ops/elementwise_math.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
@@ -85,6 +89,75 @@ void update_running_stats(const Tensor& running_mean, const Tensor& running_var,
   }
 }
 
+// sync_bn: this rank's batch statistics (in `mean`, `variance`, over `values` values per channel) are
+// replaced by those of the global batch; returns the global number of values per channel. Gathered
+// rather than summed, and combined in rank order with the parallel-variance formula (no E[x^2] - E[x]^2
+// cancellation), so every rank computes bit-identical statistics.
+int64_t combine_statistics(dist::Communicator& comm, int64_t values, const Tensor& mean, const Tensor& variance) {
+  const int64_t channels = mean.numel();
+  const int64_t count = 1 + 2 * channels;
+  std::vector<double> mine(static_cast<size_t>(count));
+  mine[0] = static_cast<double>(values);
+  for (int64_t c = 0; c < channels; ++c) {
+    mine[static_cast<size_t>(1 + c)] = mean.data<float>()[c];
+    mine[static_cast<size_t>(1 + channels + c)] = variance.data<float>()[c];
+  }
+  std::vector<double> all(static_cast<size_t>(count * comm.size()));
+  comm.allgather(mine.data(), count, all.data());
+  auto rank_values = [&](int r) { return all.data() + static_cast<size_t>(r) * static_cast<size_t>(count); };
+  double total = 0;
+  for (int r = 0; r < comm.size(); ++r) total += rank_values(r)[0];
+  for (int64_t c = 0; c < channels; ++c) {
+    double global_mean = 0;
+    for (int r = 0; r < comm.size(); ++r) global_mean += rank_values(r)[0] * rank_values(r)[1 + c];
+    global_mean /= total;
+    double global_var = 0;
+    for (int r = 0; r < comm.size(); ++r) {
+      const double deviation = rank_values(r)[1 + c] - global_mean;
+      global_var += rank_values(r)[0] * (rank_values(r)[1 + channels + c] + deviation * deviation);
+    }
+    mean.data<float>()[c] = static_cast<float>(global_mean);
+    variance.data<float>()[c] = static_cast<float>(global_var / total);
+  }
+  return static_cast<int64_t>(total);
+}
+
+// sync_bn backward: oneDNN's backward with the statistics as constants gave
+// diff_src = gamma * inv_std * dy and this rank's sum(dy * xhat), sum(dy). The gradient of the global
+// normalisation is gamma * inv_std * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M) with the global
+// sums; the correction is affine in xhat per channel, which is exactly what a batch-norm forward with
+// the global statistics and scale' = -gamma*inv_std*sum(dy*xhat)/M, shift' = -gamma*inv_std*sum(dy)/M
+// computes, in whatever layout x has.
+Tensor global_backward_correction(dist::Communicator& comm, const Tensor& x, const Tensor& scale, const Tensor& mean,
+                                  const Tensor& variance, const Tensor& diff_scale, const Tensor& diff_shift,
+                                  int64_t global_values, float eps) {
+  const int64_t channels = mean.numel();
+  std::vector<float> sums(static_cast<size_t>(2 * channels));
+  std::copy_n(diff_scale.data<float>(), channels, sums.begin());
+  std::copy_n(diff_shift.data<float>(), channels, sums.begin() + channels);
+  comm.allreduce_sum(sums.data(), 2 * channels);
+  const Tensor correction_scale = Tensor::zeros({channels});
+  const Tensor correction_shift = Tensor::zeros({channels});
+  for (int64_t c = 0; c < channels; ++c) {
+    const double inv_std = 1.0 / std::sqrt(static_cast<double>(variance.data<float>()[c]) + eps);
+    const double factor = -static_cast<double>(scale.data<float>()[c]) * inv_std / static_cast<double>(global_values);
+    correction_scale.data<float>()[c] = static_cast<float>(factor * sums[static_cast<size_t>(c)]);
+    correction_shift.data<float>()[c] = static_cast<float>(factor * sums[static_cast<size_t>(channels + c)]);
+  }
+  const normalization_flags flags =
+      normalization_flags::use_global_stats | normalization_flags::use_scale | normalization_flags::use_shift;
+  const auto& fwd = forward_primitive(x.desc(), prop_kind::forward_inference, flags, eps);
+  Tensor correction = Tensor::from_desc(x.desc());
+  fwd.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, x.memory_handle()},
+                                       {DNNL_ARG_DST, correction.memory_handle()},
+                                       {DNNL_ARG_MEAN, mean.memory_handle()},
+                                       {DNNL_ARG_VARIANCE, variance.memory_handle()},
+                                       {DNNL_ARG_SCALE, correction_scale.memory_handle()},
+                                       {DNNL_ARG_SHIFT, correction_shift.memory_handle()}});
+  cpu_stream().wait();
+  return correction;
+}
+
 }  // namespace
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
@@ -98,17 +171,20 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
   SUGAR_CHECK(!options.training || values_per_channel > 1,
               "batch_norm2d: training needs more than one value per channel, got input ", to_string(x.shape()));
 
+  dist::Communicator* sync = options.training && options.sync != nullptr && options.sync->size() > 1 ? options.sync : nullptr;
   normalization_flags flags = normalization_flags::none;
-  if (weight.defined()) flags |= normalization_flags::use_scale;
-  if (bias.defined()) flags |= normalization_flags::use_shift;
+  // sync_bn's backward needs sum(dy * xhat) and sum(dy), which oneDNN only outputs as the gradients of
+  // scale and shift: without affine parameters, a scale of ones and a shift of zeros stand in.
+  if (weight.defined() || sync) flags |= normalization_flags::use_scale;
+  if (bias.defined() || sync) flags |= normalization_flags::use_shift;
   if (!batch_stats) flags |= normalization_flags::use_global_stats;
   const bool record = autograd::needs_grad({x, weight, bias});
   // forward_training is what outputs the batch statistics (needed for the running update and the
   // backward); with global statistics it is only needed as the backward's hint.
   const prop_kind prop = batch_stats || record ? prop_kind::forward_training : prop_kind::forward_inference;
 
-  const Tensor scale = as_plain_f32(weight);
-  const Tensor shift = as_plain_f32(bias);
+  const Tensor scale = weight.defined() || !sync ? as_plain_f32(weight) : Tensor::full({channels}, 1.0f);
+  const Tensor shift = bias.defined() || !sync ? as_plain_f32(bias) : Tensor::zeros({channels});
   // Batch statistics are outputs; running statistics are inputs, copied so that the backward sees
   // the values this forward used even if the buffers are updated before it runs.
   const Tensor mean = batch_stats ? Tensor::zeros({channels}) : running_mean.clone();
@@ -126,14 +202,23 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
   if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
   fwd.primitive.execute(cpu_stream(), args);
   cpu_stream().wait();
+  int64_t statistics_values = values_per_channel;  // values per channel the statistics cover
+  if (sync) {
+    // The pass above measured this rank's statistics; normalise again with the global batch's.
+    statistics_values = combine_statistics(*sync, values_per_channel, mean, variance);
+    flags |= normalization_flags::use_global_stats;
+    forward_primitive(data, prop_kind::forward_training, flags, eps).primitive.execute(cpu_stream(), args);
+    cpu_stream().wait();
+  }
 
   // Whatever the grad mode: PyTorch updates the buffers on every training forward.
   if (options.training && running_mean.defined())
-    update_running_stats(running_mean, running_var, mean, variance, options.momentum, values_per_channel);
+    update_running_stats(running_mean, running_var, mean, variance, options.momentum, statistics_values);
 
   if (!record) return y;
   autograd::record("batch_norm2d", {x, weight, bias}, {y},
-                   [x, weight, bias, scale, shift, mean, variance, flags, eps, data](const std::vector<Tensor>& grads) {
+                   [x, weight, bias, scale, shift, mean, variance, flags, eps, data, sync,
+                    statistics_values](const std::vector<Tensor>& grads) {
                      const auto& bwd = backward_primitive(data, flags, eps);
                      const Tensor diff_dst = grads[0].to_desc(data);
                      const Tensor diff_src = Tensor::from_desc(data);
@@ -156,7 +241,13 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
                      }
                      bwd.primitive.execute(cpu_stream(), args);
                      cpu_stream().wait();
-                     autograd::accumulate_grad(x, diff_src);
+                     if (sync) {
+                       const Tensor correction = global_backward_correction(
+                           *sync, x, scale, mean, variance, diff_scale, diff_shift, statistics_values, eps);
+                       autograd::accumulate_grad(x, add_same_layout(diff_src, correction));
+                     } else {
+                       autograd::accumulate_grad(x, diff_src);
+                     }
                      autograd::accumulate_grad(weight, diff_scale);
                      autograd::accumulate_grad(bias, diff_shift);
                    });

@@ -1,6 +1,7 @@
 #pragma once
 #include <optional>
 
+#include "sugar/dist/communicator.hpp"
 #include "sugar/nn/module.hpp"
 
 namespace sugar::nn {
@@ -34,12 +35,16 @@ class BatchNorm2d : public Module {
   const Tensor& running_mean() const { return running_mean_; }
   const Tensor& running_var() const { return running_var_; }
   int64_t num_batches_tracked() const { return num_batches_tracked_; }
+  // Synchronised batch-norm (train.sync_bn): in training mode, normalise with the statistics of the
+  // batch of every rank of `communicator` (ops::BatchNormOptions::sync); null turns it off.
+  void set_sync(dist::Communicator* communicator) { sync_ = communicator; }
 
  private:
   int64_t num_features_;
   BatchNorm2dOptions options_;
   Tensor weight_, bias_, running_mean_, running_var_;
   int64_t num_batches_tracked_ = 0;
+  dist::Communicator* sync_ = nullptr;
 };
 
 }  // namespace sugar::nn

@@ -1,4 +1,5 @@
 #pragma once
+#include "sugar/dist/communicator.hpp"
 #include "sugar/tensor.hpp"
 
 namespace sugar::ops {
@@ -7,6 +8,11 @@ struct BatchNormOptions {
   bool training = true;
   float momentum = 0.1f;  // PyTorch's: running = (1 - momentum) * running + momentum * batch_stat
   float eps = 1e-5f;
+  // Synchronised batch-norm (data parallelism): in training, the statistics are those of the global
+  // batch, the union of every rank's x, and the backward is the gradient of that global normalisation,
+  // so R ranks with batches of N/R compute what one process computes with N (PyTorch's SyncBatchNorm).
+  // Null, or a communicator of size 1: each process normalises with its own batch.
+  dist::Communicator* sync = nullptr;
 };
 
 // Batch normalisation over N, H, W for each channel of x[N, C, H, W] (any layout, f32 or bf16; y has
@@ -23,6 +29,13 @@ struct BatchNormOptions {
 // Eval: normalises with the running statistics (batch statistics when there are none); the backward
 // then treats them as constants (frozen batch-norm fine-tuning).
 // Backward accumulates into x, weight and bias.
+//
+// With options.sync (training): each rank's per-channel mean and biased variance over its M_r values
+// are gathered, and combined in rank order (so every rank gets identical numbers) as
+//   M = sum M_r,  mean = sum M_r mean_r / M,  var = sum M_r (var_r + (mean_r - mean)^2) / M;
+// the backward all-reduces sum(dy) and sum(dy * xhat) per channel and uses the global sums; weight and
+// bias receive this rank's own sums (the gradient averaging across ranks adds them up later). Every
+// rank must call it for the same layers in the same order (collectives match by order).
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                     const Tensor& running_var, const BatchNormOptions& options);
 
