@@ -16,6 +16,7 @@
 #include "command_report.hpp"
 #include "command_sweep.hpp"
 #include "command_train.hpp"
+#include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
 #include "sugar/runtime.hpp"
 
@@ -51,9 +52,17 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// Under mpirun, a failure on one rank ends every rank (MPI_Abort) rather than leaving the others
+// waiting forever in their next all-reduce; the line says which rank failed.
 int report_error(const std::string& message, int exit_code) {
-  std::cerr << "error: " << one_line(message) << std::endl;
-  return exit_code;
+  dist::Communicator& ranks = dist::world();
+  if (ranks.size() == 1) {
+    std::cerr << "error: " << one_line(message) << std::endl;
+    return exit_code;
+  }
+  std::cerr << "error: rank " << ranks.rank() << " of " << ranks.size() << ": " << one_line(message) << std::endl;
+  ranks.abort(exit_code);
+  return exit_code;  // not reached: abort() ends the process
 }
 
 void setup_logging(const std::string& level) {
@@ -61,8 +70,22 @@ void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("sugar");
   logger->set_pattern("[%H:%M:%S] %^%l%$: %v");
   logger->set_level(spdlog::level::from_str(level));
+  // Data parallelism: rank 0 reports for all; the others only say what goes wrong, and who they are.
+  const dist::Communicator& ranks = dist::world();
+  if (ranks.size() > 1 && ranks.rank() > 0) {
+    logger->set_pattern("[%H:%M:%S] rank " + std::to_string(ranks.rank()) + " %^%l%$: %v");
+    logger->set_level(std::max(logger->level(), spdlog::level::warn));
+  }
   spdlog::set_default_logger(logger);
 }
+
+// Shuts MPI down when the program returns normally (a no-op without it).
+struct DistributedSession {
+  DistributedSession() { dist::world(); }
+  ~DistributedSession() { dist::finalize(); }
+  DistributedSession(const DistributedSession&) = delete;
+  DistributedSession& operator=(const DistributedSession&) = delete;
+};
 
 std::string command_names(const std::vector<Command>& commands) {
   std::string names;
@@ -73,6 +96,8 @@ std::string command_names(const std::vector<Command>& commands) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // MPI is initialised before any thread starts (a no-op unless started by mpirun).
+  DistributedSession distributed;
   CLI::App app{kDescription, "sugar"};
   app.set_version_flag("--version", version_text(), "Print the version of Sugar and of oneDNN, then exit");
   app.set_help_flag("-h,--help", "Print this help, then exit (sugar <command> --help: a command's help)");

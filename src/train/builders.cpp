@@ -80,8 +80,16 @@ optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t
 }
 
 std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentConfig& config,
-                                                     const data::DataSplits& data) {
+                                                     const data::DataSplits& data, const dist::Communicator& ranks) {
+  if (config.train.batch_size % ranks.size() != 0) {
+    throw Error("train.batch_size: the global batch of " + std::to_string(config.train.batch_size) +
+                    " cannot be split evenly across " + std::to_string(ranks.size()) +
+                    " ranks (expected a multiple of " + std::to_string(ranks.size()) + ")",
+                ErrorKind::usage);
+  }
   data::LoaderOptions options;
+  options.shard_index = ranks.rank();
+  options.shard_count = ranks.size();
   options.batch_size = config.train.batch_size;
   options.shuffle = true;
   options.drop_last = false;
@@ -92,8 +100,11 @@ std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentCon
 
 std::unique_ptr<data::DataLoader> build_eval_loader(const config::ExperimentConfig& config,
                                                     std::shared_ptr<const data::Dataset> dataset,
-                                                    const data::Normalization& normalization) {
+                                                    const data::Normalization& normalization,
+                                                    const dist::Communicator& ranks) {
   data::LoaderOptions options;
+  options.shard_index = ranks.rank();
+  options.shard_count = ranks.size();
   options.batch_size = config.train.eval_batch_size;
   options.shuffle = false;
   options.seed = config.seed;

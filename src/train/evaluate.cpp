@@ -22,13 +22,14 @@ int64_t count_top_k(const std::vector<float>& logits, int64_t classes, const std
   return hits;
 }
 
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype) {
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype, dist::Communicator& ranks) {
   autograd::NoGradGuard no_grad;
   model.eval();
   double loss_sum = 0;
   int64_t top1 = 0, top5 = 0, seen = 0;
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
+    if (batch->size() == 0) continue;  // this rank's part of a batch smaller than the number of ranks
     const Tensor images = dtype == DType::f32 ? batch->images : batch->images.to_dtype(dtype);
     const Tensor logits = model(images);
     const auto n = static_cast<int64_t>(batch->labels.size());
@@ -38,6 +39,14 @@ EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype) {
     top1 += count_top_k(values, classes, batch->labels, 1);
     top5 += count_top_k(values, classes, batch->labels, std::min<int64_t>(5, classes));
     seen += n;
+  }
+  if (ranks.size() > 1) {
+    double sums[4] = {loss_sum, static_cast<double>(top1), static_cast<double>(top5), static_cast<double>(seen)};
+    ranks.allreduce_sum(sums, 4);
+    loss_sum = sums[0];
+    top1 = static_cast<int64_t>(sums[1]);
+    top5 = static_cast<int64_t>(sums[2]);
+    seen = static_cast<int64_t>(sums[3]);
   }
   SUGAR_CHECK(seen > 0, "evaluate: ", loader.dataset().description(), " is empty");
   EvalResult result;

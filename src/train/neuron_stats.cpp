@@ -108,6 +108,7 @@ struct NeuronStats::State {
   std::vector<std::unique_ptr<Site>> sites;
   bool measuring = false;
   double measure_seconds = 0;
+  double gradient_scale = 1;  // set_gradient_scale
 };
 
 Tensor NeuronStats::Site::observe_input(const nn::ActivationModule&, const Tensor& x) {
@@ -224,7 +225,8 @@ void NeuronStats::Site::record_gradient(const Tensor& grad) {
       task_sums[static_cast<size_t>(t)] = sum;
     }
   }
-  for (const double sum : task_sums) sum_squares += sum;
+  const double scale_squared = state->gradient_scale * state->gradient_scale;
+  for (const double sum : task_sums) sum_squares += sum * scale_squared;
 }
 
 NeuronStats::NeuronStats(nn::Module& model) : state_(std::make_unique<State>()) {
@@ -275,6 +277,44 @@ void NeuronStats::end_measurement() { state_->measuring = false; }
 
 double NeuronStats::measurement_seconds() const { return state_->measure_seconds; }
 
+void NeuronStats::set_gradient_scale(double scale) { state_->gradient_scale = scale; }
+
+void NeuronStats::combine_ranks(dist::Communicator& communicator) {
+  if (communicator.size() == 1) return;
+  // Sizes first: a rank whose shards were empty has not sized its vectors.
+  std::vector<int64_t> sizes;
+  for (const auto& site : state_->sites) {
+    sizes.push_back(site->channels);
+    sizes.push_back(site->grad_channels);
+    sizes.push_back(site->grad_spatial);
+  }
+  communicator.allreduce_max(sizes.data(), static_cast<int64_t>(sizes.size()));
+  std::vector<int64_t> flags;
+  std::vector<double> sums;
+  for (size_t i = 0; i < state_->sites.size(); ++i) {
+    Site& site = *state_->sites[i];
+    site.channels = sizes[3 * i];
+    site.grad_channels = sizes[3 * i + 1];
+    site.grad_spatial = sizes[3 * i + 2];
+    site.positive.resize(static_cast<size_t>(site.channels), 0);
+    site.reached.resize(static_cast<size_t>(site.grad_channels * site.grad_spatial), 0);
+    flags.insert(flags.end(), site.positive.begin(), site.positive.end());
+    flags.insert(flags.end(), site.reached.begin(), site.reached.end());
+    sums.insert(sums.end(), {static_cast<double>(site.elements), static_cast<double>(site.nonpositive), site.sum_squares});
+  }
+  communicator.allreduce_max(flags.data(), static_cast<int64_t>(flags.size()));
+  communicator.allreduce_sum(sums.data(), static_cast<int64_t>(sums.size()));
+  size_t next_flag = 0;
+  for (size_t i = 0; i < state_->sites.size(); ++i) {
+    Site& site = *state_->sites[i];
+    for (uint8_t& flag : site.positive) flag = static_cast<uint8_t>(flags[next_flag++]);
+    for (uint8_t& flag : site.reached) flag = static_cast<uint8_t>(flags[next_flag++]);
+    site.elements = static_cast<int64_t>(sums[3 * i]);
+    site.nonpositive = static_cast<int64_t>(sums[3 * i + 1]);
+    site.sum_squares = sums[3 * i + 2];
+  }
+}
+
 std::vector<SiteNeuronStats> NeuronStats::results() const {
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   std::vector<SiteNeuronStats> out;
@@ -311,6 +351,7 @@ void measure_activations(nn::Module& model, data::DataLoader& loader, DType dtyp
   model.eval();
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
+    if (batch->size() == 0) continue;  // this rank's part of a batch smaller than the number of ranks
     const Tensor images = dtype == DType::f32 ? batch->images : batch->images.to_dtype(dtype);
     model(images);
   }

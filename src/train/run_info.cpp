@@ -70,6 +70,7 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
   info["data"] = {{"train", p.train_samples}, {"eval", p.eval_samples}, {"eval_split", p.eval_split},
                   {"classes", p.classes},     {"shape", p.image_shape}};
   info["threads"] = p.threads;
+  info["ranks"] = p.ranks;
   info["determinism"] = kDeterminism;
   // Known once the layers have run: record_layer_implementations fills them in.
   info["layer_implementations"] = nullptr;
@@ -78,6 +79,8 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
                             {"host", host_name()},
                             {"pid", static_cast<int64_t>(::getpid())},
                             {"threads", p.threads},
+                            {"ranks", p.ranks},
+                            {"communicator", p.communicator},
                             {"first_epoch", p.first_epoch},
                             {"git_commit", sugar_git_commit()},
                             {"command", p.command}};

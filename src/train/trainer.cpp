@@ -22,7 +22,9 @@
 #include "sugar/ops/loss.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/train/builders.hpp"
+#include "sugar/nn/batch_norm.hpp"
 #include "sugar/train/checkpoint.hpp"
+#include "sugar/train/gradient_allreduce.hpp"
 #include "sugar/train/neuron_stats.hpp"
 #include "sugar/train/neurons_csv.hpp"
 #include "sugar/train/nonfinite.hpp"
@@ -236,7 +238,33 @@ struct Session {
   std::optional<optim::LrSchedule> schedule;
   DType dtype = DType::f32;
   std::string eval_split;
+  // Data parallelism: the ranks training this model, and (with more than one) the gradient averaging.
+  dist::Communicator* ranks = &dist::single_process();
+  std::unique_ptr<GradientAllReducer> gradient_allreduce;
 };
+
+// DDP's first bucket is small so that communication starts early; 4 MiB gives ResNet-18's 45 MB of
+// gradients a dozen buckets to overlap with the backward pass.
+constexpr int64_t kAllReduceBucketBytes = int64_t{4} << 20;
+
+// The ranks of this training: MPI's world under mpirun, else this process alone. A program built
+// without MPI but started by mpirun would have every rank train the whole run alone and write the same
+// run directory: refused.
+dist::Communicator& training_ranks() {
+  if (dist::started_by_mpi_launcher() && !dist::built_with_mpi()) {
+    throw Error("started by an MPI launcher (mpirun/srun), but this sugar was built without MPI; install "
+                "libopenmpi-dev and rebuild (scripts/setup.sh), or run it without the launcher",
+                ErrorKind::usage);
+  }
+  return dist::world();
+}
+
+std::vector<nn::BatchNorm2d*> batch_norm_layers(nn::Module& model) {
+  std::vector<nn::BatchNorm2d*> layers;
+  for (const auto& [path, module] : model.named_modules())
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(module)) layers.push_back(bn);
+  return layers;
+}
 
 // Training allocates and frees the same large activation buffers every step. glibc serves blocks above
 // its mmap threshold (at most 32 MB by default; a ResNet-18 activation at batch 128 is 33 MB) with
@@ -256,57 +284,78 @@ void keep_large_blocks_in_the_heap() {
 // footprint flat; refaulting them costs the next epoch's first steps milliseconds (a second for GBs).
 void release_free_memory() { malloc_trim(0); }
 
-Session build_session(const config::ExperimentConfig& config) {
+Session build_session(const config::ExperimentConfig& config, dist::Communicator& ranks) {
   keep_large_blocks_in_the_heap();
   Session s;
   s.config = config;
+  s.ranks = &ranks;
   s.dtype = compute_dtype(config);
   if (config.train.threads > 0) set_num_threads(config.train.threads);
   s.data = data::load_data(config.data);
   config::validate_against(config, s.data.shape);
   s.model = build_model(config, s.data);
   s.optimizer = build_optimizer(config.optim, s.model->parameters());
-  s.train_loader = build_train_loader(config, s.data);
+  s.train_loader = build_train_loader(config, s.data, ranks);
   const bool has_validation = s.data.validation != nullptr;
   s.eval_split = has_validation ? "val" : "test";
-  s.eval_loader = build_eval_loader(config, has_validation ? s.data.validation : s.data.test, s.data.normalization);
+  s.eval_loader =
+      build_eval_loader(config, has_validation ? s.data.validation : s.data.test, s.data.normalization, ranks);
+  if (ranks.size() > 1) {
+    if (config.train.sync_bn)
+      for (nn::BatchNorm2d* bn : batch_norm_layers(*s.model)) bn->set_sync(&ranks);
+    s.gradient_allreduce =
+        std::make_unique<GradientAllReducer>(ranks, s.model->named_parameters(), kAllReduceBucketBytes);
+  }
   s.schedule = build_schedule(config, s.train_loader->batches_per_epoch());
   return s;
 }
 
+// Where a run's files go. Only rank 0 of a data-parallel run writes (`csv` and the others are then
+// null on every other rank); `neurons` is also null when train.neuron_stats is off.
+struct RunFiles {
+  MetricsCsv* csv = nullptr;
+  NeuronsCsv* neurons = nullptr;
+};
+
 class Run {
  public:
-  // `neurons`: where the dead-unit statistics go; null when train.neuron_stats is off.
-  Run(Session& session, std::string dir, const TrainOptions& options, Position start, NeuronsCsv* neurons)
+  Run(Session& session, std::string dir, const TrainOptions& options, Position start, RunFiles files)
       : s_(session),
         dir_(std::move(dir)),
         options_(options),
         position_(start),
         saved_(start),
-        neurons_csv_(neurons),
+        files_(files),
+        writer_(files.csv != nullptr),
         parameters_(session.model->named_parameters()),
         state_before_batch_(*session.model) {
-    if (neurons_csv_ != nullptr) neuron_stats_ = std::make_unique<NeuronStats>(*s_.model);
+    if (s_.config.train.neuron_stats) neuron_stats_ = std::make_unique<NeuronStats>(*s_.model);
   }
 
-  TrainResult execute(MetricsCsv& csv) {
-    RunLog log(path_in(dir_, kLogFile));
-    RunStatus status(path_in(dir_, kStatusFile), s_.config.train.epochs, options_.heartbeat);
-    status.set_progress(position_.epoch, position_.step);
+  TrainResult execute() {
+    std::optional<RunLog> log;
+    std::optional<RunStatus> status;
+    if (writer_) {
+      log.emplace(path_in(dir_, kLogFile));
+      status.emplace(path_in(dir_, kStatusFile), s_.config.train.epochs, options_.heartbeat);
+      status->set_progress(position_.epoch, position_.step);
+    }
+    status_ = status ? &*status : nullptr;
+    log_ = log ? &*log : nullptr;
     StopSignals signals(options_.handle_signals);
     TrainResult result;
     result.run_dir = dir_;
     try {
       log_start();
-      result.state = loop(csv, status, log, &result);
-      if (result.state == "interrupted") result.stop_signal = g_stop_signal;
-      status.finish(result.state);
-      if (result.state == "finished") {
+      result.state = loop(&result);
+      if (result.state == "interrupted") result.stop_signal = static_cast<int>(agreed_stop_signal_);
+      if (status_) status_->finish(result.state);
+      if (result.state == "finished" && writer_) {
         spdlog::info("run {} finished: best {} top-1 {:.2f}% at epoch {}; {}", dir_, s_.eval_split,
-                     position_.best_eval_top1, position_.best_epoch, csv.path());
+                     position_.best_eval_top1, position_.best_epoch, files_.csv->path());
       }
     } catch (const std::exception& e) {
-      status.finish("failed", e.what());
+      if (status_) status_->finish("failed", e.what());
       spdlog::error("run {} failed at epoch {}: {}", dir_, position_.epoch + 1, e.what());
       throw;
     }
@@ -326,17 +375,64 @@ class Run {
     spdlog::info("{} epochs x {} iterations of batch {}, {} lr {} with {} schedule, {} threads, {}", c.train.epochs,
                  s_.train_loader->batches_per_epoch(), c.train.batch_size, c.optim.name, c.optim.lr, c.schedule.name,
                  num_threads(), c.train.dtype);
+    if (s_.ranks->size() > 1) {
+      spdlog::info("data parallel: {} ranks x {} threads ({}), {} images per rank per step, batch-norm statistics {}",
+                   s_.ranks->size(), num_threads(), s_.ranks->description(), c.train.batch_size / s_.ranks->size(),
+                   c.train.sync_bn ? "synchronised (train.sync_bn)" : "per rank");
+    }
     if (position_.epoch > 0 || position_.batch > 0) {
       spdlog::info("resuming after epoch {} batch {} (step {})", position_.epoch, position_.batch, position_.step);
     }
   }
 
   void save_checkpoints(bool also_best) {
+    saved_ = position_;
+    if (!writer_) return;
     const std::string bytes = checkpoint_bytes(*s_.model, s_.optimizer.get(), to_metadata(position_, s_.config, s_.eval_split));
     io::write_file_atomic(path_in(dir_, kLastCheckpoint), bytes);
     if (also_best) io::write_file_atomic(path_in(dir_, kBestCheckpoint), bytes);
     record_layer_implementations(path_in(dir_, kRunInfoFile), *s_.model, s_.config.train.conv_algo);
-    saved_ = position_;
+  }
+
+  // The exposed cost of data parallelism: how long each step waited for its gradients after the
+  // backward pass (the all-reduce that did not overlap with it).
+  void log_gradient_allreduce(int64_t epoch) {
+    const auto& stats = s_.gradient_allreduce->stats();
+    if (stats.steps == 0) return;
+    const double steps = static_cast<double>(stats.steps);
+    spdlog::info("epoch {}: gradient all-reduce over {} ranks: {:.1f} ms per step waited after backward; {:.1f} MB in "
+                 "{} buckets per step",
+                 epoch, s_.ranks->size(), 1e3 * stats.wait_seconds / steps,
+                 static_cast<double>(stats.bytes_reduced) / steps / 1e6,
+                 static_cast<int64_t>(static_cast<double>(stats.buckets_reduced) / steps));
+    s_.gradient_allreduce->reset_stats();
+  }
+
+  void set_status_progress() {
+    if (status_) status_->set_progress(position_.epoch, position_.step);
+  }
+
+  // The stop signal every rank acts on: the largest any rank has received, so that all ranks stop at
+  // the same batch boundary (a rank that went on alone would wait forever in the next all-reduce).
+  int64_t agree_on_stop_signal() {
+    int64_t signal_number = g_stop_signal;
+    if (s_.ranks->size() > 1) s_.ranks->allreduce_max(&signal_number, 1);
+    agreed_stop_signal_ = signal_number;
+    return signal_number;
+  }
+
+  // Without train.sync_bn each rank's running statistics follow its own batches; before an evaluation
+  // every rank takes rank 0's (what rank 0 saves in the checkpoint), so that the sharded evaluation
+  // evaluates one model, as PyTorch's DistributedDataParallel broadcasts rank 0's buffers.
+  void share_batch_norm_statistics() {
+    if (s_.ranks->size() == 1 || s_.config.train.sync_bn) return;
+    for (nn::BatchNorm2d* bn : batch_norm_layers(*s_.model)) {
+      for (const Tensor* buffer : {&bn->running_mean(), &bn->running_var()}) {
+        if (!buffer->defined()) continue;
+        s_.ranks->broadcast(buffer->data<float>(), buffer->numel(), 0);
+        buffer->bump_version();
+      }
+    }
   }
 
   // Where last.safetensors stands, for messages.
@@ -348,9 +444,9 @@ class Run {
   }
 
   // Trains until the last epoch or a stop signal; returns the final state.
-  std::string loop(MetricsCsv& csv, RunStatus& status, RunLog& log, TrainResult* result) {
+  std::string loop(TrainResult* result) {
     const auto& train_config = s_.config.train;
-    const bool bar = options_.progress_bar.value_or(stderr_is_terminal());
+    const bool bar = writer_ && options_.progress_bar.value_or(stderr_is_terminal());
     const int64_t batches = s_.train_loader->batches_per_epoch();
     for (int64_t epoch = position_.epoch + 1; epoch <= train_config.epochs; ++epoch) {
       const auto epoch_start = Clock::now();
@@ -360,7 +456,8 @@ class Run {
       const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(train_config.epochs);
       EpochProgress progress(label, batches, bar,
                              [&](const std::string& line) {
-                               if (bar) log.file_only().info("{}", line);
+                               if (!writer_) return;  // rank 0 reports for all
+                               if (bar) log_->file_only().info("{}", line);
                                else spdlog::info("{}", line);
                              },
                              options_.log_interval);
@@ -368,6 +465,12 @@ class Run {
       const auto train_start = Clock::now();
       int64_t skipped = 0;
       while (auto batch = s_.train_loader->next()) {
+        if (batch->global_size < s_.ranks->size()) {
+          // Only the last batch of an epoch can be this small; every rank sees the same global size.
+          spdlog::debug("epoch {}: the last batch ({} images) has fewer images than the {} ranks; not trained on",
+                        epoch, batch->global_size, s_.ranks->size());
+          continue;
+        }
         if (train_step(*batch, &skipped)) {
           position_.train_seconds = seconds_before + seconds_since(train_start);
           progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
@@ -375,12 +478,12 @@ class Run {
           if (options_.after_step) options_.after_step(epoch, position_.step);
         }
         // A skipped batch is still a batch boundary: an interrupt or a periodic checkpoint is honoured.
-        if (g_stop_signal != 0) {
+        if (agree_on_stop_signal() != 0) {
           progress.finish();
           save_checkpoints(false);
-          status.set_progress(position_.epoch, position_.step);
+          set_status_progress();
           spdlog::warn("interrupted (signal {}) at epoch {} batch {}/{}; saved {}; continue with 'sugar train --resume {}'",
-                       g_stop_signal.load(), epoch, position_.batch, batches, kLastCheckpoint, dir_);
+                       agreed_stop_signal_, epoch, position_.batch, batches, kLastCheckpoint, dir_);
           s_.train_loader->stop();
           return "interrupted";
         }
@@ -394,6 +497,7 @@ class Run {
       if (skipped > 0) {
         spdlog::warn("epoch {}: skipped {} of {} batches with a non-finite loss or gradient", epoch, skipped, batches);
       }
+      if (s_.gradient_allreduce) log_gradient_allreduce(epoch);
 
       EpochMetrics m;
       m.epoch = epoch;
@@ -409,9 +513,10 @@ class Run {
       // (or the whole separate pass otherwise) is kept out of epoch_time_s.
       const bool measure_in_eval = neuron_stats_ && m.evaluated && s_.eval_split == "test";
       double measurement_seconds = 0;
+      share_batch_norm_statistics();
       if (m.evaluated) {
         if (measure_in_eval) neuron_stats_->begin_measurement();
-        const EvalResult eval = evaluate(*s_.model, *s_.eval_loader, s_.dtype);
+        const EvalResult eval = evaluate(*s_.model, *s_.eval_loader, s_.dtype, *s_.ranks);
         if (measure_in_eval) {
           neuron_stats_->end_measurement();
           measurement_seconds = neuron_stats_->measurement_seconds();
@@ -433,11 +538,12 @@ class Run {
         s_.model->train();
         measurement_seconds = seconds_since(measure_start);
       }
+      if (neuron_stats_) neuron_stats_->combine_ranks(*s_.ranks);
       m.epoch_time_s = seconds_since(epoch_start) + seconds_before - measurement_seconds;
       // The rows first, then the checkpoint: a run killed in between resumes from the previous
       // checkpoint and MetricsCsv::resume (NeuronsCsv::resume) drops the orphan rows.
-      csv.append(m);
-      if (neuron_stats_) neurons_csv_->append(epoch, neuron_stats_->results());
+      if (files_.csv) files_.csv->append(m);
+      if (neuron_stats_ && files_.neurons) files_.neurons->append(epoch, neuron_stats_->results());
       position_.epoch = epoch;
       position_.batch = 0;
       position_.loss_sum = 0;
@@ -446,7 +552,7 @@ class Run {
       position_.train_seconds = 0;
       save_checkpoints(improved);
       release_free_memory();
-      status.set_progress(position_.epoch, position_.step);
+      set_status_progress();
       result->epochs.push_back(m);
       if (m.evaluated) {
         spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | {} loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s{}",
@@ -456,9 +562,9 @@ class Run {
         spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s", epoch,
                      train_config.epochs, m.train_loss, m.train_top1, m.lr, m.epoch_time_s, m.train_imgs_per_sec);
       }
-      if (g_stop_signal != 0) {
+      if (agree_on_stop_signal() != 0) {
         spdlog::warn("interrupted (signal {}) after epoch {}; continue with 'sugar train --resume {}'",
-                     g_stop_signal.load(), epoch, dir_);
+                     agreed_stop_signal_, epoch, dir_);
         return "interrupted";
       }
     }
@@ -477,8 +583,14 @@ class Run {
     const Tensor logits = (*s_.model)(images);
     const Tensor loss =
         ops::cross_entropy(logits, batch.labels, static_cast<float>(s_.config.train.label_smoothing));
-    const double loss_value = loss.item();
-    const auto n = static_cast<int64_t>(batch.labels.size());
+    const auto n = batch.size();
+    const std::vector<float> values = logits.to_vector();
+    // The step's sums over the global batch (with one rank, over this batch): every rank then reports
+    // the same loss and decides alike whether it is finite.
+    double sums[3] = {static_cast<double>(loss.item()) * static_cast<double>(n),
+                      static_cast<double>(count_top_k(values, logits.dim(1), batch.labels, 1)), static_cast<double>(n)};
+    if (s_.ranks->size() > 1) s_.ranks->allreduce_sum(sums, 3);
+    const double loss_value = sums[0] / sums[2];
     ++position_.step;
     ++position_.batch;
     position_.last_lr = lr;
@@ -488,9 +600,14 @@ class Run {
                    skipped);
       return false;
     }
-    const std::vector<float> values = logits.to_vector();
     s_.optimizer->zero_grad();
+    // This rank's loss is the mean over its part of the global batch: weighted by its share, the
+    // gradients summed over ranks are those of the global batch's mean loss.
+    const double share = static_cast<double>(n) / static_cast<double>(batch.global_size);
+    if (neuron_stats_) neuron_stats_->set_gradient_scale(share);
+    if (s_.gradient_allreduce) s_.gradient_allreduce->begin_step(share);
     autograd::backward(loss);
+    if (s_.gradient_allreduce) s_.gradient_allreduce->finish_step();
     if (options_.after_backward) options_.after_backward(position_.epoch + 1, position_.step, *s_.model);
     if (const auto parameter = first_nonfinite_gradient(parameters_)) {
       s_.optimizer->zero_grad();
@@ -498,9 +615,9 @@ class Run {
       return false;
     }
     s_.optimizer->step();
-    position_.loss_sum += loss_value * static_cast<double>(n);
-    position_.correct += count_top_k(values, logits.dim(1), batch.labels, 1);
-    position_.seen += n;
+    position_.loss_sum += sums[0];
+    position_.correct += static_cast<int64_t>(sums[1]);
+    position_.seen += static_cast<int64_t>(sums[2]);
     return true;
   }
 
@@ -531,7 +648,11 @@ class Run {
   TrainOptions options_;
   Position position_;
   Position saved_;  // the position last.safetensors holds
-  NeuronsCsv* neurons_csv_ = nullptr;
+  RunFiles files_;
+  bool writer_;                       // rank 0: the one that writes the run directory
+  RunStatus* status_ = nullptr;       // rank 0 only
+  RunLog* log_ = nullptr;             // rank 0 only
+  int64_t agreed_stop_signal_ = 0;
   nn::NamedTensors parameters_;       // checked for non-finite gradients before every update
   StateSnapshot state_before_batch_;  // BatchNorm statistics before the batch (train.on_nonfinite=skip_batch)
   std::unique_ptr<NeuronStats> neuron_stats_;
@@ -549,6 +670,8 @@ RunProvenance provenance(const Session& s, int64_t first_epoch, const std::strin
   p.classes = s.data.num_classes;
   p.image_shape = {s.data.shape.channels, s.data.shape.height, s.data.shape.width};
   p.threads = num_threads();
+  p.ranks = s.ranks->size();
+  p.communicator = s.ranks->description();
   p.first_epoch = first_epoch;
   p.command = command;
   return p;
@@ -592,18 +715,23 @@ void check_resume_changes(const config::ExperimentConfig& original, const config
 
 TrainResult train(const config::ExperimentConfig& config, const TrainOptions& options) {
   const std::string dir = options.run_dir.empty() ? (fs::path("runs") / config.name).string() : options.run_dir;
-  check_new_run_directory(dir, options.force);
+  dist::Communicator& ranks = training_ranks();
+  const bool writer = ranks.rank() == 0;  // only rank 0 touches the run directory
+  if (writer) check_new_run_directory(dir, options.force);
   // Build everything before touching the directory, so a typo in the data path leaves nothing behind.
-  Session session = build_session(config);
-  if (options.force && fs::exists(dir)) fs::remove_all(dir);
-  fs::create_directories(dir);
-  io::write_file_atomic(path_in(dir, kConfigFile), config::to_yaml(config));
-  write_run_info(path_in(dir, kRunInfoFile), provenance(session, 1, options.command));
-  MetricsCsv csv = MetricsCsv::create(path_in(dir, kMetricsFile));
+  Session session = build_session(config, ranks);
+  std::optional<MetricsCsv> csv;
   std::optional<NeuronsCsv> neurons;
-  if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, kNeuronsFile)));
-  Run run(session, dir, options, Position{}, neurons ? &*neurons : nullptr);
-  return run.execute(csv);
+  if (writer) {
+    if (options.force && fs::exists(dir)) fs::remove_all(dir);
+    fs::create_directories(dir);
+    io::write_file_atomic(path_in(dir, kConfigFile), config::to_yaml(config));
+    write_run_info(path_in(dir, kRunInfoFile), provenance(session, 1, options.command));
+    csv.emplace(MetricsCsv::create(path_in(dir, kMetricsFile)));
+    if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, kNeuronsFile)));
+  }
+  Run run(session, dir, options, Position{}, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
+  return run.execute();
 }
 
 TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides, const TrainOptions& options) {
@@ -616,9 +744,13 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
                 "start it again with --force)",
                 ErrorKind::usage);
   }
-  refuse_if_running(run_dir);
-  for (const std::string& name : io::remove_stale_temporaries(run_dir)) {
-    spdlog::info("removed {}, left by a write that was killed before it completed", name);
+  dist::Communicator& ranks = training_ranks();
+  const bool writer = ranks.rank() == 0;  // every rank reads the run directory; only rank 0 writes
+  if (writer) {
+    refuse_if_running(run_dir);
+    for (const std::string& name : io::remove_stale_temporaries(run_dir)) {
+      spdlog::info("removed {}, left by a write that was killed before it completed", name);
+    }
   }
   const config::ExperimentConfig original = config::load_config(config_path);
   const config::ExperimentConfig resumed = config::load_config(config_path, overrides);
@@ -626,22 +758,25 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
   Position position = from_metadata(checkpoint.metadata(), checkpoint_path);
   check_resume_changes(original, resumed, position.epoch);
 
-  Session session = build_session(resumed);
+  Session session = build_session(resumed, ranks);
   SUGAR_CHECK(position.batch <= session.train_loader->batches_per_epoch(), checkpoint_path, ": batch ",
               position.batch, " is beyond the ", session.train_loader->batches_per_epoch(), " batches of an epoch");
   load_checkpoint(checkpoint, *session.model, session.optimizer.get());
-  io::write_file_atomic(config_path, config::to_yaml(resumed));
-  write_run_info(path_in(run_dir, kRunInfoFile), provenance(session, position.epoch + 1, options.command));
-  MetricsCsv csv = MetricsCsv::resume(path_in(run_dir, kMetricsFile), position.epoch);
+  std::optional<MetricsCsv> csv;
   std::optional<NeuronsCsv> neurons;
-  if (resumed.train.neuron_stats) neurons.emplace(NeuronsCsv::resume(path_in(run_dir, kNeuronsFile), position.epoch));
+  if (writer) {
+    io::write_file_atomic(config_path, config::to_yaml(resumed));
+    write_run_info(path_in(run_dir, kRunInfoFile), provenance(session, position.epoch + 1, options.command));
+    csv.emplace(MetricsCsv::resume(path_in(run_dir, kMetricsFile), position.epoch));
+    if (resumed.train.neuron_stats) neurons.emplace(NeuronsCsv::resume(path_in(run_dir, kNeuronsFile), position.epoch));
+  }
   if (position.epoch >= resumed.train.epochs) {
     spdlog::info("run {} already completed its {} epochs; nothing to do", run_dir, resumed.train.epochs);
   }
   TrainOptions resumed_options = options;
   resumed_options.run_dir = run_dir;
-  Run run(session, run_dir, resumed_options, position, neurons ? &*neurons : nullptr);
-  return run.execute(csv);
+  Run run(session, run_dir, resumed_options, position, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
+  return run.execute();
 }
 
 EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoint) {

@@ -11,9 +11,10 @@
 // training thread (synchronised batch-norm) queues behind the gradient buckets already submitted, and
 // MPI is only ever called from that one thread (MPI_THREAD_SERIALIZED is enough).
 //
-// Waiting costs no CPU: the communication thread polls an outstanding MPI request with short sleeps
-// instead of spinning in a blocking MPI call, so on a machine with as many ranks x threads as cores
-// it does not steal the compute threads' time.
+// Waiting for other ranks costs little CPU: the communication thread polls an outstanding MPI request
+// back to back only for about as long as moving its data should take (without Linux CMA, each poll
+// moves one fragment, so sleeping there made a 4 MB all-reduce 18x slower), then with 100 us sleeps;
+// measured, a rank waiting for a late one uses about 11% of a core instead of a whole one.
 //
 // Implementations: single_process() (size 1, every collective is a no-op), MPI (built when
 // SUGAR_WITH_MPI; chosen by world() when the process was started by mpirun/srun), and an in-process

@@ -7,6 +7,7 @@
 
 #include "sugar/config/experiment_config.hpp"
 #include "sugar/data/loader.hpp"
+#include "sugar/dist/communicator.hpp"
 #include "sugar/data/registry.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/optim/lr_schedule.hpp"
@@ -27,12 +28,15 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& opt
 optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t iterations_per_epoch);
 
 // Training loader: shuffled, augmented, keyed by the config's seed. Evaluation loader: in order,
-// normalised only.
+// normalised only. Data parallelism: both yield this rank's part of every global batch
+// (data::LoaderOptions::shard_index); a training batch that the ranks cannot split evenly is an error.
 std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentConfig& config,
-                                                     const data::DataSplits& data);
+                                                     const data::DataSplits& data,
+                                                     const dist::Communicator& ranks = dist::single_process());
 std::unique_ptr<data::DataLoader> build_eval_loader(const config::ExperimentConfig& config,
                                                     std::shared_ptr<const data::Dataset> dataset,
-                                                    const data::Normalization& normalization);
+                                                    const data::Normalization& normalization,
+                                                    const dist::Communicator& ranks = dist::single_process());
 
 // f32 or bf16 from train.dtype.
 DType compute_dtype(const config::ExperimentConfig& config);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "sugar/data/loader.hpp"
+#include "sugar/dist/communicator.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/tensor.hpp"
 
@@ -21,7 +22,10 @@ struct EvalResult {
 int64_t count_top_k(const std::vector<float>& logits, int64_t classes, const std::vector<int32_t>& labels, int64_t k);
 
 // Runs every batch of `loader`'s epoch 0 through the model with `dtype` inputs. Puts the model in
-// eval mode; the caller restores training mode.
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype);
+// eval mode; the caller restores training mode. Data parallelism: with a loader sharded over the
+// ranks of `ranks`, each rank evaluates its parts and the sums are added over ranks, so every rank
+// returns the result over the whole dataset.
+EvalResult evaluate(nn::Module& model, data::DataLoader& loader, DType dtype,
+                    dist::Communicator& ranks = dist::single_process());
 
 }  // namespace sugar::train

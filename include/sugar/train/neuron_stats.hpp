@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "sugar/data/loader.hpp"
+#include "sugar/dist/communicator.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/tensor.hpp"
 
@@ -84,6 +85,16 @@ class NeuronStats {
 
   // One entry per site, in sites() order.
   std::vector<SiteNeuronStats> results() const;
+
+  // Data parallelism. Each rank sees dL/dx of its own loss, the mean over its part of the global
+  // batch, which is (global batch / local batch) times the global loss's: the trainer passes
+  // local / global before each backward, and squared gradients are scaled by its square, so
+  // grad_norm means the same whatever the number of ranks.
+  void set_gradient_scale(double scale);
+  // Merges the statistics of every rank (each measured its shard of the test set and trained on its
+  // shards of the batches): counts and sums added, "seen positive" and "reached" or-ed. Every rank
+  // calls it at the same point; afterwards results() is the same on all of them.
+  void combine_ranks(dist::Communicator& communicator);
 
  private:
   struct Site;

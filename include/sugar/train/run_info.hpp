@@ -30,7 +30,9 @@ struct RunProvenance {
   std::string eval_split;
   int64_t classes = 0;
   std::vector<int64_t> image_shape;  // C, H, W
-  int threads = 0;
+  int threads = 0;           // per rank
+  int ranks = 1;             // processes training the model together (mpirun -np)
+  std::string communicator;  // dist::Communicator::description()
   int64_t first_epoch = 1;  // the epoch this session starts with (> 1 when resuming)
   std::string command;      // the command line, when known
 };
