@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sugar/config/config_yaml.hpp"
+#include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
 #include "sugar/train/trainer.hpp"
 
@@ -70,15 +71,21 @@ int run_train(const TrainArgs& args) {
     options.force = args.force;
     result = train::train(config::load_config(args.config, overrides), options);
   }
+  // Under mpirun every rank returns the same result; rank 0 reports it.
+  const bool report = dist::world().rank() == 0;
   if (result.state == "interrupted") {
-    std::printf("run %s interrupted after %lld epochs; continue with: sugar train --resume %s\n",
-                result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.run_dir.c_str());
+    if (report) {
+      std::printf("run %s interrupted after %lld epochs; continue with: sugar train --resume %s\n",
+                  result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.run_dir.c_str());
+    }
     // The shell's convention for a program ended by a signal: 130 for SIGINT, 143 for SIGTERM.
     return 128 + (result.stop_signal != 0 ? result.stop_signal : SIGINT);
   }
-  std::printf("run %s finished: %lld epochs, best top-1 %.2f%% at epoch %lld (%s/metrics.csv)\n",
-              result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.best_eval_top1,
-              static_cast<long long>(result.best_epoch), result.run_dir.c_str());
+  if (report) {
+    std::printf("run %s finished: %lld epochs, best top-1 %.2f%% at epoch %lld (%s/metrics.csv)\n",
+                result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.best_eval_top1,
+                static_cast<long long>(result.best_epoch), result.run_dir.c_str());
+  }
   return 0;
 }
 
