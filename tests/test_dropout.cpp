@@ -5,6 +5,10 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
+#include "sugar/nn/activation.hpp"
+#include "sugar/nn/dropout.hpp"
+#include "sugar/nn/module.hpp"
+#include "sugar/nn/sample_offset.hpp"
 #include "sugar/ops/dropout.hpp"
 #include "support/gradcheck.hpp"
 
@@ -114,4 +118,42 @@ TEST(Dropout, RejectsProbabilityOutsideZeroToOne) {
     }
   }
   EXPECT_THROW(ops::dropout(x, 1.0f, false, rng), Error) << "p is validated in eval mode too";
+}
+
+// Data parallelism (nn/sample_offset.hpp): a rank holding samples [k, k + n) of a global batch draws,
+// for them, the dropout mask and the RReLU slopes that one process draws for the whole batch; without
+// the offset it would draw the mask of samples [0, n).
+TEST(Dropout, ASampleOffsetDrawsWhatTheWholeBatchDrawsForThoseSamples) {
+  const Shape whole_shape{6, 3, 4};
+  const Tensor x = nonzero_input(plain_desc(whole_shape), 5);
+  const std::vector<float> values = x.to_vector();
+  const int64_t per_sample = 12;
+  for (const char* kind : {"dropout", "rrelu"}) {
+    // A fresh, identically seeded module per pass: each forward call advances a module's draws.
+    auto fresh = [&]() -> std::shared_ptr<nn::Module> {
+      std::shared_ptr<nn::Module> m;
+      if (std::string(kind) == "dropout") m = std::make_shared<nn::Dropout>(0.5f);
+      else m = std::make_shared<nn::Activation>("rrelu(lower=0.1, upper=0.9)");
+      nn::initialize(*m, 7);
+      return m;
+    };
+    // Negative inputs for RReLU, whose random slope applies below zero.
+    std::vector<float> input = values;
+    if (std::string(kind) == "rrelu") for (float& v : input) v = -v;
+    const Tensor whole_x = Tensor::from_vector(whole_shape, input);
+    const std::vector<float> whole = (*fresh())(whole_x).to_vector();
+    for (const int64_t first : {int64_t{2}, int64_t{4}}) {
+      const Tensor part_x = Tensor::from_vector(
+          {2, 3, 4}, std::vector<float>(input.begin() + first * per_sample, input.begin() + (first + 2) * per_sample));
+      std::vector<float> part;
+      {
+        const nn::SampleOffsetGuard offset(first);
+        part = (*fresh())(part_x).to_vector();
+      }
+      EXPECT_EQ(part, std::vector<float>(whole.begin() + first * per_sample, whole.begin() + (first + 2) * per_sample))
+          << kind << " samples " << first << ", " << first + 1;
+      const std::vector<float> unshifted = (*fresh())(part_x).to_vector();
+      EXPECT_NE(unshifted, part) << kind << ": without the offset the draws are those of samples 0 and 1";
+    }
+  }
 }

@@ -2,12 +2,14 @@
 
 #include "sugar/activations/learnable/register.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <utility>
 
 #include "sugar/activations/apply.hpp"
 #include "sugar/activations/registry.hpp"
+#include "sugar/nn/sample_offset.hpp"
 #include "sugar/error.hpp"
 
 namespace sugar::nn {
@@ -57,7 +59,9 @@ Tensor Activation::activate(const Tensor& x) {
   SUGAR_CHECK(is_initialized(), display_name(), ": ", spec_.name(),
               " draws random numbers in training but is not seeded; call sugar::nn::initialize(model, seed) once "
               "the model is built");
-  activations::RandomSource random{RandomStream(seed_, "activation/" + path() + "/" + std::to_string(calls_)), 0};
+  const auto per_sample = static_cast<uint64_t>(x.numel() / std::max<int64_t>(x.dim(0), 1));
+  activations::RandomSource random{RandomStream(seed_, "activation/" + path() + "/" + std::to_string(calls_)),
+                                   static_cast<uint64_t>(current_sample_offset()) * per_sample};
   ++calls_;
   return activations::apply_activation(spec_, x, true, random);
 }

@@ -2,7 +2,10 @@
 
 #include <string>
 
+#include <algorithm>
+
 #include "sugar/error.hpp"
+#include "sugar/nn/sample_offset.hpp"
 #include "sugar/ops/dropout.hpp"
 
 namespace sugar::nn {
@@ -22,7 +25,8 @@ Tensor Dropout::forward(const Tensor& x) {
               ": not seeded; call sugar::nn::initialize(model, seed) once the model is built");
   const RandomStream rng(seed_, "dropout/" + path() + "/" + std::to_string(calls_));
   ++calls_;
-  return ops::dropout(x, p_, true, rng);
+  const auto per_sample = static_cast<uint64_t>(x.numel() / std::max<int64_t>(x.dim(0), 1));
+  return ops::dropout(x, p_, true, rng, static_cast<uint64_t>(current_sample_offset()) * per_sample);
 }
 
 }  // namespace sugar::nn

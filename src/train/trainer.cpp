@@ -23,6 +23,7 @@
 #include "sugar/runtime.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/nn/batch_norm.hpp"
+#include "sugar/nn/sample_offset.hpp"
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/gradient_allreduce.hpp"
 #include "sugar/train/neuron_stats.hpp"
@@ -580,6 +581,8 @@ class Run {
     // The forward updates BatchNorm's running statistics: keep what they were, to undo a skipped batch.
     if (may_skip) state_before_batch_.save();
     const Tensor images = s_.dtype == DType::f32 ? batch.images : batch.images.to_dtype(s_.dtype);
+    // Dropout masks and RReLU slopes of this rank's samples are those one process would draw for them.
+    const nn::SampleOffsetGuard sample_offset(batch.shard_offset);
     const Tensor logits = (*s_.model)(images);
     const Tensor loss =
         ops::cross_entropy(logits, batch.labels, static_cast<float>(s_.config.train.label_smoothing));
