@@ -13,32 +13,10 @@
 #include <vector>
 
 #include "sugar/dist/communicator.hpp"
+#include "support/thread_ranks.hpp"
 #include "sugar/error.hpp"
 
 using namespace sugar;
-
-namespace {
-
-// Runs body(communicator) on one thread per rank and rethrows the first rank's failure here, so the
-// assertions can stay on the test's own thread.
-void run_ranks(int size, const std::function<void(dist::Communicator&)>& body) {
-  auto group = dist::make_thread_group(size);
-  std::vector<std::exception_ptr> errors(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        body(*group[r]);
-      } catch (...) {
-        errors[r] = std::current_exception();
-      }
-    });
-  for (std::thread& t : threads) t.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
-}  // namespace
 
 TEST(ThreadGroup, RanksAndDescription) {
   auto group = dist::make_thread_group(3);
@@ -54,7 +32,7 @@ TEST(ThreadGroup, RanksAndDescription) {
 TEST(ThreadGroup, AllreduceSumOfKnownVectors) {
   std::vector<std::vector<float>> floats(3);
   std::vector<std::vector<double>> doubles(3);
-  run_ranks(3, [&](dist::Communicator& c) {
+  testkit::run_ranks(3, [&](dist::Communicator& c) {
     const int r = c.rank();
     std::vector<float> f = {float(r + 1), 10.0f * (r + 1), -float(r), 0.5f};
     c.allreduce_sum(f.data(), static_cast<int64_t>(f.size()));
@@ -73,7 +51,7 @@ TEST(ThreadGroup, SumsRunInRankOrderSoEveryRankGetsTheSameBits) {
   // f32 addition is not associative: (1e8 + 1) - 1e8 is 0 (1e8 + 1 rounds to 1e8), 1e8 - 1e8 + 1 is 1.
   // Rank order 0, 1, 2 on every rank gives 0 everywhere.
   std::vector<float> result(3);
-  run_ranks(3, [&](dist::Communicator& c) {
+  testkit::run_ranks(3, [&](dist::Communicator& c) {
     const float mine[] = {1e8f, 1.0f, -1e8f};
     float value = mine[c.rank()];
     c.allreduce_sum(&value, 1);
@@ -85,7 +63,7 @@ TEST(ThreadGroup, SumsRunInRankOrderSoEveryRankGetsTheSameBits) {
 TEST(ThreadGroup, AllreduceMax) {
   std::vector<std::vector<int64_t>> results(3);
   const int64_t lowest = std::numeric_limits<int64_t>::min();
-  run_ranks(3, [&](dist::Communicator& c) {
+  testkit::run_ranks(3, [&](dist::Communicator& c) {
     const int r = c.rank();
     std::vector<int64_t> v = {r, -r, 5 * (r % 2), lowest + r, int64_t(1) << (40 + r)};
     c.allreduce_max(v.data(), static_cast<int64_t>(v.size()));
@@ -97,7 +75,7 @@ TEST(ThreadGroup, AllreduceMax) {
 
 TEST(ThreadGroup, AllgatherPutsRankRsValuesAtR) {
   std::vector<std::vector<double>> results(3);
-  run_ranks(3, [&](dist::Communicator& c) {
+  testkit::run_ranks(3, [&](dist::Communicator& c) {
     const int r = c.rank();
     const double send[2] = {double(r), 10.0 + r};
     std::vector<double> receive(6, -1.0);
@@ -109,7 +87,7 @@ TEST(ThreadGroup, AllgatherPutsRankRsValuesAtR) {
 
 TEST(ThreadGroup, BroadcastFromRootOne) {
   std::vector<std::vector<float>> results(3);
-  run_ranks(3, [&](dist::Communicator& c) {
+  testkit::run_ranks(3, [&](dist::Communicator& c) {
     const int r = c.rank();
     std::vector<float> v = {1.5f * r, float(r), -7.0f};
     c.broadcast(v.data(), 3, 1);
@@ -123,7 +101,7 @@ TEST(ThreadGroup, CollectivesRunInSubmissionOrder) {
   // Had the broadcast overtaken the sum, x would be 2 + 2 = 4.
   std::vector<float> x_after(2), y_after(2), z_after(2);
   std::vector<int> done_after_blocking(2);
-  run_ranks(2, [&](dist::Communicator& c) {
+  testkit::run_ranks(2, [&](dist::Communicator& c) {
     const int r = c.rank();
     float x = float(r + 1);
     float y = 10.0f * (r + 1);
@@ -149,7 +127,7 @@ TEST(ThreadGroup, CollectivesRunInSubmissionOrder) {
 TEST(ThreadGroup, BarrierHoldsEveryRankUntilAllArrive) {
   std::vector<int> seen(3);
   std::atomic<int> arrived{0};
-  run_ranks(3, [&](dist::Communicator& c) {
+  testkit::run_ranks(3, [&](dist::Communicator& c) {
     arrived.fetch_add(1);
     c.barrier();
     seen[c.rank()] = arrived.load();
@@ -160,7 +138,7 @@ TEST(ThreadGroup, BarrierHoldsEveryRankUntilAllArrive) {
 TEST(ThreadGroup, AFailedCollectiveReachesWaitOnEveryRankAndTheGroupGoesOn) {
   std::vector<std::string> messages(2);
   std::vector<float> after(2);
-  run_ranks(2, [&](dist::Communicator& c) {
+  testkit::run_ranks(2, [&](dist::Communicator& c) {
     const int r = c.rank();
     std::vector<float> v(3, 1.0f);
     dist::Request request = c.allreduce_sum_async(v.data(), r == 0 ? 2 : 3);  // ranks disagree

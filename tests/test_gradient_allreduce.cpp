@@ -15,6 +15,7 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/dist/communicator.hpp"
+#include "support/thread_ranks.hpp"
 #include "sugar/error.hpp"
 #include "sugar/nn/nn.hpp"
 #include "sugar/ops/add.hpp"
@@ -117,24 +118,6 @@ void expect_close(const Gradients& got, const Gradients& want, const std::string
   }
 }
 
-// Runs body(communicator) on one thread per rank of a thread group; rethrows a rank's failure here.
-void run_ranks(int size, const std::function<void(dist::Communicator&)>& body) {
-  auto group = dist::make_thread_group(size);
-  std::vector<std::exception_ptr> errors(size);
-  std::vector<std::thread> threads;
-  for (int r = 0; r < size; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        body(*group[r]);
-      } catch (...) {
-        errors[r] = std::current_exception();
-      }
-    });
-  for (std::thread& t : threads) t.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
 struct Shard {
   int begin, end;
   double weight;
@@ -150,7 +133,7 @@ struct RankResult {
 // Two ranks, each training its shard with a reducer, for `steps` identical steps.
 std::vector<RankResult> data_parallel(const std::vector<Shard>& shards, int steps = 1) {
   std::vector<RankResult> results(shards.size());
-  run_ranks(static_cast<int>(shards.size()), [&](dist::Communicator& c) {
+  testkit::run_ranks(static_cast<int>(shards.size()), [&](dist::Communicator& c) {
     const Shard& shard = shards[c.rank()];
     auto net = make_net();
     net->use_extra = shard.use_extra;
@@ -257,7 +240,7 @@ class RecordingCommunicator final : public dist::Communicator {
 // Each rank's submissions: (bucket floats, did conv.weight have its gradient yet).
 std::vector<std::vector<std::pair<int64_t, bool>>> submissions(bool extra_first, Gradients* rank0_gradients) {
   std::vector<std::vector<std::pair<int64_t, bool>>> logs(2);
-  run_ranks(2, [&](dist::Communicator& c) {
+  testkit::run_ranks(2, [&](dist::Communicator& c) {
     auto net = make_net();
     net->extra_first = extra_first;
     const Tensor conv_weight = net->conv->weight();
@@ -304,7 +287,7 @@ TEST(GradientAllReducer, ABucketCompleteEarlyWaitsForTheEarlierOnes) {
 TEST(GradientAllReducer, GradientsAreNewTensorsAndTheLocalOnesAreLeftAlone) {
   std::vector<float> local_before(2), local_after(2), averaged(2);
   std::vector<int> same_tensor(2), same_desc(2);
-  run_ranks(2, [&](dist::Communicator& c) {
+  testkit::run_ranks(2, [&](dist::Communicator& c) {
     auto net = make_net();
     train::GradientAllReducer reducer(c, net->named_parameters(), bucket_bytes);
     reducer.begin_step(0.5);

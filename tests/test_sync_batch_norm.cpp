@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <thread>
 #include <vector>
 
 #include "sugar/autograd.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/ops/batch_norm.hpp"
 #include "support/gradcheck.hpp"
+#include "support/thread_ranks.hpp"
 
 using namespace sugar;
 
@@ -69,18 +69,15 @@ void check_ranks_match_one_process(const std::vector<int64_t>& counts, bool bloc
   const Result whole = run_part(x, g, 0, total, blocked, nullptr);
 
   const int ranks = static_cast<int>(counts.size());
-  auto group = dist::make_thread_group(ranks);
   std::vector<Result> parts(counts.size());
-  std::vector<std::thread> threads;
+  testkit::run_ranks(ranks, [&](dist::Communicator& c) {
+    int64_t first = 0;
+    for (int r = 0; r < c.rank(); ++r) first += counts[r];
+    parts[c.rank()] = run_part(x, g, first, counts[c.rank()], blocked, &c);
+  });
   int64_t first = 0;
-  for (int r = 0; r < ranks; ++r) {
-    threads.emplace_back([&, r, first] { parts[r] = run_part(x, g, first, counts[r], blocked, group[r].get()); });
-    first += counts[r];
-  }
-  for (auto& t : threads) t.join();
 
   std::vector<float> dweight_sum(kChannels, 0.f), dbias_sum(kChannels, 0.f);
-  first = 0;
   for (int r = 0; r < ranks; ++r) {
     const Result& p = parts[r];
     const size_t offset = static_cast<size_t>(first * per_sample);

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common.hpp"
 #include "comm_thread.hpp"
 #include "mpi_world.hpp"
 #include "sugar/error.hpp"
@@ -185,7 +186,7 @@ class MpiCommunicator final : public Communicator {
       if (!thread_->on_this_thread()) mpi_mutex_.lock();
       MPI_Abort(MPI_COMM_WORLD, exit_code);
     }
-    std::_Exit(exit_code);
+    exit_now(exit_code);
   }
 
   void finalize() {
@@ -197,10 +198,6 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
-  static void check_count(const char* op, int64_t count) {
-    SUGAR_CHECK(count >= 0, "dist::", op, ": negative element count ", count);
-  }
-
   template <class Piece>
   static void for_pieces(int64_t count, Piece&& piece) {
     if (count == 0) piece(0, 0);  // still issued: every rank must see the same collectives

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
 
@@ -33,17 +34,7 @@ class SingleProcess final : public Communicator {
     SUGAR_CHECK(root == 0, "dist::broadcast: root ", root, " is not a rank of a single process (expected 0)");
   }
   void barrier() override {}
-  [[noreturn]] void abort(int exit_code) override {
-    // _Exit, not exit: other threads (the data loader) may still run, and static destructors under
-    // them could crash; flush what the user should see first.
-    std::fflush(nullptr);
-    std::_Exit(exit_code);
-  }
-
- private:
-  static void check_count(const char* op, int64_t count) {
-    SUGAR_CHECK(count >= 0, "dist::", op, ": negative element count ", count);
-  }
+  [[noreturn]] void abort(int exit_code) override { exit_now(exit_code); }
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common.hpp"
 #include "comm_thread.hpp"
 #include "sugar/error.hpp"
 
@@ -139,16 +140,9 @@ class ThreadGroupMember final : public Communicator {
   void barrier() override {
     thread_.submit([this] { run({"barrier", 0, 0}, nullptr, [] {}); }).wait();
   }
-  [[noreturn]] void abort(int exit_code) override {
-    std::fflush(nullptr);
-    std::_Exit(exit_code);
-  }
+  [[noreturn]] void abort(int exit_code) override { exit_now(exit_code); }
 
  private:
-  static void check_count(const char* op, int64_t count) {
-    SUGAR_CHECK(count >= 0, "dist::", op, ": negative element count ", count);
-  }
-
   // The three phases of every collective (see the top of the file); `compute` runs between the two
   // barriers, reading the other ranks' slots. A disagreement is found by every rank alike, so all of
   // them throw, after the second barrier to keep the phases of later collectives aligned.
