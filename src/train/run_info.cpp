@@ -38,7 +38,9 @@ const char* const kDeterminism =
     "weights, shuffling and augmentation come from counter-based random streams, oneDNN runs the same "
     "primitives with the same thread partitioning, and reductions run in a fixed order. Other thread counts, "
     "CPUs (other ISA paths in oneDNN) or oneDNN versions change results by floating-point rounding, which "
-    "grows over training.";
+    "grows over training. Under mpirun the same holds for the same number of ranks and threads per rank; "
+    "another rank count changes the rounding (gradient sums), and without train.sync_bn also the math "
+    "(each rank's batch-norm statistics cover only its part of the batch).";
 
 }  // namespace
 
