@@ -642,7 +642,7 @@ class Run {
   // The test set in evaluation order, for the dead-unit measurement when the evaluation does not
   // cover it (a validation split, or an epoch without evaluation); built on first use.
   data::DataLoader& test_loader() {
-    if (!test_loader_) test_loader_ = build_eval_loader(s_.config, s_.data.test, s_.data.normalization);
+    if (!test_loader_) test_loader_ = build_eval_loader(s_.config, s_.data.test, s_.data.normalization, *s_.ranks);
     return *test_loader_;
   }
 

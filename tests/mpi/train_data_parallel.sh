@@ -68,6 +68,19 @@ for a, b in zip(one, two):
         assert a[key] == b[key], (key, a[key], b[key])
 print("metrics agree:", [(a["train_loss"], b["train_loss"]) for a, b in zip(one, two)])
 PY
+# neurons.csv: each rank measured its shards of the test set and its gradients; summed over ranks they
+# are the one-process statistics (gradients scaled by each rank's share of the batch).
+$python - "$work/one/neurons.csv" "$work/two/neurons.csv" <<'PY' || fail "neurons.csv differs between 1 process and 2 ranks"
+import csv, sys
+one, two = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+assert len(one) == len(two) > 0, (len(one), len(two))
+for a, b in zip(one, two):
+    assert (a["epoch"], a["site"]) == (b["epoch"], b["site"]), (a, b)
+    for key in ("dead_fraction", "sparsity", "grad_nonzero_fraction"):
+        assert abs(float(a[key]) - float(b[key])) <= 1e-3, (a["site"], key, a[key], b[key])
+    assert abs(float(a["grad_norm"]) - float(b["grad_norm"])) <= 1e-3 * float(a["grad_norm"]), (a["site"], a["grad_norm"], b["grad_norm"])
+print("neurons.csv agrees:", len(one), "rows")
+PY
 
 # Resume with another number of ranks: 1 epoch on 2 ranks, the second in one process.
 mpi train "$work/base.yaml" --out "$work/resumed" --set train.epochs=1 --no-progress
