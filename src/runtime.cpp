@@ -1,5 +1,6 @@
 #include "sugar/runtime.hpp"
 
+#include <malloc.h>
 #include <omp.h>
 
 #include <thread>
@@ -39,5 +40,11 @@ std::string onednn_version() {
 
 std::string sugar_version() { return SUGAR_VERSION; }
 std::string sugar_git_commit() { return SUGAR_GIT_COMMIT; }
+
+void keep_large_blocks_in_the_heap() {
+  constexpr int kOneGiB = 1 << 30;
+  mallopt(M_MMAP_THRESHOLD, kOneGiB);
+  mallopt(M_TRIM_THRESHOLD, kOneGiB);
+}
 
 }  // namespace sugar

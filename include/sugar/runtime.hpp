@@ -14,6 +14,13 @@ dnnl::stream& cpu_stream();
 void set_num_threads(int n);
 int num_threads();
 
+// Training allocates and frees the same large activation buffers every step. glibc serves blocks above
+// its mmap threshold (at most 32 MB by default; a ResNet-18 activation at batch 128 is 33 MB) with
+// fresh mmaps, so every step paid page faults and kernel zeroing on tens of MB: measured, 2-4x slower
+// training. This keeps such blocks in the heap, and the heap untrimmed, so that they are reused. The
+// trainer and `sugar bench` call it (a benchmark of training must train the way the trainer does).
+void keep_large_blocks_in_the_heap();
+
 // "2.6.3 (commit ...)" of the oneDNN library actually loaded.
 std::string onednn_version();
 // Sugar's own version and the git commit it was built from.

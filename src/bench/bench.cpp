@@ -1,6 +1,5 @@
 #include "sugar/bench/bench.hpp"
 
-#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -29,15 +28,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kImageSide = 32;
 constexpr int64_t kImageChannels = 3;
-
-// The trainer's malloc settings (train/trainer.cpp, keep_large_blocks_in_the_heap): without them
-// every step mmaps and zeroes its large activation buffers afresh, 2-4x slower; a benchmark of
-// training must train the way the trainer does.
-void keep_large_blocks_in_the_heap() {
-  constexpr int kOneGiB = 1 << 30;
-  mallopt(M_MMAP_THRESHOLD, kOneGiB);
-  mallopt(M_TRIM_THRESHOLD, kOneGiB);
-}
 
 // N(0, 1) images [N, 3, 32, 32] (roughly what per-channel normalisation gives) and uniform labels.
 struct RandomBatch {

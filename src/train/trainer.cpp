@@ -267,17 +267,7 @@ std::vector<nn::BatchNorm2d*> batch_norm_layers(nn::Module& model) {
   return layers;
 }
 
-// Training allocates and frees the same large activation buffers every step. glibc serves blocks above
-// its mmap threshold (at most 32 MB by default; a ResNet-18 activation at batch 128 is 33 MB) with
-// fresh mmaps, so every step paid page faults and kernel zeroing on tens of MB: measured, 2-4x slower
-// training. Keeping such blocks in the heap, and the heap untrimmed, lets them be reused.
-void keep_large_blocks_in_the_heap() {
-  constexpr int kOneGiB = 1 << 30;
-  mallopt(M_MMAP_THRESHOLD, kOneGiB);
-  mallopt(M_TRIM_THRESHOLD, kOneGiB);
-}
-
-// The heap is never trimmed during training (above), so its resident size is the high-water mark of
+// The heap is never trimmed during training (keep_large_blocks_in_the_heap), so its resident size is the high-water mark of
 // everything ever allocated, and the allocations around an epoch's end (evaluation batches, the
 // checkpoint's bytes) land at new addresses often enough to raise that mark a little every epoch:
 // measured on a VGG-11 at the last step of epochs 1..8, 277 329 334 347 347 347 361 361 MB; with this,
