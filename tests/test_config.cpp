@@ -155,7 +155,7 @@ TEST_F(ConfigFiles, MissingKeysTakeTheDocumentedDefaults) {
   EXPECT_EQ(c.train.batch_size, 128);
   EXPECT_EQ(c.train.eval_batch_size, 256);
   EXPECT_EQ(c.train.threads, 0);
-  EXPECT_EQ(c.train.conv_algo, "direct");
+  EXPECT_EQ(c.train.conv_algo, "auto");
   EXPECT_EQ(c.train.on_nonfinite, "stop");
   EXPECT_EQ(c.train.eval_every, 1);
   EXPECT_TRUE(c.train.neuron_stats);
@@ -270,7 +270,7 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "  threads: 2\n"
       "  dtype: f32\n"
       "  label_smoothing: 0\n"
-      "  conv_algo: direct\n"
+      "  conv_algo: auto\n"
       "  checkpoint_every_steps: 0\n"
       "  on_nonfinite: stop\n"
       "  sync_bn: false\n"

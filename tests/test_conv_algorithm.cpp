@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "sugar/autograd.hpp"
 #include "sugar/config/config_yaml.hpp"
@@ -22,6 +24,7 @@
 #include "sugar/nn/sequential.hpp"
 #include "sugar/ops/conv2d.hpp"
 #include "sugar/primitive_cache.hpp"
+#include "sugar/runtime.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/run_info.hpp"
@@ -41,6 +44,40 @@ Conv2dOptions same_3x3(std::optional<ConvAlgoPolicy> policy) {
   o.algorithm = policy;
   return o;
 }
+
+// Points the machine's store of auto's choices (SUGAR_CACHE_DIR) at an empty directory of its own for
+// its lifetime and forgets the process's choices, so a test sees what a first process on a new
+// machine sees.
+class FreshMachineStore {
+ public:
+  FreshMachineStore()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("sugar-conv-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
+    std::filesystem::remove_all(dir_);
+    if (const char* old = std::getenv("SUGAR_CACHE_DIR")) old_ = old;
+    ::setenv("SUGAR_CACHE_DIR", dir_.c_str(), 1);
+    ops::clear_conv_algorithm_cache();
+  }
+  ~FreshMachineStore() {
+    if (old_) ::setenv("SUGAR_CACHE_DIR", old_->c_str(), 1);
+    else ::unsetenv("SUGAR_CACHE_DIR");
+    std::filesystem::remove_all(dir_);
+    ops::clear_conv_algorithm_cache();
+  }
+  // The files in the directory whose name starts with `prefix`.
+  std::vector<std::filesystem::path> files(const std::string& prefix) const {
+    std::vector<std::filesystem::path> found;
+    if (!std::filesystem::exists(dir_)) return found;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_))
+      if (entry.path().filename().string().starts_with(prefix)) found.push_back(entry.path());
+    return found;
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  std::optional<std::string> old_;
+};
 
 // Largest |got - expected| over the largest |expected|: the error relative to the scale of the result.
 double relative_max_error(const std::vector<float>& got, const std::vector<double>& expected) {
@@ -213,7 +250,7 @@ TEST(ConvAlgorithm, FasterAlgorithmNeedsWinogradToWinByTheMargin) {
 
 TEST(ConvAlgorithm, AutoMeasuresEachLayerShapeOnceWhateverTheBatch) {
   if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
-  ops::clear_conv_algorithm_cache();
+  const FreshMachineStore store;
   const int64_t before = ops::conv_algorithm_measurements();
   const Tensor w = testkit::random_tensor({24, 16, 3, 3}, 41, -0.1f, 0.1f, true);
   const auto run = [&](int64_t batch, int64_t side, ops::Conv2dState& state) {
@@ -240,7 +277,7 @@ TEST(ConvAlgorithm, AutoMeasuresEachLayerShapeOnceWhateverTheBatch) {
 }
 
 TEST(ConvAlgorithm, AutoDoesNotMeasureWhereWinogradCannotRun) {
-  ops::clear_conv_algorithm_cache();
+  const FreshMachineStore store;
   const int64_t before = ops::conv_algorithm_measurements();
   Conv2dOptions options = same_3x3(ConvAlgoPolicy::automatic);
   options.stride = {2, 2};
@@ -253,17 +290,131 @@ TEST(ConvAlgorithm, AutoDoesNotMeasureWhereWinogradCannotRun) {
   EXPECT_EQ(state.choice->note, "direct: Winograd does not apply: stride 2x2 (Winograd needs 1)");
 }
 
-// ---- recorded choices -----------------------------------------------------------------------------
+// ---- the machine's store of auto's choices --------------------------------------------------------
+
+namespace {
 
 ops::ConvAlgorithm flipped(ConvAlgorithm a) {
   return a == ConvAlgorithm::winograd ? ConvAlgorithm::direct : ConvAlgorithm::winograd;
 }
 
+// One training call of a 16->16 3x3 layer on 10x10 images under auto; the choice it ran.
+ops::ConvLayerChoice auto_choice_of_one_training_call() {
+  const Tensor x = testkit::random_tensor({4, 16, 10, 10}, 91, -1, 1, true);
+  const Tensor w = testkit::random_tensor({16, 16, 3, 3}, 92, -0.1f, 0.1f, true);
+  ops::Conv2dState state;
+  autograd::backward(ops::conv2d(x, w, Tensor(), same_3x3(ConvAlgoPolicy::automatic), &state));
+  return *state.choice;
+}
+
+const char* const kStoreLayer = "f32 16x10x10->16x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias";
+
+std::string store_key(const std::string& passes) {
+  return std::to_string(num_threads()) + " threads | " + passes + " | " + kStoreLayer;
+}
+
+}  // namespace
+
+// Two fresh processes on one machine choose alike: the second reads what the first measured.
+// (clear_conv_algorithm_cache stands for the next process: it forgets everything but the file.)
+TEST(ConvAlgorithm, ALaterProcessTakesTheChoiceTheFirstMeasuredFromTheMachinesStore) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const FreshMachineStore store;
+  const int64_t before = ops::conv_algorithm_measurements();
+  const ops::ConvLayerChoice first = auto_choice_of_one_training_call();
+  EXPECT_EQ(first.source, "measured");
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1);
+
+  const auto files = store.files("conv-algorithms-");
+  ASSERT_EQ(files.size(), 2u);  // the file and its .lock
+  const std::filesystem::path file = files[0].extension() == ".json" ? files[0] : files[1];
+  nlohmann::json stored = nlohmann::json::parse(io::read_file(file.string()));
+  EXPECT_EQ(stored["machine"].get<std::string>().find(onednn_version()) != std::string::npos, true);
+  const std::string key = store_key("forward+backward_data+backward_weights");
+  ASSERT_TRUE(stored["choices"].contains(key)) << stored.dump(1);
+  EXPECT_EQ(ops::conv_layer_choice_from_json(stored["choices"][key].dump(), "test"), first);
+
+  ops::clear_conv_algorithm_cache();
+  const ops::ConvLayerChoice second = auto_choice_of_one_training_call();
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1);  // not measured again
+  EXPECT_EQ(second.source, "machine cache");
+  EXPECT_EQ(second.algorithms, first.algorithms);
+  EXPECT_EQ(second.note, first.note);  // the first process's timings
+
+  // What the file says is what runs, whatever timing would say now: flip every pass in the file.
+  stored["choices"][key]["forward"] = ops::conv_algorithm_name(flipped(first.algorithms.forward));
+  stored["choices"][key]["backward_data"] = ops::conv_algorithm_name(flipped(first.algorithms.backward_data));
+  stored["choices"][key]["backward_weights"] = ops::conv_algorithm_name(flipped(first.algorithms.backward_weights));
+  io::write_file_atomic(file.string(), stored.dump());
+  ops::clear_conv_algorithm_cache();
+  const ops::ConvLayerChoice edited = auto_choice_of_one_training_call();
+  EXPECT_EQ(edited.algorithms.forward, flipped(first.algorithms.forward));
+  EXPECT_EQ(edited.algorithms.backward_data, flipped(first.algorithms.backward_data));
+  EXPECT_EQ(edited.algorithms.backward_weights, flipped(first.algorithms.backward_weights));
+  autograd::clear_tape();
+}
+
+// A call that measures only the forward (inference) must not decide the backward passes of a later
+// training run: it is another entry.
+TEST(ConvAlgorithm, TheMachinesStoreKeysEntriesByThePassesMeasured) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const FreshMachineStore store;
+  const int64_t before = ops::conv_algorithm_measurements();
+  {
+    autograd::NoGradGuard no_grad;
+    ops::Conv2dState state;
+    ops::conv2d(testkit::random_tensor({4, 16, 10, 10}, 91), testkit::random_tensor({16, 16, 3, 3}, 92),
+                Tensor(), same_3x3(ConvAlgoPolicy::automatic), &state);
+    EXPECT_NE(state.choice->note.find("backward_data not measured"), std::string::npos) << state.choice->note;
+  }
+  ops::clear_conv_algorithm_cache();
+  EXPECT_EQ(auto_choice_of_one_training_call().source, "measured");
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 2);
+  const auto files = store.files("conv-algorithms-");
+  const std::filesystem::path file = files[0].extension() == ".json" ? files[0] : files[1];
+  const nlohmann::json stored = nlohmann::json::parse(io::read_file(file.string()));
+  EXPECT_TRUE(stored["choices"].contains(store_key("forward")));
+  EXPECT_TRUE(stored["choices"].contains(store_key("forward+backward_data+backward_weights")));
+}
+
+// The store is a cache: a damaged file costs a measurement (and a warning), never a failed run, and is
+// rewritten; SUGAR_CACHE_DIR=off leaves no file and measures in every process.
+TEST(ConvAlgorithm, ADamagedStoreIsMeasuredAgainAndRewrittenAndOffKeepsNoFile) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const FreshMachineStore store;
+  auto_choice_of_one_training_call();
+  const auto files = store.files("conv-algorithms-");
+  const std::filesystem::path file = files[0].extension() == ".json" ? files[0] : files[1];
+  for (const std::string damage : {std::string("{\"choices\": "), std::string("[1, 2]"),
+                                   std::string(R"({"choices": {")") + store_key("forward+backward_data+backward_weights") +
+                                       R"(": {"layer": 3}}})"}) {
+    io::write_file_atomic(file.string(), damage);
+    ops::clear_conv_algorithm_cache();
+    const int64_t before = ops::conv_algorithm_measurements();
+    EXPECT_EQ(auto_choice_of_one_training_call().source, "measured") << damage;
+    EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1) << damage;
+    const nlohmann::json rewritten = nlohmann::json::parse(io::read_file(file.string()));
+    EXPECT_TRUE(rewritten["choices"].contains(store_key("forward+backward_data+backward_weights"))) << damage;
+  }
+
+  const FreshMachineStore off;
+  ::setenv("SUGAR_CACHE_DIR", "off", 1);
+  const int64_t before = ops::conv_algorithm_measurements();
+  auto_choice_of_one_training_call();
+  ops::clear_conv_algorithm_cache();
+  EXPECT_EQ(auto_choice_of_one_training_call().source, "measured");
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 2);
+  EXPECT_TRUE(off.files("").empty());
+  EXPECT_FALSE(std::filesystem::exists("off"));
+}
+
+// ---- recorded choices -----------------------------------------------------------------------------
+
 // A resumed run pins the choices its checkpoint recorded: they win over the process's measurement,
 // so the run computes as before even where timings would now pick otherwise.
 TEST(ConvAlgorithm, ARecordedChoiceOverridesMeasurement) {
   if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
-  ops::clear_conv_algorithm_cache();
+  const FreshMachineStore store;
   Tensor x = testkit::random_tensor({4, 16, 10, 10}, 61, -1, 1, true);
   const Tensor w = testkit::random_tensor({16, 16, 3, 3}, 62, -0.1f, 0.1f, true);
   const Conv2dOptions automatic = same_3x3(ConvAlgoPolicy::automatic);
@@ -357,6 +508,7 @@ TEST(ConvAlgorithm, CheckpointsRecordTheChoicesAndLoadingPinsThem) {
 }
 
 TEST(ConvAlgorithm, RunJsonListsEachLayersChoiceAndTheImplementations) {
+  const FreshMachineStore store;
   auto model = two_conv_model();
   (*model)(testkit::random_tensor({2, 3, 8, 8}, 73));
   autograd::clear_tape();
@@ -421,7 +573,7 @@ TEST(ConvAlgorithm, ConfigKeyParsesAndReachesEveryConvolutionOfTheModel) {
   EXPECT_THROW(ops::parse_conv_algo_policy("wino"), Error);
 
   const config::ExperimentConfig defaults = config::load_config_text("name: x\n", "x.yaml");
-  EXPECT_EQ(defaults.train.conv_algo, "direct");
+  EXPECT_EQ(defaults.train.conv_algo, "auto");
   const config::ExperimentConfig c =
       config::load_config_text("name: x\nmodel: {name: resnet18}\ntrain: {conv_algo: winograd}\n", "x.yaml");
   EXPECT_EQ(c.train.conv_algo, "winograd");

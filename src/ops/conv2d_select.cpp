@@ -9,7 +9,9 @@
 #include <unordered_map>
 
 #include "conv2d_primitives.hpp"
+#include "conv_algorithm_store.hpp"
 #include "sugar/autograd.hpp"
+#include "sugar/runtime.hpp"
 
 namespace sugar::ops {
 namespace conv_detail {
@@ -137,12 +139,31 @@ std::string milliseconds(double ms) {
   return buffer;
 }
 
+// The passes a call runs: the forward always, the backward passes when it records for autograd.
+struct PassesNeeded {
+  bool pass[kPasses];
+  bool training;
+  // "forward+backward_weights": part of the machine store's key, since a pass not measured stays direct.
+  std::string names() const {
+    std::string text;
+    for (int p = 0; p < kPasses; ++p)
+      if (pass[p]) text += (text.empty() ? "" : "+") + std::string(kPassNames[p]);
+    return text;
+  }
+};
+
+PassesNeeded passes_needed(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const bool training = autograd::needs_grad({x, weight, bias});
+  return {{true, training && x.requires_grad(),
+           training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))},
+          training};
+}
+
 // auto: times both algorithms on each pass this call runs; the others stay direct.
 ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
-                        ConvLayerChoice choice) {
-  const bool training = autograd::needs_grad({x, weight, bias});
-  const bool needed[kPasses] = {true, training && x.requires_grad(),
-                                training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))};
+                        const PassesNeeded& passes, ConvLayerChoice choice) {
+  const bool training = passes.training;
+  const bool* needed = passes.pass;
   const ConvGeometry direct = with_algorithm(g, ConvAlgorithm::direct);
   const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
   autograd::NoGradGuard no_grad;
@@ -189,10 +210,15 @@ ConvLayerChoice decide(const ConvGeometry& g, ConvAlgoPolicy policy, const std::
       else append_note(choice.note, std::string(kPassNames[pass]) + " falls back to direct: oneDNN has no Winograd for it here");
     }
   } else {
-    choice = measure(g, x, weight, bias, choice);
+    // The machine store's key: timings depend on the thread count, and a pass not measured is direct.
+    const PassesNeeded passes = passes_needed(x, weight, bias);
+    const std::string machine_key =
+        std::to_string(num_threads()) + " threads | " + passes.names() + " | " + key;
+    choice = machine_cached_choice(machine_key, [&] { return measure(g, x, weight, bias, passes, choice); });
   }
   std::lock_guard<std::mutex> lock(cache.mutex);
-  if (policy == ConvAlgoPolicy::automatic && winograd_unsuitable_reason(g).empty()) ++cache.measurements;
+  if (policy == ConvAlgoPolicy::automatic && winograd_unsuitable_reason(g).empty() && choice.source == "measured")
+    ++cache.measurements;  // not when the machine store had it
   return cache.entries.emplace(cache_key, choice).first->second;  // the first one stored wins
 }
 

@@ -56,8 +56,8 @@ struct TrainConfig {
   int threads = 0;                       // 0 = OpenMP's default (every core); >= 0
   std::string dtype = "f32";             // f32 | bf16
   double label_smoothing = 0.0;          // [0, 1)
-  std::string conv_algo = "direct";      // direct | winograd | auto (auto times both per layer: faster, but
-                                         // two fresh runs may choose differently, so not the default)
+  std::string conv_algo = "auto";        // auto | direct | winograd (auto: per layer the faster, timed once
+                                         // per machine; see ops/conv_algorithm.hpp)
   int64_t checkpoint_every_steps = 0;    // 0 = checkpoint at the end of each epoch only; >= 0
   std::string on_nonfinite = "stop";     // stop | skip_batch
   bool sync_bn = false;                  // synchronise batch-norm statistics across processes

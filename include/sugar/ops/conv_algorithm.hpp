@@ -20,9 +20,11 @@
 //
 // A choice is keyed by the layer's shape without the batch size (a training batch, the last smaller
 // batch and the evaluation batch share one choice, so training and evaluation compute the same way).
-// Measured choices are cached per process; a run records its choices (run.json, checkpoint metadata)
-// and a resumed run pins them (Conv2dState::pinned), so it computes exactly as the original run even
-// where timings would now pick otherwise.
+// Measured choices are cached per process and in a file for the whole machine (see
+// src/ops/conv_algorithm_store.hpp: ~/.cache/sugar, SUGAR_CACHE_DIR), so two fresh runs of one config
+// on one machine choose alike and compute alike. A run records its choices (run.json, checkpoint
+// metadata) and a resumed run pins them (Conv2dState::pinned), so it computes exactly as the original
+// run even on another machine or after the machine's file was deleted.
 #include <cstdint>
 #include <string>
 
@@ -60,7 +62,9 @@ struct ConvLayerChoice {
   std::string layer;
   ConvAlgoPolicy policy = ConvAlgoPolicy::direct;  // the policy it was made under
   ConvPassAlgorithms algorithms;
-  std::string source;  // "requested" (direct/winograd), "measured" (auto) or "recorded" (pinned)
+  // "requested" (direct/winograd), "measured" (auto, timed by this process), "machine cache" (auto,
+  // timed earlier on this machine) or "recorded" (pinned)
+  std::string source;
   // Why: the measured times of each pass, or the passes that fell back to direct and why.
   std::string note;
   bool operator==(const ConvLayerChoice&) const = default;
@@ -71,7 +75,8 @@ struct ConvLayerChoice {
 std::string to_json_text(const ConvLayerChoice& choice);
 ConvLayerChoice conv_layer_choice_from_json(const std::string& text, const std::string& where);
 
-// Forgets the measured choices (the next call of each layer shape measures again). For tests.
+// Forgets this process's choices (the next call of each layer shape asks the machine's file, and
+// measures when the file does not have it). For tests.
 void clear_conv_algorithm_cache();
 // How many times this process has measured a layer shape (auto). For tests.
 int64_t conv_algorithm_measurements();
