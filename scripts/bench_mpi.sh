@@ -22,20 +22,8 @@ trap 'rm -rf "$work"' EXIT
 # Root, containers: see tests/mpi/mpi_env.sh for why each variable is there.
 source "$repo_root/tests/mpi/mpi_env.sh"
 
-# Random pixels are enough to time training; labels cycle through the 10 classes.
-python3 - "$work/cifar" "$images" <<'PY'
-import os, random, sys
-root, images = sys.argv[1], int(sys.argv[2])
-os.makedirs(root)
-rng = random.Random(0)
-def write(path, n, first):
-    with open(path, "wb") as f:
-        for i in range(n):
-            f.write(bytes([(first + i) % 10]) + rng.randbytes(3072))
-for k in range(5):
-    write(os.path.join(root, f"data_batch_{k + 1}.bin"), images // 5 + (k < images % 5), k)
-write(os.path.join(root, "test_batch.bin"), 256, 0)
-PY
+# Random pixels are enough to time training.
+python3 "$repo_root/scripts/make_cifar_like.py" "$work/cifar" "$images"
 
 cat >"$work/bench.yaml" <<YAML
 name: bench-mpi
