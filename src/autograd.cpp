@@ -10,8 +10,8 @@ namespace {
 
 struct Node {
   std::string op;
-  std::vector<Tensor> inputs;   // only the inputs that require grad
-  std::vector<Tensor> outputs;
+  std::vector<GradTarget> inputs;  // only the inputs that require grad
+  std::vector<GradTarget> outputs;
   BackwardFn backward;
   profiler::OpKind kind = profiler::OpKind::none;  // the profiler scope open at record time
 };
@@ -27,13 +27,14 @@ Tape& tape() {
 }
 
 // A leaf's gradient is final once every recorded use of it has been back-propagated.
-void release_use(const Tensor& input) {
-  TensorImpl* impl = input.impl();
-  if (--impl->pending_uses > 0) return;
-  impl->pending_uses = 0;
-  if (impl->is_leaf && impl->grad_ready_hook && impl->grad.defined()) {
-    Tensor param = input;
-    impl->grad_ready_hook(param);
+void release_use(AutogradState& input) {
+  if (--input.pending_uses > 0) return;
+  input.pending_uses = 0;
+  if (input.is_leaf && input.grad_ready_hook && input.grad.defined()) {
+    if (const std::shared_ptr<TensorImpl> owner = input.owner.lock()) {
+      Tensor param(owner);
+      input.grad_ready_hook(param);
+    }
   }
 }
 
@@ -54,28 +55,36 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
 void record(const std::string& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             BackwardFn backward) {
   if (!needs_grad(inputs)) return;
-  Node node{op, {}, outputs, std::move(backward), profiler::current_kind()};
+  Node node{op, {}, {}, std::move(backward), profiler::current_kind()};
   for (const Tensor& t : inputs) {
     if (!t.requires_grad()) continue;
-    ++t.impl()->pending_uses;
-    node.inputs.push_back(t);
+    const GradTarget& state = autograd_state(t);
+    ++state->pending_uses;
+    node.inputs.push_back(state);
   }
   for (const Tensor& t : outputs) {
-    t.impl()->requires_grad = true;
-    t.impl()->is_leaf = false;
+    const GradTarget& state = autograd_state(t);
+    state->requires_grad = true;
+    state->is_leaf = false;
+    node.outputs.push_back(state);
   }
   tape().nodes.push_back(std::move(node));
 }
 
+GradTarget grad_target(const Tensor& tensor) { return tensor.defined() ? autograd_state(tensor) : GradTarget(); }
+
 void accumulate_grad(const Tensor& tensor, const Tensor& grad) {
-  if (!tensor.requires_grad() || !grad.defined()) return;
-  SUGAR_CHECK(grad.shape() == tensor.shape(), "autograd: gradient of shape ", to_string(grad.shape()),
-              " does not match tensor ", tensor.name(), " of shape ", to_string(tensor.shape()));
-  Tensor g = grad.to_desc(tensor.desc());
-  TensorImpl* impl = tensor.impl();
+  if (tensor.requires_grad()) accumulate_grad(autograd_state(tensor), grad);
+}
+
+void accumulate_grad(const GradTarget& target, const Tensor& grad) {
+  if (!target || !target->requires_grad || !grad.defined()) return;
+  SUGAR_CHECK(grad.shape() == target->shape, "autograd: gradient of shape ", to_string(grad.shape()),
+              " does not match tensor ", target->name, " of shape ", to_string(target->shape));
+  Tensor g = grad.to_desc(target->desc);
   // Out of place on purpose: an op may hand the same gradient tensor to several inputs (add), so a
   // stored gradient is never written to again.
-  impl->grad = impl->grad.defined() ? ops::add_same_layout(impl->grad, g) : g;
+  target->grad = target->grad.defined() ? ops::add_same_layout(target->grad, g) : g;
 }
 
 void backward(const Tensor& root, const Tensor& seed) {
@@ -97,8 +106,8 @@ void backward(const Tensor& root, const Tensor& seed) {
     Node& node = *it;
     std::vector<Tensor> grads;
     bool any = false;
-    for (const Tensor& out : node.outputs) {
-      grads.push_back(out.impl()->grad);
+    for (const GradTarget& out : node.outputs) {
+      grads.push_back(out->grad);
       any = any || grads.back().defined();
     }
     if (any) {
@@ -112,16 +121,16 @@ void backward(const Tensor& root, const Tensor& seed) {
       }
     }
     // Intermediate gradients are not kept (PyTorch's default): free them as soon as they are used.
-    for (const Tensor& out : node.outputs)
-      if (!out.impl()->is_leaf) out.impl()->grad = Tensor();
-    for (const Tensor& in : node.inputs) release_use(in);
+    for (const GradTarget& out : node.outputs)
+      if (!out->is_leaf) out->grad = Tensor();
+    for (const GradTarget& in : node.inputs) release_use(*in);
     node = Node{};  // release saved tensors now rather than at the end
   }
 }
 
 void clear_tape() {
   for (Node& node : tape().nodes)
-    for (const Tensor& in : node.inputs) in.impl()->pending_uses = 0;
+    for (const GradTarget& in : node.inputs) in->pending_uses = 0;
   tape().nodes.clear();
 }
 

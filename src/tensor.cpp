@@ -208,27 +208,42 @@ void Tensor::fill_(float value) {
 
 // ---- autograd accessors -----------------------------------------------------------------------
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+const std::shared_ptr<AutogradState>& autograd_state(const Tensor& tensor) {
+  TensorImpl& impl = checked(tensor.impl_ptr());
+  if (!impl.autograd) {
+    impl.autograd = std::make_shared<AutogradState>();
+    impl.autograd->desc = impl.desc;
+    impl.autograd->shape = impl.shape;
+    impl.autograd->name = impl.name;
+    impl.autograd->owner = tensor.impl_ptr();
+  }
+  return impl.autograd;
+}
+
+bool Tensor::requires_grad() const { return impl_ && impl_->autograd && impl_->autograd->requires_grad; }
 Tensor& Tensor::set_requires_grad(bool enabled) {
-  SUGAR_CHECK(checked(impl_).is_leaf, "set_requires_grad: only leaf tensors (parameters, inputs) can be marked");
-  impl_->requires_grad = enabled;
+  SUGAR_CHECK(is_leaf(), "set_requires_grad: only leaf tensors (parameters, inputs) can be marked");
+  autograd_state(*this)->requires_grad = enabled;
   return *this;
 }
-bool Tensor::is_leaf() const { return checked(impl_).is_leaf; }
-Tensor Tensor::grad() const { return checked(impl_).grad; }
+bool Tensor::is_leaf() const { return !checked(impl_).autograd || impl_->autograd->is_leaf; }
+Tensor Tensor::grad() const { return checked(impl_).autograd ? impl_->autograd->grad : Tensor(); }
 void Tensor::set_grad(const Tensor& grad) {
   if (grad.defined())
     SUGAR_CHECK(grad.shape() == shape(), "set_grad: gradient shape ", to_string(grad.shape()),
                 " differs from tensor shape ", to_string(shape()));
-  checked(impl_).grad = grad;
+  autograd_state(*this)->grad = grad;
 }
-void Tensor::zero_grad() { checked(impl_).grad = Tensor(); }
+void Tensor::zero_grad() {
+  if (checked(impl_).autograd) impl_->autograd->grad = Tensor();
+}
 void Tensor::set_grad_ready_hook(std::function<void(Tensor&)> hook) {
-  checked(impl_).grad_ready_hook = std::move(hook);
+  autograd_state(*this)->grad_ready_hook = std::move(hook);
 }
 const std::string& Tensor::name() const { return checked(impl_).name; }
 Tensor& Tensor::set_name(std::string name) {
-  checked(impl_).name = std::move(name);
+  if (checked(impl_).autograd) impl_->autograd->name = name;
+  impl_->name = std::move(name);
   return *this;
 }
 

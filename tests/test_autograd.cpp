@@ -2,6 +2,7 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/ops/add.hpp"
+#include "sugar/ops/relu.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace sugar;
@@ -47,6 +48,25 @@ TEST(Autograd, SavedTensorsAreReleasedAfterBackward) {
   }
   EXPECT_TRUE(intermediate.expired());
   EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3, 3}));
+}
+
+// The tape keeps gradients flowing, not values: an intermediate that no backward reads (an add's
+// result, read by ReLU's backward only through ReLU's own output) is freed as soon as the forward
+// pass drops it, long before backward; its gradient still reaches the leaf.
+TEST(Autograd, AnIntermediateNoBackwardReadsIsFreedBeforeBackward) {
+  Tensor a = Tensor::from_vector({2}, {-1, 2});
+  a.set_requires_grad(true);
+  std::weak_ptr<Storage> sum_storage;
+  Tensor y;
+  {
+    const Tensor sum = ops::add(a, a);  // [-2, 4]
+    sum_storage = sum.storage();
+    y = ops::relu(sum);  // [0, 4]
+  }
+  EXPECT_TRUE(sum_storage.expired());
+  EXPECT_EQ(autograd::tape_size(), 2u);
+  autograd::backward(y);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{0, 2}));  // d relu(2a)/da = 2 where a > 0
 }
 
 TEST(Autograd, GradReadyHookFiresOnceWhenAllUsesAreDone) {

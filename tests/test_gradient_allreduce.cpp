@@ -310,7 +310,7 @@ TEST(GradientAllReducer, OneRankInstallsNothingAndOnlyAppliesTheWeight) {
   auto net = make_net();
   train::GradientAllReducer reducer(dist::single_process(), net->named_parameters(), bucket_bytes);
   EXPECT_EQ(reducer.bucket_count(), 0);
-  for (const auto& [name, p] : net->named_parameters()) EXPECT_FALSE(p.impl()->grad_ready_hook) << name;
+  for (const auto& [name, p] : net->named_parameters()) EXPECT_FALSE(autograd_state(p)->grad_ready_hook) << name;
 
   reducer.begin_step(1.0);
   local_backward(*net, 0, batch);
@@ -335,7 +335,7 @@ TEST(GradientAllReducer, TheDestructorRemovesTheHooks) {
   {
     train::GradientAllReducer reducer(*group[0], net->named_parameters(), bucket_bytes);
     EXPECT_EQ(reducer.bucket_count(), 3);
-    for (const auto& [name, p] : net->named_parameters()) EXPECT_TRUE(p.impl()->grad_ready_hook) << name;
+    for (const auto& [name, p] : net->named_parameters()) EXPECT_TRUE(autograd_state(p)->grad_ready_hook) << name;
     try {
       train::GradientAllReducer second(*group[0], net->named_parameters(), bucket_bytes);
       FAIL() << "a second reducer on the same parameters was accepted";
@@ -344,7 +344,7 @@ TEST(GradientAllReducer, TheDestructorRemovesTheHooks) {
           << e.what();
     }
   }
-  for (const auto& [name, p] : net->named_parameters()) EXPECT_FALSE(p.impl()->grad_ready_hook) << name;
+  for (const auto& [name, p] : net->named_parameters()) EXPECT_FALSE(autograd_state(p)->grad_ready_hook) << name;
 }
 
 TEST(GradientAllReducer, BadInputIsOneClearError) {

@@ -1,7 +1,8 @@
 #pragma once
 // The tape. Each op that may need a gradient records one node during its forward pass: its inputs,
 // its outputs and a backward closure built right where the forward ran (so the closure captures
-// exactly what the forward saved). backward() walks the tape in reverse, hands each node the
+// exactly what the forward saved). A node holds only the autograd states of its inputs and outputs
+// (AutogradState), not their values: what backward needs stays alive only through the closure. backward() walks the tape in reverse, hands each node the
 // gradients of its outputs, and the node *accumulates* into its inputs' gradients, so a tensor that
 // feeds two consumers (a residual connection) receives the sum. After backward the tape is cleared,
 // which releases every saved tensor.
@@ -41,9 +42,16 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 void record(const std::string& op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
             BackwardFn backward);
 
+// Where a backward closure sends an input's gradient, without keeping the input's values alive:
+// capture grad_target(x) rather than x when the backward does not read x itself (ReLU reads its
+// output, add reads nothing), so x's storage is freed once the forward pass drops x.
+using GradTarget = std::shared_ptr<AutogradState>;
+GradTarget grad_target(const Tensor& tensor);  // an empty target for an undefined tensor
+
 // Adds `grad` into `tensor`'s gradient, reordering it to the tensor's layout if needed. Does nothing
 // when the tensor does not require a gradient, so backward closures may call it unconditionally.
 void accumulate_grad(const Tensor& tensor, const Tensor& grad);
+void accumulate_grad(const GradTarget& target, const Tensor& grad);
 
 // Back-propagates from `root` (seed gradient: ones of root's shape unless given), then clears the tape.
 void backward(const Tensor& root, const Tensor& seed = Tensor());

@@ -132,19 +132,33 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// The autograd half of a tensor, apart from its storage so that the tape can hold it alone: a
+// recorded node keeps its inputs' and outputs' states (to hand gradients along) but not their values,
+// so an intermediate that no backward closure needs (a ReLU's input, an add's operands) is freed as
+// soon as the forward pass lets go of it, as in PyTorch.
+struct AutogradState {
+  bool requires_grad = false;
+  bool is_leaf = true;
+  Tensor grad;
+  int pending_uses = 0;  // recorded uses not yet back-propagated (for the grad-ready hook)
+  std::function<void(Tensor&)> grad_ready_hook;
+  memory::desc desc;  // the tensor's layout and shape: gradients are reordered to and checked against them
+  Shape shape;
+  std::string name;                 // for error messages
+  std::weak_ptr<TensorImpl> owner;  // the tensor, for the grad-ready hook (a parameter: always alive)
+};
+
 struct TensorImpl {
   memory::desc desc;
   Shape shape;
   std::shared_ptr<Storage> storage;
   size_t offset_bytes = 0;
   std::string name;
-  // autograd state
-  bool requires_grad = false;
-  bool is_leaf = true;
-  Tensor grad;
-  int pending_uses = 0;  // recorded uses not yet back-propagated (for the grad-ready hook)
-  std::function<void(Tensor&)> grad_ready_hook;
+  std::shared_ptr<AutogradState> autograd;  // null until the tensor takes part in autograd
 };
+
+// The tensor's autograd state, created on first use.
+const std::shared_ptr<AutogradState>& autograd_state(const Tensor& tensor);
 
 // Shapes as text, for error messages: [3, 5, 7, 7].
 std::string to_string(const Shape& shape);

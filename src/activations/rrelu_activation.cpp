@@ -47,9 +47,9 @@ Tensor apply_rrelu(const ActivationSpec& spec, const Tensor& x, bool training, c
   const Tensor multiplier = ops::zip_elements(x, slopes, [](float v, float r) { return v > 0.0f ? 1.0f : r; });
   Tensor y = ops::zip_elements(x, multiplier, [](float v, float m) { return v * m; });
   if (autograd::needs_grad({x})) {
-    autograd::record("rrelu", {x}, {y}, [x, multiplier](const std::vector<Tensor>& grads) {
+    autograd::record("rrelu", {x}, {y}, [x_grad = autograd::grad_target(x), multiplier](const std::vector<Tensor>& grads) {
       const Tensor dy = grads[0].to_desc(multiplier.desc());
-      autograd::accumulate_grad(x, ops::zip_elements(dy, multiplier, [](float g, float m) { return g * m; }));
+      autograd::accumulate_grad(x_grad, ops::zip_elements(dy, multiplier, [](float g, float m) { return g * m; }));
     });
   }
   return y;

@@ -113,15 +113,17 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   autograd::record(
       "conv2d", {x, weight, bias}, {y},
       [data_g = with_algorithm(g, algorithms.backward_data), weights_g = with_algorithm(g, algorithms.backward_weights),
-       x, weight, bias, saved_weights = wants_input_grad ? weights : Tensor(),
+       x_grad = autograd::grad_target(x), weight_grad = autograd::grad_target(weight),
+       bias_grad = autograd::grad_target(bias), weight_shape = weight.shape(),
+       saved_weights = wants_input_grad ? weights : Tensor(),
        saved_src = wants_weight_grad ? src : Tensor()](const std::vector<Tensor>& grads) {
         const Tensor& grad_y = grads[0];
         if (saved_weights.defined())
-          autograd::accumulate_grad(x, convolution_backward_data(data_g, saved_weights, grad_y));
+          autograd::accumulate_grad(x_grad, convolution_backward_data(data_g, saved_weights, grad_y));
         if (saved_src.defined()) {
-          const WeightGradients d = convolution_backward_weights(weights_g, saved_src, grad_y, weight.shape());
-          autograd::accumulate_grad(weight, d.weight);
-          if (weights_g.has_bias) autograd::accumulate_grad(bias, d.bias);
+          const WeightGradients d = convolution_backward_weights(weights_g, saved_src, grad_y, weight_shape);
+          autograd::accumulate_grad(weight_grad, d.weight);
+          if (weights_g.has_bias) autograd::accumulate_grad(bias_grad, d.bias);
         }
       });
   return y;

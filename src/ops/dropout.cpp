@@ -35,8 +35,8 @@ Tensor dropout(const Tensor& x, float p, bool training, const RandomStream& rng,
   const Tensor mask = dropout_mask(x.shape(), p, rng, first_counter, x_f32.desc());
   const auto multiply = [](float a, float b) { return a * b; };
   Tensor y = zip_elements(x_f32, mask, multiply).to_dtype(x.dtype());
-  autograd::record("dropout", {x}, {y}, [x, mask, multiply](const std::vector<Tensor>& grads) {
-    autograd::accumulate_grad(x, zip_elements(mask, grads[0], multiply));
+  autograd::record("dropout", {x}, {y}, [x_grad = autograd::grad_target(x), mask, multiply](const std::vector<Tensor>& grads) {
+    autograd::accumulate_grad(x_grad, zip_elements(mask, grads[0], multiply));
   });
   return y;
 }

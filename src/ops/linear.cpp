@@ -118,7 +118,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const bool wants_weight_grad = weight.requires_grad() || (bias.defined() && bias.requires_grad());
   autograd::record(
       "linear", {x, weight, bias}, {y},
-      [g, forward = fwd.pd, x, weight, bias, saved_weights = wants_input_grad ? weights : Tensor(),
+      [g, forward = fwd.pd, x_grad = autograd::grad_target(x), weight_grad = autograd::grad_target(weight),
+       bias_grad = autograd::grad_target(bias), saved_weights = wants_input_grad ? weights : Tensor(),
        saved_src = wants_weight_grad ? src : Tensor()](const std::vector<Tensor>& grads) {
         const Tensor grad_y = grads[0].to_desc(g.dst());
         if (saved_weights.defined()) {
@@ -128,7 +129,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
           execute(bwd.primitive, {{DNNL_ARG_DIFF_DST, grad_y.memory_handle()},
                                   {DNNL_ARG_WEIGHTS, saved_weights.memory_handle()},
                                   {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
-          autograd::accumulate_grad(x, diff_src);
+          autograd::accumulate_grad(x_grad, diff_src);
         }
         if (saved_src.defined()) {
           // dL/dweight = dL/dy^T * x and dL/dbias = column sums of dL/dy.
@@ -143,8 +144,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
             bwd_args[DNNL_ARG_DIFF_BIAS] = diff_bias.memory_handle();
           }
           execute(bwd.primitive, bwd_args);
-          autograd::accumulate_grad(weight, diff_weights);
-          if (g.has_bias) autograd::accumulate_grad(bias, diff_bias);
+          autograd::accumulate_grad(weight_grad, diff_weights);
+          if (g.has_bias) autograd::accumulate_grad(bias_grad, diff_bias);
         }
       });
   return y;

@@ -97,7 +97,8 @@ Tensor pool(const char* op, const Tensor& x, algorithm alg, const Window& w) {
 
   if (!record) return y;
   const memory::desc src = x.desc(), dst = y.desc();
-  autograd::record(op, {x}, {y}, [x, src, dst, alg, w, workspace, workspace_desc](const std::vector<Tensor>& grads) {
+  autograd::record(op, {x}, {y}, [x_grad = autograd::grad_target(x), src, dst, alg, w, workspace,
+                                  workspace_desc](const std::vector<Tensor>& grads) {
     const auto& bwd = backward_primitive(src, dst, alg, w);
     const Tensor diff_dst = grads[0].to_desc(dst);
     // Zero-filled storage: oneDNN writes every diff_src element, and the padding lanes stay zero.
@@ -107,7 +108,7 @@ Tensor pool(const char* op, const Tensor& x, algorithm alg, const Window& w) {
     if (workspace) args[DNNL_ARG_WORKSPACE] = memory(workspace_desc, cpu_engine(), workspace->data());
     bwd.primitive.execute(cpu_stream(), args);
     cpu_stream().wait();
-    autograd::accumulate_grad(x, diff_src);
+    autograd::accumulate_grad(x_grad, diff_src);
   });
   return y;
 }

@@ -16,8 +16,8 @@ Tensor relu(const Tensor& x) {
   constexpr auto algorithm = dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
   Tensor y = eltwise_forward(algorithm, 0.f, 0.f, x, dnnl::prop_kind::forward_training);
   const Tensor saved_y = y.detach();
-  autograd::record("relu", {x}, {y}, [x, saved_y](const std::vector<Tensor>& grads) {
-    autograd::accumulate_grad(x, eltwise_backward(algorithm, 0.f, 0.f, saved_y, grads[0]));
+  autograd::record("relu", {x}, {y}, [x_grad = autograd::grad_target(x), saved_y](const std::vector<Tensor>& grads) {
+    autograd::accumulate_grad(x_grad, eltwise_backward(algorithm, 0.f, 0.f, saved_y, grads[0]));
   });
   return y;
 }

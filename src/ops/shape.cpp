@@ -11,9 +11,9 @@ Tensor flatten(const Tensor& x) {
   const int64_t features = x.numel() / batch;
   // A plain input is viewed without a copy; a blocked one is reordered once, here.
   Tensor y = x.to_plain().reshape({batch, features});
-  autograd::record("flatten", {x}, {y}, [x](const std::vector<Tensor>& grads) {
+  autograd::record("flatten", {x}, {y}, [x_grad = autograd::grad_target(x), shape = x.shape()](const std::vector<Tensor>& grads) {
     // accumulate_grad reorders the plain gradient back to x's (possibly blocked) layout.
-    autograd::accumulate_grad(x, grads[0].to_plain().reshape(x.shape()));
+    autograd::accumulate_grad(x_grad, grads[0].to_plain().reshape(shape));
   });
   return y;
 }

@@ -27,7 +27,7 @@ GradientAllReducer::GradientAllReducer(dist::Communicator& communicator, const n
                 "' is not a leaf tensor that requires a gradient");
     SUGAR_CHECK(seen.insert(tensor.impl()).second, "GradientAllReducer: parameter '", name,
                 "' is listed twice (one tensor has one gradient and one grad-ready hook)");
-    SUGAR_CHECK(!tensor.impl()->grad_ready_hook, "GradientAllReducer: parameter '", name,
+    SUGAR_CHECK(!autograd_state(tensor)->grad_ready_hook, "GradientAllReducer: parameter '", name,
                 "' already has a grad-ready hook (is another GradientAllReducer attached to it?)");
     parameters_.push_back({name, tensor, 0, 0, floats_of(tensor), false});
   }

@@ -120,9 +120,9 @@ Tensor NeuronStats::Site::observe_input(const nn::ActivationModule&, const Tenso
   // Same storage under a new autograd identity: the activation records its node on `watched`, and
   // this node hands watched's gradient on to x unchanged after reading it.
   Tensor watched = x.detach();
-  autograd::record("neuron_stats", {x}, {watched}, [this, x](const std::vector<Tensor>& grads) {
+  autograd::record("neuron_stats", {x}, {watched}, [this, x_grad = autograd::grad_target(x)](const std::vector<Tensor>& grads) {
     record_gradient(grads[0]);
-    autograd::accumulate_grad(x, grads[0]);
+    autograd::accumulate_grad(x_grad, grads[0]);
   });
   return watched;
 }
