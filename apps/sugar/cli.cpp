@@ -3,6 +3,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <exception>
@@ -54,13 +56,15 @@ std::string one_line(std::string text) {
 
 // Under mpirun, a failure on one rank ends every rank (MPI_Abort) rather than leaving the others
 // waiting forever in their next all-reduce; the line says which rank failed.
+// The line goes out in one write: std::cerr writes each << piece on its own, and mpirun's MPI_ABORT
+// banner (another process on the same stderr) landed between them.
 int report_error(const std::string& message, int exit_code) {
   dist::Communicator& ranks = dist::world();
-  if (ranks.size() == 1) {
-    std::cerr << "error: " << one_line(message) << std::endl;
-    return exit_code;
-  }
-  std::cerr << "error: rank " << ranks.rank() << " of " << ranks.size() << ": " << one_line(message) << std::endl;
+  const std::string rank = ranks.size() == 1 ? "" : sugar::detail::concat("rank ", ranks.rank(), " of ", ranks.size(), ": ");
+  const std::string line = "error: " + rank + one_line(message) + "\n";
+  std::cerr.flush();
+  static_cast<void>(::write(STDERR_FILENO, line.data(), line.size()));
+  if (ranks.size() == 1) return exit_code;
   ranks.abort(exit_code);
   return exit_code;  // not reached: abort() ends the process
 }

@@ -109,37 +109,15 @@ class MpiCommunicator final : public Communicator {
 
   Request allreduce_sum_async(float* data, int64_t count) override {
     check_count("allreduce_sum", count);
-    return thread_->submit([=, this] {
-      for_pieces(count, [&](int64_t offset, int n) {
-        start_and_wait("MPI_Iallreduce", n * sizeof(float), [&](MPI_Request* request) {
-          return MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, MPI_FLOAT, MPI_SUM, comm_, request);
-        });
-      });
-    });
+    return allreduce_in_place(data, count, MPI_FLOAT, MPI_SUM);
   }
   void allreduce_sum(double* data, int64_t count) override {
     check_count("allreduce_sum", count);
-    thread_
-        ->submit([=, this] {
-          for_pieces(count, [&](int64_t offset, int n) {
-            start_and_wait("MPI_Iallreduce", n * sizeof(double), [&](MPI_Request* request) {
-              return MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, MPI_DOUBLE, MPI_SUM, comm_, request);
-            });
-          });
-        })
-        .wait();
+    allreduce_in_place(data, count, MPI_DOUBLE, MPI_SUM).wait();
   }
   void allreduce_max(int64_t* data, int64_t count) override {
     check_count("allreduce_max", count);
-    thread_
-        ->submit([=, this] {
-          for_pieces(count, [&](int64_t offset, int n) {
-            start_and_wait("MPI_Iallreduce", n * sizeof(int64_t), [&](MPI_Request* request) {
-              return MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, MPI_INT64_T, MPI_MAX, comm_, request);
-            });
-          });
-        })
-        .wait();
+    allreduce_in_place(data, count, MPI_INT64_T, MPI_MAX).wait();
   }
   void allgather(const double* send, int64_t count, double* receive) override {
     check_count("allgather", count);
@@ -198,6 +176,19 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
+  // MPI_Iallreduce(MPI_IN_PLACE) of data[0, count) on the communication thread, in pieces of at most
+  // max_piece elements (MPI counts are int).
+  template <class T>
+  Request allreduce_in_place(T* data, int64_t count, MPI_Datatype type, MPI_Op op) {
+    return thread_->submit([=, this] {
+      for_pieces(count, [&](int64_t offset, int n) {
+        start_and_wait("MPI_Iallreduce", n * sizeof(T), [&](MPI_Request* request) {
+          return MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, type, op, comm_, request);
+        });
+      });
+    });
+  }
+
   template <class Piece>
   static void for_pieces(int64_t count, Piece&& piece) {
     if (count == 0) piece(0, 0);  // still issued: every rank must see the same collectives
