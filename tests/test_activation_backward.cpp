@@ -97,3 +97,33 @@ TEST(ActivationBackward, GradientsAccumulateWhenTheInputFeedsTwoActivations) {
   autograd::backward(ops::add(a, b));
   EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{0.5f, 2.0f, 2.0f}));
 }
+
+// ReLU's gradient follows from its output (y > 0 exactly where x > 0), so it saves y and its input is
+// freed once the forward pass drops it (one activation-sized tensor less per ReLU during training);
+// SiLU's needs x, which stays until backward. Both still give the exact gradients.
+TEST(ActivationBackward, ReluKeepsOnlyItsOutputAndSiluItsInput) {
+  for (const char* name : {"relu", "silu"}) {
+    Tensor x = Tensor::from_vector({3}, {-1.0f, 0.5f, 2.0f});
+    x.set_requires_grad(true);
+    std::weak_ptr<Storage> input_storage;
+    Tensor y;
+    {
+      const Tensor doubled = ops::add(x, x);  // the activation's input: [-2, 1, 4]
+      input_storage = doubled.storage();
+      y = apply_activation(ActivationSpec::parse(name), doubled);
+    }
+    EXPECT_EQ(input_storage.expired(), std::string(name) == "relu") << name;
+    autograd::backward(y);
+    const std::vector<float> grad = x.grad().to_vector();
+    if (std::string(name) == "relu") {
+      EXPECT_EQ(grad, (std::vector<float>{0.0f, 2.0f, 2.0f}));
+    } else {
+      const auto dsilu = [](double v) {  // d/dv v*sigmoid(v)
+        const double s = 1.0 / (1.0 + std::exp(-v));
+        return s * (1.0 + v * (1.0 - s));
+      };
+      const std::vector<double> in = {-2.0, 1.0, 4.0};
+      for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(grad[i], 2.0 * dsilu(in[i]), 1e-6) << i;
+    }
+  }
+}

@@ -8,12 +8,18 @@ namespace sugar::activations {
 
 namespace {
 
-// An elementwise row: y = f(x); the backward saves x and passes dy * f'(x).
+// An elementwise row: y = f(x); the backward saves x (or y, where the row can compute from it) and
+// passes dy * f'(x).
 Tensor apply_elementwise(const ActivationSpec& spec, const Tensor& x) {
   std::shared_ptr<const ActivationRow> row = spec.row_ptr();
   const ParamValues p = spec.kernel_params();
   Tensor y = row->kernels.forward(x, p);
-  if (autograd::needs_grad({x})) {
+  if (autograd::needs_grad({x}) && row->kernels.backward_from_output) {
+    autograd::record(row->name, {x}, {y},
+                     [row, p, x_grad = autograd::grad_target(x), saved_y = y.detach()](const std::vector<Tensor>& grads) {
+                       autograd::accumulate_grad(x_grad, row->kernels.backward_from_output(saved_y, grads[0], p));
+                     });
+  } else if (autograd::needs_grad({x})) {
     autograd::record(row->name, {x}, {y}, [row, p, x](const std::vector<Tensor>& grads) {
       autograd::accumulate_grad(x, row->kernels.backward(x, grads[0], p));
     });

@@ -103,6 +103,11 @@ struct ActivationKernels {
   // dx = dy where x > 0 (ReLU's own derivative), dy * f'(x; p) where x <= 0: the backward of
   // sugar(surrogate=<this row>, region=negative) in one pass.
   std::function<Tensor(const Tensor& x, const Tensor& dy, const ParamValues& p)> backward_relu_positive;
+  // Optional: dx = dy * f'(x; p) computed from the output y = f(x) instead of x, for rows whose
+  // derivative y determines (ReLU: dy where y > 0). The op then saves y, which the next layer keeps
+  // anyway, instead of x, so x is freed after the forward pass: one activation-sized tensor less per
+  // site during training.
+  std::function<Tensor(const Tensor& y, const Tensor& dy, const ParamValues& p)> backward_from_output;
 
   bool complete() const { return forward && backward && backward_relu_positive; }
 };
