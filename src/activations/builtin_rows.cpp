@@ -7,7 +7,7 @@
 #include "sugar/activations/scalar_functions.hpp"
 #include "sugar/activations/spec.hpp"
 #include "sugar/error.hpp"
-#include "sugar/ops/eltwise.hpp"
+#include "sugar/ops/relu.hpp"
 
 namespace sugar::activations {
 
@@ -83,9 +83,8 @@ std::vector<ActivationRow> builtin_activation_rows() {
   // bsilu and nelu.
   std::vector<ActivationRow> rows;
   rows.push_back(onednn_row<s::Relu, relu_algorithm>("relu", "max(x, 0); gradient 0 for x <= 0"));
-  // y > 0 exactly where x > 0, so the gradient (dy there, 0 where x <= 0) follows from y.
   rows.back().kernels.backward_from_output = [](const Tensor& y, const Tensor& dy, const ParamValues&) {
-    return ops::eltwise_backward(algorithm::eltwise_relu_use_dst_for_bwd, 0.0f, 0.0f, y, dy);
+    return ops::relu_backward(y, dy);
   };
   rows.push_back(onednn_row<s::LeakyRelu, leaky_relu_algorithm>(
       "leaky_relu", "x for x > 0, negative_slope * x otherwise (gradient negative_slope at 0)",

@@ -142,7 +142,7 @@ std::string milliseconds(double ms) {
 // The passes a call runs: the forward always, the backward passes when it records for autograd.
 struct PassesNeeded {
   bool pass[kPasses];
-  bool training;
+  bool training() const { return pass[kBackwardData] || pass[kBackwardWeights]; }
   // "forward+backward_weights": part of the machine store's key, since a pass not measured stays direct.
   std::string names() const {
     std::string text;
@@ -155,14 +155,13 @@ struct PassesNeeded {
 PassesNeeded passes_needed(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const bool training = autograd::needs_grad({x, weight, bias});
   return {{true, training && x.requires_grad(),
-           training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))},
-          training};
+           training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))}};
 }
 
 // auto: times both algorithms on each pass this call runs; the others stay direct.
 ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const PassesNeeded& passes, ConvLayerChoice choice) {
-  const bool training = passes.training;
+  const bool training = passes.training();
   const bool* needed = passes.pass;
   const ConvGeometry direct = with_algorithm(g, ConvAlgorithm::direct);
   const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
