@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sugar/bench/bench.hpp"
+#include "sugar/nn/fused_inference.hpp"
 #include "sugar/error.hpp"
 #include "sugar/profiler.hpp"
 
@@ -112,11 +113,23 @@ TEST(Bench, ResNetInferenceRunsNoBackwardAndUsesTheResidualAdds) {
   EXPECT_EQ(j["parameters"], 11173962);
   EXPECT_EQ(breakdown_calls(j, "conv_forward"), 20);  // 17 3x3 convs and 3 1x1 shortcut convs
   EXPECT_EQ(breakdown_calls(j, "add"), 8);            // one per BasicBlock
-  EXPECT_EQ(breakdown_calls(j, "activation_forward"), 17);
+  // Fused (the default): every batch norm folded into its convolution, the 9 ReLUs that follow a
+  // batch norm run as the convolution's post-op; the 8 after the residual adds run by themselves.
+  EXPECT_EQ(j["fusion"], true);
+  EXPECT_EQ(breakdown_calls(j, "batch_norm_forward"), 0);
+  EXPECT_EQ(breakdown_calls(j, "activation_forward"), 8);
   for (const char* kind : {"conv_backward_data", "conv_backward_weights", "batch_norm_backward",
                            "activation_backward", "pooling_backward", "loss", "optimizer"})
     EXPECT_EQ(breakdown_calls(j, kind), 0) << kind;
   EXPECT_GT(j["imgs_per_sec"].get<double>(), 0);
+
+  o.fusion = false;  // --no-fusion: every layer by itself
+  const json unfused = json::parse(bench::to_json_text(bench::run_benchmark(o)));
+  EXPECT_EQ(unfused["fusion"], false);
+  EXPECT_EQ(breakdown_calls(unfused, "conv_forward"), 20);
+  EXPECT_EQ(breakdown_calls(unfused, "batch_norm_forward"), 20);
+  EXPECT_EQ(breakdown_calls(unfused, "activation_forward"), 17);
+  EXPECT_TRUE(nn::inference_fusion_enabled()) << "the benchmark restores the fusion switch";
 }
 
 TEST(Bench, MedianOfOddAndEvenCounts) {

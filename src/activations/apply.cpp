@@ -29,6 +29,25 @@ Tensor apply_elementwise(const ActivationSpec& spec, const Tensor& x) {
 
 }  // namespace
 
+std::optional<ops::EltwiseOp> inference_eltwise(const ActivationSpec& spec, bool training) {
+  const ActivationRow& row = spec.row();
+  switch (row.kind) {
+    case ActivationKind::random:
+      if (training) return std::nullopt;  // draws random slopes: no fixed function
+      [[fallthrough]];
+    case ActivationKind::elementwise:
+      if (row.kernels.onednn_forward == nullptr) return std::nullopt;
+      return row.kernels.onednn_forward(spec.kernel_params());
+    case ActivationKind::combinator:
+      // sugar's forward pass is exactly its `forward` row; only the backward differs.
+      if (row.name == "sugar") return inference_eltwise(spec.nested("forward"), training);
+      return std::nullopt;
+    case ActivationKind::module:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training, const RandomSource& random) {
   SUGAR_CHECK(x.defined(), "activation ", spec.defined() ? spec.name() : std::string("?"),
               ": the input tensor is undefined");

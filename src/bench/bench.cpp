@@ -11,6 +11,7 @@
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/loss.hpp"
@@ -189,6 +190,12 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.threads = num_threads();
   result.parameters = nn::count_parameters(*model);
 
+  // Restores the process's fusion switch however the steps end.
+  struct FusionSetting {
+    bool previous = nn::inference_fusion_enabled();
+    explicit FusionSetting(bool enabled) { nn::set_inference_fusion(enabled); }
+    ~FusionSetting() { nn::set_inference_fusion(previous); }
+  } fusion_setting(options.fusion);
   ProfilerSession profiling;
   const int64_t total = options.warmup + options.iters;
   double timed_ns = 0;

@@ -39,6 +39,7 @@ std::string to_json_text(const BenchResult& r) {
   j["threads"] = r.threads;
   j["warmup"] = o.warmup;
   j["iters"] = o.iters;
+  j["fusion"] = o.fusion;
   j["parameters"] = r.parameters;
   j["imgs_per_sec"] = r.imgs_per_sec;
   double min_s = r.step_seconds.front(), max_s = r.step_seconds.front();
@@ -68,6 +69,9 @@ std::string to_table_text(const BenchResult& r) {
   out += format("sugar bench: %s (%s parameters), activation %s, %s, %s, batch %lld, %d thread%s\n", o.model.c_str(),
                 thousands(r.parameters).c_str(), o.activation.c_str(), dtype_name(o.dtype), phase_name(o.phase),
                 static_cast<long long>(o.batch), r.threads, r.threads == 1 ? "" : "s");
+  if (o.phase == Phase::infer)
+    out += o.fusion ? "batch norms folded into convolutions, activations fused where oneDNN can\n"
+                    : "no fusion: every layer runs by itself (--no-fusion)\n";
   out += format("%.1f img/s (median of %lld timed steps after %lld warm-up); step %.1f ms median, %.1f ms mean\n",
                 r.imgs_per_sec, static_cast<long long>(o.iters), static_cast<long long>(o.warmup), r.median_step_ms,
                 r.mean_step_ms);

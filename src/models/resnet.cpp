@@ -3,6 +3,7 @@
 #include <string>
 
 #include "sugar/error.hpp"
+#include "sugar/nn/fused_inference.hpp"
 #include "sugar/ops/add.hpp"
 #include "sugar/ops/pool.hpp"
 #include "sugar/ops/shape.hpp"
@@ -40,8 +41,9 @@ BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride,
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = act1_->forward(bn1_->forward(conv1_->forward(x)));
-  out = bn2_->forward(conv2_->forward(out));
+  // conv_bn_activation: act(bn(conv(x))), one fused convolution in evaluation (nn/fused_inference.hpp).
+  Tensor out = nn::conv_bn_activation(*conv1_, bn1_.get(), act1_.get(), x);
+  out = nn::conv_bn_activation(*conv2_, bn2_.get(), nullptr, out);
   out = ops::add(out, shortcut_ ? shortcut_->forward(x) : x);
   return act2_->forward(out);
 }
@@ -80,7 +82,7 @@ ResNet::ResNet(const ResNetOptions& options) : options_(options) {
 Tensor ResNet::forward(const Tensor& x) {
   SUGAR_CHECK(x.ndim() == 4 && x.dim(1) == options_.in_channels, display_name(), ": expected input [N, ",
               options_.in_channels, ", H, W], got ", to_string(x.shape()));
-  Tensor out = act1_->forward(bn1_->forward(conv1_->forward(x)));
+  Tensor out = nn::conv_bn_activation(*conv1_, bn1_.get(), act1_.get(), x);
   for (auto& layer : layers_) out = layer->forward(out);
   // Equal to kuangliu's avg_pool2d(out, 4) on the 4x4 map of a 32x32 input; see the header.
   return linear_->forward(ops::flatten(ops::global_avg_pool2d(out)));

@@ -1,6 +1,7 @@
 #include "sugar/nn/conv2d.hpp"
 
 #include "sugar/error.hpp"
+#include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
 
 namespace sugar::nn {
@@ -39,12 +40,41 @@ void Conv2d::reset_parameters(uint64_t seed) {
   if (bias_.defined()) init::constant_(bias_, 0.0f);
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
+void Conv2d::check_input(const Tensor& x) const {
   SUGAR_CHECK(is_initialized(), display_name(),
               ": parameters are not initialised; call sugar::nn::initialize(model, seed) once the model is built");
   SUGAR_CHECK(x.ndim() == 4 && x.dim(1) == in_channels_, display_name(), ": expected input [N, ", in_channels_,
               ", H, W], got ", to_string(x.shape()));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  check_input(x);
   return ops::conv2d(x, weight_, bias_, options_, &state_);
+}
+
+namespace {
+
+bool still_valid(const FoldedConv& folded) {
+  if (!folded.weight.defined()) return false;
+  for (size_t i = 0; i < folded.sources.size(); ++i) {
+    const std::shared_ptr<Storage> source = folded.sources[i].lock();
+    if (!source || source->version() != folded.versions[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Tensor Conv2d::forward_fused(const Tensor& x, const BatchNorm2d* bn, const std::optional<ops::EltwiseOp>& activation) {
+  check_input(x);
+  if (folded_bn_ != bn || !still_valid(folded_)) {
+    folded_ = fold_batch_norm(*this, bn);
+    folded_bn_ = bn;
+  }
+  ops::Conv2dFusion fusion;
+  fusion.activation = activation;
+  fusion.layer_has_bias = bias_.defined();
+  return ops::conv2d_inference(x, folded_.weight, folded_.bias, fusion, options_, &state_);
 }
 
 }  // namespace sugar::nn

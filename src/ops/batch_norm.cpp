@@ -87,6 +87,9 @@ void update_running_stats(const Tensor& running_mean, const Tensor& running_var,
     rm[c] = static_cast<float>((1 - momentum) * rm[c] + momentum * mean[c]);
     rv[c] = static_cast<float>((1 - momentum) * rv[c] + momentum * var[c] * unbias);
   }
+  // Written in place: a folded evaluation convolution (nn/fused_inference.hpp) must see the change.
+  running_mean.bump_version();
+  running_var.bump_version();
 }
 
 // sync_bn: this rank's batch statistics (in `mean`, `variance`, over `values` values per channel) are

@@ -74,6 +74,31 @@ Tensor forward_weight(const Tensor& weight, const ConvGeometry& g, const memory:
   return state->weight_in_layout;
 }
 
+// Runs forward primitive `fwd` on x and the weight (the state's copy in the primitive's layout).
+Tensor run_forward(const CachedPrimitive<ForwardPd>& fwd, const ConvGeometry& g, const Tensor& x, const Tensor& weight,
+                   const Tensor& bias, Conv2dState* state, Tensor* src_used = nullptr, Tensor* weights_used = nullptr) {
+  const Tensor src = x.to_desc(fwd.pd.src_desc());
+  const Tensor weights = forward_weight(weight, g, fwd.pd.weights_desc(), state);
+  Tensor y = Tensor::from_desc(fwd.pd.dst_desc());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.memory_handle()},
+                                       {DNNL_ARG_WEIGHTS, weights.memory_handle()},
+                                       {DNNL_ARG_DST, y.memory_handle()}};
+  Tensor bias_f32;
+  if (g.has_bias) {
+    bias_f32 = bias.to_desc(fwd.pd.bias_desc());
+    args[DNNL_ARG_BIAS] = bias_f32.memory_handle();
+  }
+  execute(fwd.primitive, args);
+  if (src_used != nullptr) *src_used = src;
+  if (weights_used != nullptr) *weights_used = weights;
+  return y;
+}
+
+[[noreturn]] void rethrow_creation_error(const dnnl::error& e, const Tensor& x, const Tensor& weight) {
+  throw Error(std::string("conv2d: oneDNN cannot create this convolution (") + e.what() + ") for input " +
+              describe(x.desc()) + ", weight " + to_string(weight.shape()));
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
@@ -88,22 +113,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const ConvGeometry forward = with_algorithm(g, algorithms.forward);
     fwd = training ? &forward_training_primitive(forward) : &forward_inference_primitive(forward);
   } catch (const dnnl::error& e) {
-    throw Error(std::string("conv2d: oneDNN cannot create this convolution (") + e.what() + ") for input " +
-                describe(x.desc()) + ", weight " + to_string(weight.shape()));
+    rethrow_creation_error(e, x, weight);
   }
-
-  const Tensor src = x.to_desc(fwd->pd.src_desc());
-  const Tensor weights = forward_weight(weight, g, fwd->pd.weights_desc(), state);
-  Tensor y = Tensor::from_desc(fwd->pd.dst_desc());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.memory_handle()},
-                                       {DNNL_ARG_WEIGHTS, weights.memory_handle()},
-                                       {DNNL_ARG_DST, y.memory_handle()}};
-  Tensor bias_f32;
-  if (g.has_bias) {
-    bias_f32 = bias.to_desc(fwd->pd.bias_desc());
-    args[DNNL_ARG_BIAS] = bias_f32.memory_handle();
-  }
-  execute(fwd->primitive, args);
+  Tensor src, weights;
+  Tensor y = run_forward(*fwd, g, x, weight, bias, state, &src, &weights);
   if (!training) return y;
 
   // Save only what the needed gradients use: the primitive-layout weights for dL/dx, the
@@ -126,6 +139,42 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
           if (weights_g.has_bias) autograd::accumulate_grad(bias_grad, d.bias);
         }
       });
+  return y;
+}
+
+Tensor conv2d_inference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dFusion& fusion,
+                        const Conv2dOptions& options, Conv2dState* state) {
+  SUGAR_CHECK(!autograd::needs_grad({x, weight, bias}),
+              "conv2d_inference: a gradient is needed (grad mode is on and an input requires one); fused "
+              "inference records nothing for autograd, so call it under NoGradGuard or use conv2d");
+  profiler::Scope scope(profiler::OpKind::conv_forward);
+  const ConvGeometry g = describe_convolution(x, weight, bias, options);
+  // The layer's own geometry (without a folded bias) decides the algorithm, as in training.
+  ConvGeometry layer = g;
+  layer.has_bias = fusion.layer_has_bias && bias.defined();
+  const CachedPrimitive<ForwardPd>* fwd = nullptr;
+  bool activation_fused = false;
+  try {
+    const ConvPassAlgorithms algorithms =
+        choose_algorithms(layer, x, weight, layer.has_bias ? bias : Tensor(), options, state);
+    const ConvGeometry forward = with_algorithm(g, algorithms.forward);
+    if (fusion.activation) {
+      try {
+        fwd = &forward_inference_primitive(forward, fusion.activation);
+        activation_fused = true;
+      } catch (const dnnl::error&) {
+        // This implementation has no such post-op: the eltwise runs on its own below.
+      }
+    }
+    if (fwd == nullptr) fwd = &forward_inference_primitive(forward);
+  } catch (const dnnl::error& e) {
+    rethrow_creation_error(e, x, weight);
+  }
+  Tensor y = run_forward(*fwd, g, x, weight, bias, state);
+  if (fusion.activation && !activation_fused) {
+    const EltwiseOp& e = *fusion.activation;
+    eltwise_forward_into(e.algorithm, e.alpha, e.beta, y, y, dnnl::prop_kind::forward_inference);
+  }
   return y;
 }
 

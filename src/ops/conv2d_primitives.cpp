@@ -144,16 +144,25 @@ const CachedPrimitive<ForwardPd>& forward_training_primitive(const ConvGeometry&
 // training); pinning the training forward's activation layouts keeps one layout in both modes.
 // Winograd's inference kernel takes its weights already transformed (its own "wino" format, which the
 // weight reorder produces) and refuses the training layout, so its weights stay format_tag::any.
-const CachedPrimitive<ForwardPd>& forward_inference_primitive(const ConvGeometry& g) {
+const CachedPrimitive<ForwardPd>& forward_inference_primitive(const ConvGeometry& g,
+                                                              const std::optional<EltwiseOp>& post) {
   const ForwardPd training = forward_training_primitive(g).pd;
-  return cached_primitive<ForwardPd>(geometry_key("conv2d_forward_inference", g), [&] {
+  CacheKey key = geometry_key("conv2d_forward_inference", g);
+  if (post) key << "post" << static_cast<int64_t>(post->algorithm) << double{post->alpha} << double{post->beta};
+  return cached_primitive<ForwardPd>(key, [&] {
     const memory::desc weights = g.algorithm == ConvAlgorithm::winograd ? any_layout(g.weights, g.compute)
                                                                          : training.weights_desc();
     const dnnl::convolution_forward::desc desc(prop_kind::forward_inference, dnnl_algorithm(g),
                                                training.src_desc(), weights, bias_layout(g),
                                                training.dst_desc(), g.strides, g.dilates, g.padding_l,
                                                g.padding_r);
-    return ForwardPd(desc, cpu_engine());
+    dnnl::primitive_attr attr;
+    if (post) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, post->algorithm, post->alpha, post->beta);
+      attr.set_post_ops(ops);
+    }
+    return ForwardPd(desc, attr, cpu_engine());
   });
 }
 

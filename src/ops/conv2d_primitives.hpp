@@ -4,12 +4,14 @@
 //
 // Shape letters: N batch, C input channels, O output channels, G groups, H/W input size, KH/KW
 // kernel size, OH/OW output size.
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "sugar/ops/conv2d.hpp"
+#include "sugar/ops/eltwise.hpp"
 #include "sugar/primitive_cache.hpp"
 
 namespace sugar::ops::conv_detail {
@@ -50,8 +52,11 @@ std::string winograd_unsuitable_reason(const ConvGeometry& g);
 // layer it does not support). The backward primitives take the forward primitive of their own
 // algorithm as hint, so their layouts match that forward's.
 const CachedPrimitive<ForwardPd>& forward_training_primitive(const ConvGeometry& g);
-// Inference uses the layouts the training forward of the same algorithm picked.
-const CachedPrimitive<ForwardPd>& forward_inference_primitive(const ConvGeometry& g);
+// Inference uses the layouts the training forward of the same algorithm picked. With `post`, the
+// primitive applies that eltwise to its output (a oneDNN post-op); throws dnnl::error where the
+// implementation cannot.
+const CachedPrimitive<ForwardPd>& forward_inference_primitive(const ConvGeometry& g,
+                                                              const std::optional<EltwiseOp>& post = std::nullopt);
 const CachedPrimitive<BackwardDataPd>& backward_data_primitive(const ConvGeometry& g);
 const CachedPrimitive<BackwardWeightsPd>& backward_weights_primitive(const ConvGeometry& g);
 

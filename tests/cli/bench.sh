@@ -41,8 +41,16 @@ run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer
 [[ $status == 0 ]] || fail "bench --phase infer exited $status: $err"
 [[ $out == "sugar bench: vgg11 (9,231,114 parameters), activation sugar(surrogate=bsilu), f32, infer, batch 2"* ]] ||
   fail "unexpected table header: $out"
-for word in img/s conv_forward activation_forward other "peak RSS" "oneDNN"; do
+for word in img/s conv_forward other "peak RSS" "oneDNN" "batch norms folded into convolutions"; do
   [[ $out == *"$word"* ]] || fail "the table lacks '$word': $out"
 done
 [[ $out != *conv_backward* ]] || fail "inference shows backward kinds: $out"
+# Fused: SUGAR's forward is ReLU, so every activation runs inside its convolution.
+[[ $out != *activation_forward* && $out != *batch_norm_forward* ]] || fail "fused inference ran layers by themselves: $out"
+
+run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer --no-fusion
+[[ $status == 0 ]] || fail "bench --no-fusion exited $status: $err"
+for word in "no fusion" batch_norm_forward activation_forward; do
+  [[ $out == *"$word"* ]] || fail "the --no-fusion table lacks '$word': $out"
+done
 echo "bench CLI: ok"

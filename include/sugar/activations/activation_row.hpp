@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "sugar/ops/eltwise.hpp"
 #include "sugar/random.hpp"
 #include "sugar/tensor.hpp"
 
@@ -93,6 +94,10 @@ struct ActivationParam {
   bool allows(double value) const;
 };
 
+// A oneDNN eltwise algorithm with its alpha and beta, chosen from a row's parameter values.
+using EltwiseAlgorithm = ops::EltwiseOp;
+using ChooseEltwise = EltwiseAlgorithm (*)(const ParamValues& p);
+
 // Fast tensor kernels of an element-wise row. Each returns a new tensor with x's layout and data
 // type and keeps the padding lanes of blocked layouts zero.
 struct ActivationKernels {
@@ -108,6 +113,9 @@ struct ActivationKernels {
   // anyway, instead of x, so x is freed after the forward pass: one activation-sized tensor less per
   // site during training.
   std::function<Tensor(const Tensor& y, const Tensor& dy, const ParamValues& p)> backward_from_output;
+  // Optional: the oneDNN eltwise that computes `forward` exactly (rows built by onednn_kernels).
+  // Evaluation uses it to fuse the activation into the convolution before it (nn/fused_inference.hpp).
+  ChooseEltwise onednn_forward = nullptr;
 
   bool complete() const { return forward && backward && backward_relu_positive; }
 };

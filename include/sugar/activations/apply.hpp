@@ -1,5 +1,6 @@
 #pragma once
 // Applying an activation to a tensor: the autograd op behind every nonlinearity of a model.
+#include <optional>
 #include <vector>
 
 #include "sugar/activations/spec.hpp"
@@ -17,6 +18,13 @@ namespace sugar::activations {
 // evaluated with their parameters at the spec's values.
 Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training = false,
                         const RandomSource& random = {});
+
+// The oneDNN eltwise that computes the forward of `spec` exactly, when there is one: element-wise rows
+// built on oneDNN (relu, leaky_relu, elu, gelu, silu, mish, ...), a random row in evaluation (rrelu:
+// its mean slope), and sugar, whose forward is its `forward` row (ReLU). Empty for everything else
+// (module rows, rows computed by Sugar's own loops, rrelu in training). Evaluation fuses such an
+// activation into the convolution before it (nn/fused_inference.hpp).
+std::optional<ops::EltwiseOp> inference_eltwise(const ActivationSpec& spec, bool training);
 
 // f(x) and what the backward sends for an upstream gradient of 1, at each of `x`: runs
 // apply_activation on a 1-d tensor and back-propagates (the tape is cleared afterwards). This is

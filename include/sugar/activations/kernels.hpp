@@ -33,17 +33,10 @@ ActivationKernels loop_kernels() {
   return kernels;
 }
 
-// A oneDNN eltwise algorithm with its alpha and beta, chosen from a row's parameter values.
-struct EltwiseAlgorithm {
-  dnnl::algorithm algorithm;
-  float alpha = 0.0f;
-  float beta = 0.0f;
-};
-using ChooseEltwise = EltwiseAlgorithm (*)(const ParamValues& p);
-
 template <ScalarFn F, ScalarFn DF, ChooseEltwise Choose>
 ActivationKernels onednn_kernels() {
   ActivationKernels kernels = loop_kernels<F, DF>();
+  kernels.onednn_forward = Choose;
   kernels.forward = [](const Tensor& x, const ParamValues& p) {
     const EltwiseAlgorithm e = Choose(p);
     return ops::eltwise_forward(e.algorithm, e.alpha, e.beta, x);

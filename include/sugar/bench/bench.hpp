@@ -35,6 +35,8 @@ struct BenchOptions {
   uint64_t seed = 0;  // weights, inputs and labels
   // train.conv_algo's policy; auto measures the layers in the first warm-up step (or the first step).
   ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
+  // --phase infer: fold batch norms into convolutions and fuse activations (nn/fused_inference.hpp).
+  bool fusion = true;
 };
 
 // Throws sugar::Error (usage) for a value out of range, naming the option.

@@ -1,8 +1,23 @@
 #pragma once
+#include <memory>
+#include <optional>
+#include <vector>
+
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/conv2d.hpp"
 
 namespace sugar::nn {
+
+class BatchNorm2d;
+
+// A convolution's weight and bias with the batch norm after it folded in (nn/fused_inference.hpp),
+// valid while the tensors it was computed from are unchanged: same storages, same write versions.
+struct FoldedConv {
+  Tensor weight;
+  Tensor bias;
+  std::vector<std::weak_ptr<Storage>> sources;
+  std::vector<uint64_t> versions;
+};
 
 // nn.Conv2d. Parameters: weight [O, I/groups, KH, KW] and, when bias is on, bias [O].
 // Initialisation (torchvision's ResNet/VGG): weight ~ N(0, 2 / fan_out) with fan_out = O * KH * KW
@@ -35,13 +50,22 @@ class Conv2d : public Module {
   // What the last forward ran; unset before the first forward.
   const std::optional<ops::ConvLayerChoice>& algorithm_choice() const { return state_.choice; }
 
+  // Evaluation only (nn/fused_inference.hpp): act(bn(conv(x))) as one convolution, with bn (may be
+  // null) folded into the weight and bias and `activation` (may be empty) as its post-op. Uses and
+  // records the same algorithm choice as forward().
+  Tensor forward_fused(const Tensor& x, const BatchNorm2d* bn, const std::optional<ops::EltwiseOp>& activation);
+
  private:
+  void check_input(const Tensor& x) const;
+
   int64_t in_channels_;
   int64_t out_channels_;
   ops::Conv2dOptions options_;
   Tensor weight_;
   Tensor bias_;
   ops::Conv2dState state_;
+  FoldedConv folded_;                      // forward_fused's weight and bias
+  const BatchNorm2d* folded_bn_ = nullptr;  // the batch norm folded_ was made with
 };
 
 }  // namespace sugar::nn

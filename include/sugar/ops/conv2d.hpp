@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "sugar/ops/conv_algorithm.hpp"
+#include "sugar/ops/eltwise.hpp"
 #include "sugar/tensor.hpp"
 
 namespace sugar::ops {
@@ -46,5 +47,23 @@ struct Conv2dState {
 // carries the layer's pinned and last choice and its reordered weight from call to call.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {},
               Conv2dState* state = nullptr);
+
+// What an inference-only convolution does beyond conv2d (nn/fused_inference.hpp builds it).
+struct Conv2dFusion {
+  // The eltwise applied to the output inside the convolution (a oneDNN post-op): y = f(conv(x) + b).
+  std::optional<EltwiseOp> activation;
+  // Whether the layer itself has a bias. False when `bias` is a batch norm folded into a bias-free
+  // convolution: the algorithm choice is then keyed, pinned and recorded as the layer's own (shared
+  // with training) and not as a new biased layer.
+  bool layer_has_bias = false;
+};
+
+// conv2d for evaluation only, with `fusion`: the same result as fusion.activation applied to
+// conv2d(x, weight, bias, options, state), in one pass over the output. Where the chosen
+// implementation cannot apply the eltwise as a post-op, it runs as a separate eltwise.
+// Throws sugar::Error when a gradient would be needed (grad mode on and x, weight or bias requiring
+// one): nothing is recorded for autograd.
+Tensor conv2d_inference(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dFusion& fusion,
+                        const Conv2dOptions& options = {}, Conv2dState* state = nullptr);
 
 }  // namespace sugar::ops

@@ -29,6 +29,15 @@ namespace sugar::ops {
 
 // ---- oneDNN eltwise -----------------------------------------------------------------------------
 
+// One oneDNN eltwise function: its algorithm with alpha and beta (what an activation row's forward
+// is in oneDNN's terms, and what a convolution can apply to its output as a post-op).
+struct EltwiseOp {
+  dnnl::algorithm algorithm = dnnl::algorithm::eltwise_relu;
+  float alpha = 0.0f;
+  float beta = 0.0f;
+  bool operator==(const EltwiseOp&) const = default;
+};
+
 // True for the *_use_dst_for_bwd algorithms, whose backward reads the forward's output (dst)
 // instead of its input (src).
 bool eltwise_backward_uses_dst(dnnl::algorithm algorithm);
