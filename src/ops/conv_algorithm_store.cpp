@@ -32,10 +32,17 @@ std::string cache_directory() {
   return "";
 }
 
-// What makes timings comparable: the processor, the oneDNN build and the kernels it picks.
+// Raised whenever the measurement itself changes, so that decisions measured the old way are
+// measured again (a new file) instead of reused. 2: an inference forward no longer times the weight
+// reorder that the layer keeps across batches.
+constexpr int kMeasurementVersion = 2;
+
+// What makes timings comparable: the processor, the oneDNN build, the kernels it picks and how
+// Sugar measures.
 std::string machine_signature() {
   return train::cpu_model_name() + " | oneDNN " + onednn_version() + " | isa " +
-         std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa()));
+         std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa())) + " | measurement " +
+         std::to_string(kMeasurementVersion);
 }
 
 // When the store cannot be used, this process measures for itself.
