@@ -297,3 +297,31 @@ TEST(FusedInference, WholeModelsGiveTheUnfusedLogits) {
     expect_close(fused, unfused, 1e-4, c.model + " " + c.activation);
   }
 }
+
+TEST(FusedInference, BatchNormWithoutRunningStatisticsIsNotFolded) {
+  // track_running_stats off: evaluation normalises with the batch's own statistics, like training.
+  nn::BatchNorm2dOptions options;
+  options.track_running_stats = false;
+  auto conv = std::make_shared<nn::Conv2d>(3, 4, 3, 1, 1, 1, 1, false);
+  auto bn = std::make_shared<nn::BatchNorm2d>(4, options);
+  nn::initialize(*conv, 1);
+  nn::initialize(*bn, 1);
+  conv->eval();
+  bn->eval();
+  const Tensor x = Tensor::from_vector({2, 3, 5, 5}, normal_values(2 * 3 * 25, 17, 2.0, 1.0));
+  autograd::NoGradGuard no_grad;
+  const std::vector<float> y = nn::conv_bn_activation(*conv, bn.get(), nullptr, x).to_vector();
+  // Batch statistics: every channel of the output has mean 0.
+  for (int64_t c = 0; c < 4; ++c) {
+    double sum = 0;
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t p = 0; p < 25; ++p) sum += y[(n * 4 + c) * 25 + p];
+    EXPECT_NEAR(sum / 50.0, 0.0, 1e-5) << "channel " << c;
+  }
+  try {
+    static_cast<void>(nn::fold_batch_norm(*conv, bn.get()));
+    FAIL() << "expected sugar::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no running statistics"), std::string::npos) << e.what();
+  }
+}

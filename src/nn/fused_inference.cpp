@@ -61,6 +61,9 @@ FoldedConv fold_batch_norm(const Conv2d& conv, const BatchNorm2d* bn) {
     folded.bias = conv.bias();
     return folded;
   }
+  SUGAR_CHECK(bn->running_mean().defined(), "fold_batch_norm: ", bn->display_name(),
+              " has no running statistics (track_running_stats off), so it normalises with each batch's own "
+              "and cannot be folded");
   SUGAR_CHECK(bn->num_features() == out, "fold_batch_norm: ", bn->display_name(), " has ", bn->num_features(),
               " channels but ", conv.display_name(), " produces ", out);
   for (const Tensor* source : {&bn->weight(), &bn->bias(), &bn->running_mean(), &bn->running_var()}) {

@@ -60,6 +60,7 @@ void StateSnapshot::restore() const {
     SUGAR_CHECK(buffer.bytes() == saved_buffers_[i].size(), "StateSnapshot: buffer '", buffers_[i].first,
                 "' changed size since it was saved");
     std::memcpy(buffer.raw_data(), saved_buffers_[i].data(), buffer.bytes());
+    buffer.bump_version();  // written in place: caches derived from it (folded batch norms) refresh
   }
   for (size_t i = 0; i < counters_.size(); ++i) *counters_[i].second = saved_counters_[i];
 }

@@ -101,7 +101,9 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 // train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, sweep. Two runs differing only in
 // these keys train the same model on the same data with the same updates; with other thread counts or
 // convolution algorithms the numbers differ by floating-point rounding only (train.neuron_stats only
-// watches: its autograd node passes each gradient through unchanged). Reports ignore these keys when
+// watches: its autograd node passes each gradient through unchanged; in evaluation a watched
+// activation runs after its convolution instead of fused into it, nn/fused_inference.hpp, which can
+// change an evaluation metric by rounding, never the training). Reports ignore these keys when
 // grouping runs; `--resume` accepts changes to them. The seed is not in the list: it changes the math
 // (reports treat it separately, as the replicate index).
 const std::vector<std::string>& non_math_keys();

@@ -10,15 +10,16 @@
 // in cache. Three passes over the activations and two output tensors become one.
 //
 // Fusion happens only where it cannot change what a caller observes beyond rounding:
-//   - every module involved is in evaluation mode and the batch norm has running statistics;
+//   - the convolution and batch norm are in evaluation mode and the batch norm has running
+//     statistics (the activation is fused by the function it computes in its own mode);
 //   - no gradient is needed (grad mode off, or nothing requires one): fusion records no backward;
 //   - the activation is fused only when no observer watches its input (train::NeuronStats measures
 //     pre-activations: the folded convolution still hands it the batch norm's output) and it is a
 //     parameter-free nn::Activation with a oneDNN forward (learnable modules run by themselves).
 // Anything else runs the modules one after the other, exactly as without fusion.
 //
-// The folded weight and bias are computed once and kept in the convolution while none of the five
-// tensors they come from has been written (Tensor::version): evaluation after an epoch folds once,
+// The folded weight and bias are computed once and kept in the convolution while none of the six
+// tensors they come from (weight and bias of both, running mean and variance) has been written (Tensor::version): evaluation after an epoch folds once,
 // not once per batch.
 #include <optional>
 
@@ -37,7 +38,8 @@ bool inference_fusion_enabled();
 Tensor conv_bn_activation(Conv2d& conv, BatchNorm2d* bn, ActivationModule* act, const Tensor& x);
 
 // The batch norm folded into conv's weight and bias (bn may be null: conv's own weight and bias).
-// Computed in double from the plain f32 parameters; for the formula see above.
+// Computed in double from the plain f32 parameters; for the formula see above. Throws sugar::Error
+// when bn has no running statistics.
 FoldedConv fold_batch_norm(const Conv2d& conv, const BatchNorm2d* bn);
 
 }  // namespace sugar::nn

@@ -104,6 +104,7 @@ void fill_relu_pieces(Tensor& a, Tensor& b) {
   float* slopes = a.data<float>();  // a plain [k, C] parameter
   std::fill(slopes, slopes + a.numel(), 0.0f);
   std::fill(slopes, slopes + a.dim(1), 1.0f);
+  a.bump_version();  // written in place through data()
   b.fill_(0.0f);
 }
 
