@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "sugar/error.hpp"
+#include "sugar/memory_pool.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
@@ -47,14 +48,54 @@ memory::desc plain_desc(const Shape& shape, DType dtype) {
 
 // ---- Storage ----------------------------------------------------------------------------------
 
-Storage::Storage(size_t bytes) : bytes_(bytes) {
-  const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-  data_ = std::aligned_alloc(64, rounded);
-  if (!data_) throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes");
-  std::memset(data_, 0, rounded);
+namespace {
+std::atomic<size_t> g_live_bytes{0};
+std::atomic<size_t> g_peak_bytes{0};
+
+// aligned_alloc wants a multiple of the alignment.
+size_t allocated_bytes(size_t bytes) { return std::max<size_t>(64, (bytes + 63) / 64 * 64); }
+
+// Under AddressSanitizer every tensor has a heap block of its own, so a use after free is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kPoolLargeBlocks = false;
+#else
+constexpr bool kPoolLargeBlocks = true;
+#endif
+bool pooled(size_t rounded_bytes) { return kPoolLargeBlocks && rounded_bytes >= memory_pool::kMinPooledBytes; }
+
+void count_allocation(size_t bytes) {
+  const size_t live = g_live_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  size_t peak = g_peak_bytes.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak_bytes.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+}
+}  // namespace
+
+TensorMemory tensor_memory() {
+  return {g_live_bytes.load(std::memory_order_relaxed), g_peak_bytes.load(std::memory_order_relaxed)};
 }
 
-Storage::~Storage() { std::free(data_); }
+void reset_tensor_memory_peak() {
+  g_peak_bytes.store(g_live_bytes.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+Storage::Storage(size_t bytes) : bytes_(bytes) {
+  const size_t rounded = allocated_bytes(bytes);
+  data_ = pooled(rounded) ? memory_pool::allocate(rounded) : std::aligned_alloc(64, rounded);
+  if (!data_) throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes");
+  std::memset(data_, 0, rounded);
+  count_allocation(rounded);
+}
+
+Storage::~Storage() {
+  const size_t rounded = allocated_bytes(bytes_);
+  if (pooled(rounded)) {
+    memory_pool::release(data_);
+  } else {
+    std::free(data_);
+  }
+  g_live_bytes.fetch_sub(rounded, std::memory_order_relaxed);
+}
 
 // ---- construction -----------------------------------------------------------------------------
 

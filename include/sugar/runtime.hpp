@@ -19,6 +19,8 @@ int num_threads();
 // fresh mmaps, so every step paid page faults and kernel zeroing on tens of MB: measured, 2-4x slower
 // training. This keeps such blocks in the heap, and the heap untrimmed, so that they are reused. The
 // trainer and `sugar bench` call it (a benchmark of training must train the way the trainer does).
+// Tensors of 256 KiB and more no longer come from the heap (sugar/memory_pool.hpp); what still does is
+// oneDNN's own buffers (the scratchpads of non-convolution primitives) and smaller blocks.
 void keep_large_blocks_in_the_heap();
 
 // "2.6.3 (commit ...)" of the oneDNN library actually loaded.

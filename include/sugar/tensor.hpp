@@ -34,7 +34,17 @@ size_t dtype_size(DType dtype);
 memory::format_tag plain_tag(size_t ndims);
 memory::desc plain_desc(const Shape& shape, DType dtype = DType::f32);
 
-// Aligned, reference-counted bytes. Zero-filled on allocation so padding lanes start at zero.
+// Bytes held by all Storage objects of the process: now and the most at any moment since the last
+// reset. Peak RSS also counts the heap's free space and oneDNN's buffers; this is the tensors alone.
+struct TensorMemory {
+  size_t live_bytes = 0;
+  size_t peak_bytes = 0;
+};
+TensorMemory tensor_memory();
+void reset_tensor_memory_peak();  // the peak becomes the bytes live now
+
+// Aligned, reference-counted bytes. Zero-filled on allocation so padding lanes start at zero. Blocks
+// of memory_pool::kMinPooledBytes and more come from the memory pool (sugar/memory_pool.hpp).
 class Storage {
  public:
   explicit Storage(size_t bytes);

@@ -202,7 +202,10 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   for (int64_t i = 0; i < total; ++i) {
     const bool warmup = i < options.warmup;
     if (on_step) on_step(i, total, warmup);
-    if (i == options.warmup) profiling.start();  // the profiler sees exactly the timed steps
+    if (i == options.warmup) {
+      profiling.start();  // the profiler sees exactly the timed steps
+      reset_tensor_memory_peak();
+    }
     const auto start = Clock::now();
     if (options.phase == Phase::train) {
       train_step(*model, optimizer, batch, options.dtype);
@@ -224,6 +227,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.mean_step_ms = timed_ns / 1e6 / static_cast<double>(options.iters);
   result.breakdown = breakdown(times, timed_ns, options.iters);
   result.peak_rss_mib = peak_rss_mib();
+  result.peak_tensor_mib = static_cast<double>(tensor_memory().peak_bytes) / (1024.0 * 1024.0);
   result.onednn_version = onednn_version();
   result.cpu_isa = isa_name(isa);
   result.implementations = implementations_by_op();

@@ -56,6 +56,7 @@ std::string to_json_text(const BenchResult& r) {
     breakdown[s.kind] = {{"ms", s.ms_per_step}, {"fraction", s.fraction}, {"calls", s.calls_per_step}};
   j["breakdown"] = breakdown;
   j["peak_rss_mib"] = r.peak_rss_mib;
+  j["peak_tensor_mib"] = r.peak_tensor_mib;
   j["onednn"] = {{"version", r.onednn_version}, {"isa", r.cpu_isa}, {"implementations", r.implementations}};
   nlohmann::json layers = nlohmann::json::object();
   for (const auto& [path, choice] : r.conv_algorithms) layers[path] = nlohmann::json::parse(ops::to_json_text(choice));
@@ -83,7 +84,7 @@ std::string to_table_text(const BenchResult& r) {
     out += format("%-24s %10.1f %6.1f%% %10s\n", s.kind.c_str(), s.ms_per_step, 100.0 * s.fraction, calls.c_str());
   }
   out += "\n";
-  out += format("peak RSS %.0f MiB\n", r.peak_rss_mib);
+  out += format("peak RSS %.0f MiB (tensors at most %.0f MiB at once)\n", r.peak_rss_mib, r.peak_tensor_mib);
   out += "oneDNN " + r.onednn_version + ", ISA " + r.cpu_isa + "; implementations (primitives):\n";
   for (const auto& [op, implementations] : r.implementations) {
     std::string line = "  " + op + ":";

@@ -60,6 +60,7 @@ struct BenchResult {
   double mean_step_ms = 0;
   std::vector<OpShare> breakdown;  // every profiled kind in profiler order, then "other"
   double peak_rss_mib = 0;         // the process's peak resident set size so far
+  double peak_tensor_mib = 0;      // the most bytes tensors held at once during the timed steps
   std::string onednn_version;
   std::string cpu_isa;  // the instruction set oneDNN dispatches to ("avx512_core_bf16")
   // For each op of the primitive cache ("conv2d_forward_training"), how many primitives each oneDNN
@@ -80,7 +81,7 @@ double median(std::vector<double> values);
 
 // One JSON object on one line: model, activation, dtype, phase, batch, classes, threads, warmup, iters,
 // parameters, imgs_per_sec, step_ms {median, mean, min, max}, steps_ms, breakdown {kind: {ms,
-// fraction, calls}}, peak_rss_mib, framework, onednn {version, isa, implementations}, conv_algo {policy,
+// fraction, calls}}, peak_rss_mib, peak_tensor_mib, framework, onednn {version, isa, implementations}, conv_algo {policy,
 // layers {path: {layer, forward, backward_data, backward_weights, source, note}}}.
 std::string to_json_text(const BenchResult& result);
 

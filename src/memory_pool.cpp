@@ -1,0 +1,170 @@
+#include "sugar/memory_pool.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sugar/error.hpp"
+
+namespace sugar::memory_pool {
+namespace {
+
+constexpr size_t kPageBytes = 4096;
+
+size_t round_up(size_t bytes, size_t multiple) { return (bytes + multiple - 1) / multiple * multiple; }
+
+struct BlockState {
+  size_t bytes = 0;
+  bool free = false;
+};
+
+// One mapping from the kernel, cut into consecutive blocks (keyed by address).
+struct Segment {
+  size_t bytes = 0;
+  std::map<char*, BlockState> blocks;
+  bool wholly_free() const { return blocks.size() == 1 && blocks.begin()->second.free; }
+};
+
+struct Pool {
+  std::mutex mutex;
+  std::map<char*, Segment> segments;               // by base address
+  std::set<std::pair<size_t, char*>> free_blocks;  // (bytes, address): best fit is a lower_bound
+  size_t peak_in_use_bytes = 0;
+  Stats stats;
+};
+
+Pool& pool() {
+  static Pool* instance = new Pool;  // never destroyed: tensors may be freed by static destructors
+  return *instance;
+}
+
+// The segment that holds `address`. Caller holds the lock.
+std::map<char*, Segment>::iterator segment_of(Pool& p, char* address) {
+  auto after = p.segments.upper_bound(address);
+  SUGAR_CHECK(after != p.segments.begin(), "memory pool: released a block it did not hand out");
+  auto segment = std::prev(after);
+  SUGAR_CHECK(address < segment->first + segment->second.bytes, "memory pool: released a block it did not hand out");
+  return segment;
+}
+
+// Marks the block at `address` (free, `bytes` or more) in use for `size` bytes; the rest of it, if
+// large enough to serve a request, becomes a free block of its own.
+void use_block(Pool& p, Segment& segment, char* address, size_t size) {
+  BlockState& block = segment.blocks.at(address);
+  p.free_blocks.erase({block.bytes, address});
+  p.stats.free_bytes -= block.bytes;
+  if (block.bytes - size >= kMinPooledBytes) {
+    const size_t rest = block.bytes - size;
+    block.bytes = size;
+    segment.blocks[address + size] = {rest, true};
+    p.free_blocks.insert({rest, address + size});
+    p.stats.free_bytes += rest;
+  }
+  block.free = false;
+}
+
+// Unmaps wholly free segments until `bytes` are returned or none is left. Caller holds the lock; the
+// kernel calls happen under it too, but only when the pool outgrows its budget, which a steady
+// training loop does not.
+void return_free_segments(Pool& p, size_t bytes) {
+  size_t returned = 0;
+  for (auto it = p.segments.begin(); it != p.segments.end() && returned < bytes;) {
+    if (!it->second.wholly_free()) {
+      ++it;
+      continue;
+    }
+    const size_t segment_bytes = it->second.bytes;
+    p.free_blocks.erase({segment_bytes, it->first});
+    p.stats.free_bytes -= segment_bytes;
+    p.stats.held_bytes -= segment_bytes;
+    munmap(it->first, segment_bytes);
+    returned += segment_bytes;
+    it = p.segments.erase(it);
+  }
+}
+
+}  // namespace
+
+void* allocate(size_t bytes) {
+  const size_t size = round_up(std::max<size_t>(bytes, 1), kPageBytes);
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  const size_t in_use_bytes = p.stats.held_bytes - p.stats.free_bytes + size;
+  p.peak_in_use_bytes = std::max(p.peak_in_use_bytes, in_use_bytes);
+
+  const auto best_fit = p.free_blocks.lower_bound({size, nullptr});
+  if (best_fit != p.free_blocks.end()) {
+    char* address = best_fit->second;
+    use_block(p, segment_of(p, address)->second, address, size);
+    ++p.stats.reused;
+    return address;
+  }
+  const size_t segment_bytes = round_up(size, kSegmentMultiple);
+  const auto budget = static_cast<size_t>(static_cast<double>(p.peak_in_use_bytes) * (1.0 + kSlack));
+  if (p.stats.held_bytes + segment_bytes > budget) return_free_segments(p, p.stats.held_bytes + segment_bytes - budget);
+  void* mapped = mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED)
+    throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes (" + std::strerror(errno) + ")");
+  char* address = static_cast<char*>(mapped);
+  Segment& segment = p.segments[address];
+  segment.bytes = segment_bytes;
+  segment.blocks[address] = {segment_bytes, true};
+  p.free_blocks.insert({segment_bytes, address});
+  p.stats.free_bytes += segment_bytes;
+  p.stats.held_bytes += segment_bytes;
+  use_block(p, segment, address, size);
+  ++p.stats.mapped;
+  return address;
+}
+
+void release(void* block) {
+  char* address = static_cast<char*>(block);
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  Segment& segment = segment_of(p, address)->second;
+  auto it = segment.blocks.find(address);
+  SUGAR_CHECK(it != segment.blocks.end() && !it->second.free, "memory pool: released a block it did not hand out");
+  it->second.free = true;
+  p.stats.free_bytes += it->second.bytes;
+  // Merge with free neighbours, so that a later, larger request finds one block.
+  const auto next = std::next(it);
+  if (next != segment.blocks.end() && next->second.free) {
+    p.free_blocks.erase({next->second.bytes, next->first});
+    it->second.bytes += next->second.bytes;
+    segment.blocks.erase(next);
+  }
+  if (it != segment.blocks.begin()) {
+    const auto previous = std::prev(it);
+    if (previous->second.free) {
+      p.free_blocks.erase({previous->second.bytes, previous->first});
+      previous->second.bytes += it->second.bytes;
+      segment.blocks.erase(it);
+      it = previous;
+    }
+  }
+  p.free_blocks.insert({it->second.bytes, it->first});
+}
+
+Stats stats() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return p.stats;
+}
+
+void return_free_blocks() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return_free_segments(p, p.stats.held_bytes);
+  p.peak_in_use_bytes = p.stats.held_bytes - p.stats.free_bytes;  // a fresh start for the budget
+}
+
+}  // namespace sugar::memory_pool

@@ -1,0 +1,157 @@
+// The memory pool: reuse, best fit, splitting and merging of blocks, returning memory to the kernel,
+// and the tensor byte counters. Every test runs in a process of its own (gtest_discover_tests), so
+// the pool starts empty; each test still checks that precondition rather than assume it.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "sugar/error.hpp"
+#include "sugar/memory_pool.hpp"
+#include "sugar/tensor.hpp"
+
+namespace {
+using namespace sugar;
+namespace pool = sugar::memory_pool;
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+char* allocate(size_t bytes) { return static_cast<char*>(pool::allocate(bytes)); }
+
+void expect_empty_pool() {
+  pool::return_free_blocks();
+  ASSERT_EQ(pool::stats().held_bytes, 0u) << "a block from before the test is still in use";
+}
+
+TEST(MemoryPool, AReleasedBlockServesTheNextRequestOfItsSizeWithoutMappingAgain) {
+  expect_empty_pool();
+  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  char* first = allocate(3 * kMiB);
+  std::memset(first, 7, 3 * kMiB);  // the block is writable over its whole size
+  pool::release(first);
+  const pool::Stats before = pool::stats();
+  EXPECT_EQ(before.mapped - start.mapped, 1u);
+  EXPECT_EQ(before.held_bytes, 4 * kMiB);  // one segment, rounded up to the 2 MiB multiple
+  EXPECT_EQ(before.free_bytes, 4 * kMiB);  // the 1 MiB rest was split off and merged back
+  char* second = allocate(3 * kMiB);
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(pool::stats().mapped - start.mapped, 1u);
+  EXPECT_EQ(pool::stats().reused - start.reused, 1u);
+  EXPECT_EQ(pool::stats().free_bytes, 1 * kMiB);
+  pool::release(second);
+}
+
+TEST(MemoryPool, ARequestTakesTheSmallestFreeBlockThatHoldsItAndSplitsOffTheRest) {
+  expect_empty_pool();
+  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  char* big = allocate(8 * kMiB);
+  char* small = allocate(2 * kMiB);
+  pool::release(big);
+  pool::release(small);
+  // 1 MiB fits both free blocks (8 and 2 MiB): the 2 MiB one is the best fit.
+  char* a = allocate(1 * kMiB);
+  EXPECT_EQ(a, small);
+  // 5 MiB fits only the 8 MiB block: it is split, and its 3 MiB rest serves the next request.
+  char* b = allocate(5 * kMiB);
+  EXPECT_EQ(b, big);
+  char* c = allocate(3 * kMiB);
+  EXPECT_EQ(c, big + 5 * kMiB);
+  EXPECT_EQ(pool::stats().mapped - start.mapped, 2u);
+  for (char* block : {a, b, c}) pool::release(block);
+}
+
+TEST(MemoryPool, ReleasedNeighboursMergeIntoOneBlock) {
+  expect_empty_pool();
+  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  char* segment = allocate(6 * kMiB);
+  pool::release(segment);
+  char* first = allocate(2 * kMiB);
+  char* middle = allocate(2 * kMiB);
+  char* last = allocate(2 * kMiB);
+  ASSERT_EQ(first, segment);
+  ASSERT_EQ(middle, segment + 2 * kMiB);
+  ASSERT_EQ(last, segment + 4 * kMiB);
+  pool::release(middle);
+  pool::release(first);  // merges with the free middle: 4 MiB from the segment's start
+  char* merged = allocate(4 * kMiB);
+  EXPECT_EQ(merged, segment);
+  EXPECT_EQ(pool::stats().mapped - start.mapped, 1u);
+  pool::release(last);
+  pool::release(merged);  // merges with the free block on its right: the whole segment is free
+  char* whole = allocate(6 * kMiB);
+  EXPECT_EQ(whole, segment);
+  EXPECT_EQ(pool::stats().mapped - start.mapped, 1u);
+  pool::release(whole);
+}
+
+TEST(MemoryPool, ReturningFreeBlocksUnmapsWhollyFreeSegmentsOnly) {
+  expect_empty_pool();
+  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  char* kept = allocate(2 * kMiB);
+  char* dropped = allocate(4 * kMiB);
+  pool::release(dropped);
+  EXPECT_EQ(pool::stats().held_bytes, 6 * kMiB);
+  pool::return_free_blocks();
+  EXPECT_EQ(pool::stats().held_bytes, 2 * kMiB);
+  EXPECT_EQ(pool::stats().free_bytes, 0u);
+  pool::release(kept);
+  pool::return_free_blocks();
+  EXPECT_EQ(pool::stats().held_bytes, 0u);
+}
+
+TEST(MemoryPool, ItHoldsAtMostItsSlackAboveThePeakInUse) {
+  expect_empty_pool();
+  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  // Free the 8 MiB block, then ask for 9 MiB: in use at most 2 + 9 = 11 MiB, so the pool may hold
+  // 1.25 x 11 = 13.75 MiB. No free block holds 9 MiB, and a new 10 MiB segment beside the 10 MiB
+  // held would make 20: the wholly free 8 MiB segment is returned first.
+  char* a = allocate(8 * kMiB);
+  char* b = allocate(2 * kMiB);
+  pool::release(a);
+  char* c = allocate(9 * kMiB);
+  const pool::Stats s = pool::stats();
+  EXPECT_EQ(s.held_bytes, 2 * kMiB + 10 * kMiB) << "the free 8 MiB segment should have been unmapped";
+  EXPECT_EQ(s.free_bytes, 1 * kMiB);  // the 9 MiB request's segment rest
+  pool::release(b);
+  pool::release(c);
+}
+
+TEST(MemoryPool, ReleasingAnAddressItDidNotHandOutIsAnError) {
+  expect_empty_pool();
+  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  char* block = allocate(2 * kMiB);
+  EXPECT_THROW(pool::release(block + 4096), Error);  // inside a block, not its start
+  int on_the_stack = 0;
+  EXPECT_THROW(pool::release(&on_the_stack), Error);
+  pool::release(block);
+  EXPECT_THROW(pool::release(block), Error);  // twice
+}
+
+TEST(TensorMemory, CountsLiveAndPeakBytesOfEveryTensor) {
+  const TensorMemory start = tensor_memory();
+  {
+    const Tensor big = Tensor::zeros({256, 1024});  // 1 MiB: from the pool
+    const Tensor small = Tensor::zeros({3, 5});     // 60 bytes, rounded to 64: from the heap
+    EXPECT_EQ(tensor_memory().live_bytes, start.live_bytes + kMiB + 64);
+    EXPECT_EQ(big.data<float>()[256 * 1024 - 1], 0.0f);  // zero-filled, though the pool's blocks are reused
+  }
+  EXPECT_EQ(tensor_memory().live_bytes, start.live_bytes);
+  EXPECT_GE(tensor_memory().peak_bytes, start.live_bytes + kMiB + 64);
+  reset_tensor_memory_peak();
+  EXPECT_EQ(tensor_memory().peak_bytes, start.live_bytes);
+}
+
+TEST(TensorMemory, AReusedPoolBlockIsZeroFilledAgain) {
+  float* address = nullptr;
+  {
+    Tensor first = Tensor::zeros({512, 512});
+    first.data<float>()[100] = 5.0f;
+    address = first.data<float>();
+  }
+  const Tensor second = Tensor::zeros({512, 512});
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(second.data<float>(), address);  // the same block, reused (not under ASan: no pool there)
+#endif
+  EXPECT_EQ(second.data<float>()[100], 0.0f);
+}
+
+}  // namespace
