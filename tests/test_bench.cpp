@@ -85,6 +85,11 @@ TEST(Bench, TrainingJsonHasEveryKeyWithConsistentValues) {
   EXPECT_GT(j["breakdown"]["conv_forward"]["ms"].get<double>(), 0);
 
   EXPECT_GT(j["peak_rss_mib"].get<double>(), 0);
+  // During a timed step the weights, their gradients (kept from the step before) and SGD's momentum
+  // are all alive: at least three copies of the parameters; the tensors are part of the resident set.
+  const double parameter_mib = static_cast<double>(result.parameters) * 4.0 / (1024.0 * 1024.0);
+  EXPECT_GE(j["peak_tensor_mib"].get<double>(), 3 * parameter_mib);
+  EXPECT_LE(j["peak_tensor_mib"].get<double>(), j["peak_rss_mib"].get<double>());
   EXPECT_FALSE(j["onednn"]["version"].get<std::string>().empty());
   EXPECT_FALSE(j["onednn"]["isa"].get<std::string>().empty());
   EXPECT_TRUE(j["onednn"]["implementations"].contains("conv2d_forward_training"));
