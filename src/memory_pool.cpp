@@ -95,25 +95,36 @@ void return_free_segments(Pool& p, size_t bytes) {
 }  // namespace
 
 void* allocate(size_t bytes) {
+  // Far beyond any machine's memory; also keeps the rounding below from wrapping around.
+  constexpr size_t kLargestRequest = size_t{1} << 46;
+  if (bytes > kLargestRequest)
+    throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes (more than 64 TiB)");
   const size_t size = round_up(std::max<size_t>(bytes, 1), kPageBytes);
   Pool& p = pool();
   std::lock_guard<std::mutex> lock(p.mutex);
   const size_t in_use_bytes = p.stats.held_bytes - p.stats.free_bytes + size;
-  p.peak_in_use_bytes = std::max(p.peak_in_use_bytes, in_use_bytes);
 
   const auto best_fit = p.free_blocks.lower_bound({size, nullptr});
   if (best_fit != p.free_blocks.end()) {
     char* address = best_fit->second;
     use_block(p, segment_of(p, address)->second, address, size);
+    p.peak_in_use_bytes = std::max(p.peak_in_use_bytes, in_use_bytes);
     ++p.stats.reused;
     return address;
   }
   const size_t segment_bytes = round_up(size, kSegmentMultiple);
-  const auto budget = static_cast<size_t>(static_cast<double>(p.peak_in_use_bytes) * (1.0 + kSlack));
+  const size_t peak_in_use_bytes = std::max(p.peak_in_use_bytes, in_use_bytes);
+  const auto budget = static_cast<size_t>(static_cast<double>(peak_in_use_bytes) * (1.0 + kSlack));
   if (p.stats.held_bytes + segment_bytes > budget) return_free_segments(p, p.stats.held_bytes + segment_bytes - budget);
   void* mapped = mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) {  // the kernel may grant it once every free segment is back
+    return_free_segments(p, p.stats.held_bytes);
+    mapped = mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  }
   if (mapped == MAP_FAILED)
     throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes (" + std::strerror(errno) + ")");
+  // Only a request that succeeded raises the peak: a failed one must not loosen the budget for good.
+  p.peak_in_use_bytes = peak_in_use_bytes;
   char* address = static_cast<char*>(mapped);
   Segment& segment = p.segments[address];
   segment.bytes = segment_bytes;

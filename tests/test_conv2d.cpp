@@ -118,6 +118,24 @@ TEST(Conv2d, InferenceModeRecordsNothingAndMatchesTraining) {
   autograd::clear_tape();
 }
 
+// dL/dx reads the weight itself in the backward (no copy is kept from the forward), so a weight
+// written between the two would silently give the gradient of another convolution: it is an error.
+TEST(Conv2d, BackwardRefusesAWeightWrittenInPlaceAfterTheForward) {
+  const Tensor x = testkit::random_tensor({2, 5, 6, 6}, 11, -1, 1, true);
+  const Tensor w = testkit::random_tensor({4, 5, 3, 3}, 12, -1, 1, true);
+  const Conv2dOptions o = make_options({1, 1}, {1, 1}, {1, 1}, 1);
+  const Tensor y = ops::conv2d(x, w, Tensor(), o);
+  w.data<float>()[0] += 1.0f;
+  w.bump_version();
+  try {
+    autograd::backward(y, Tensor::full(y.shape(), 1.0f));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("written in place after the forward"), std::string::npos) << e.what();
+  }
+  autograd::clear_tape();
+}
+
 // Finite differences (gradcheck.hpp): the convolution is linear in each input, so central
 // differences are exact up to f32 rounding of the forward, ~eps * |L| / h ~ 6e-8 * 50 / 1e-2 = 3e-4
 // for these few hundred outputs; the default tolerance (2e-3 + 2% of the value) covers that, while a

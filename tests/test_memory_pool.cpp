@@ -17,13 +17,15 @@ constexpr size_t kMiB = size_t{1} << 20;
 
 char* allocate(size_t bytes) { return static_cast<char*>(pool::allocate(bytes)); }
 
-void expect_empty_pool() {
+// The pool starts each test empty (its own process); returns false (and fails) otherwise.
+bool pool_is_empty() {
   pool::return_free_blocks();
-  ASSERT_EQ(pool::stats().held_bytes, 0u) << "a block from before the test is still in use";
+  EXPECT_EQ(pool::stats().held_bytes, 0u) << "a block from before the test is still in use";
+  return pool::stats().held_bytes == 0;
 }
 
 TEST(MemoryPool, AReleasedBlockServesTheNextRequestOfItsSizeWithoutMappingAgain) {
-  expect_empty_pool();
+  ASSERT_TRUE(pool_is_empty());
   const pool::Stats start = pool::stats();  // mapped and reused count since the process began
   char* first = allocate(3 * kMiB);
   std::memset(first, 7, 3 * kMiB);  // the block is writable over its whole size
@@ -41,7 +43,7 @@ TEST(MemoryPool, AReleasedBlockServesTheNextRequestOfItsSizeWithoutMappingAgain)
 }
 
 TEST(MemoryPool, ARequestTakesTheSmallestFreeBlockThatHoldsItAndSplitsOffTheRest) {
-  expect_empty_pool();
+  ASSERT_TRUE(pool_is_empty());
   const pool::Stats start = pool::stats();  // mapped and reused count since the process began
   char* big = allocate(8 * kMiB);
   char* small = allocate(2 * kMiB);
@@ -60,7 +62,7 @@ TEST(MemoryPool, ARequestTakesTheSmallestFreeBlockThatHoldsItAndSplitsOffTheRest
 }
 
 TEST(MemoryPool, ReleasedNeighboursMergeIntoOneBlock) {
-  expect_empty_pool();
+  ASSERT_TRUE(pool_is_empty());
   const pool::Stats start = pool::stats();  // mapped and reused count since the process began
   char* segment = allocate(6 * kMiB);
   pool::release(segment);
@@ -83,9 +85,39 @@ TEST(MemoryPool, ReleasedNeighboursMergeIntoOneBlock) {
   pool::release(whole);
 }
 
-TEST(MemoryPool, ReturningFreeBlocksUnmapsWhollyFreeSegmentsOnly) {
-  expect_empty_pool();
+TEST(MemoryPool, AReleasedBlockBetweenTwoFreeOnesMergesWithBoth) {
+  ASSERT_TRUE(pool_is_empty());
   const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  char* segment = allocate(6 * kMiB);
+  pool::release(segment);
+  char* first = allocate(2 * kMiB);
+  char* middle = allocate(2 * kMiB);
+  char* last = allocate(2 * kMiB);
+  pool::release(first);
+  pool::release(last);
+  EXPECT_EQ(pool::stats().free_bytes, 4 * kMiB);
+  pool::release(middle);  // joins the free block on its left and the one on its right
+  EXPECT_EQ(pool::stats().free_bytes, 6 * kMiB);
+  char* whole = allocate(6 * kMiB);
+  EXPECT_EQ(whole, segment);
+  EXPECT_EQ(pool::stats().mapped - start.mapped, 1u);
+  pool::release(whole);
+}
+
+TEST(MemoryPool, AnImpossibleRequestIsAnErrorAndChangesNothing) {
+  ASSERT_TRUE(pool_is_empty());
+  char* kept = allocate(2 * kMiB);
+  const pool::Stats before = pool::stats();
+  EXPECT_THROW(pool::allocate(size_t{1} << 60), Error);
+  EXPECT_THROW(pool::allocate(~size_t{0}), Error);  // would wrap around when rounded to pages
+  EXPECT_EQ(pool::stats().held_bytes, before.held_bytes);
+  EXPECT_EQ(pool::stats().free_bytes, before.free_bytes);
+  EXPECT_EQ(pool::stats().mapped, before.mapped);
+  pool::release(kept);
+}
+
+TEST(MemoryPool, ReturningFreeBlocksUnmapsWhollyFreeSegmentsOnly) {
+  ASSERT_TRUE(pool_is_empty());
   char* kept = allocate(2 * kMiB);
   char* dropped = allocate(4 * kMiB);
   pool::release(dropped);
@@ -99,8 +131,7 @@ TEST(MemoryPool, ReturningFreeBlocksUnmapsWhollyFreeSegmentsOnly) {
 }
 
 TEST(MemoryPool, ItHoldsAtMostItsSlackAboveThePeakInUse) {
-  expect_empty_pool();
-  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  ASSERT_TRUE(pool_is_empty());
   // Free the 8 MiB block, then ask for 9 MiB: in use at most 2 + 9 = 11 MiB, so the pool may hold
   // 1.25 x 11 = 13.75 MiB. No free block holds 9 MiB, and a new 10 MiB segment beside the 10 MiB
   // held would make 20: the wholly free 8 MiB segment is returned first.
@@ -116,8 +147,7 @@ TEST(MemoryPool, ItHoldsAtMostItsSlackAboveThePeakInUse) {
 }
 
 TEST(MemoryPool, ReleasingAnAddressItDidNotHandOutIsAnError) {
-  expect_empty_pool();
-  const pool::Stats start = pool::stats();  // mapped and reused count since the process began
+  ASSERT_TRUE(pool_is_empty());
   char* block = allocate(2 * kMiB);
   EXPECT_THROW(pool::release(block + 4096), Error);  // inside a block, not its start
   int on_the_stack = 0;

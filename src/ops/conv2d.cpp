@@ -130,11 +130,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
       [data_g = with_algorithm(g, algorithms.backward_data), weights_g = with_algorithm(g, algorithms.backward_weights),
        x_grad = autograd::grad_target(x), weight_grad = autograd::grad_target(weight),
        bias_grad = autograd::grad_target(bias), weight_shape = weight.shape(),
-       saved_weight = wants_input_grad ? weight : Tensor(),
+       saved_weight = wants_input_grad ? weight : Tensor(), weight_version = weight.version(),
        saved_src = wants_weight_grad ? src : Tensor()](const std::vector<Tensor>& grads) {
         const Tensor& grad_y = grads[0];
-        if (saved_weight.defined())
+        if (saved_weight.defined()) {
+          // The backward reads the weight itself, so it must still hold the forward's values.
+          SUGAR_CHECK(saved_weight.version() == weight_version,
+                      "conv2d backward: the weight was written in place after the forward that used it "
+                      "(write it after backward, as an optimizer step does)");
           autograd::accumulate_grad(x_grad, convolution_backward_data(data_g, saved_weight, grad_y));
+        }
         if (saved_src.defined()) {
           const WeightGradients d = convolution_backward_weights(weights_g, saved_src, grad_y, weight_shape);
           autograd::accumulate_grad(weight_grad, d.weight);
