@@ -61,17 +61,28 @@ TEST(MemoryPool, ARequestTakesTheSmallestFreeBlockThatHoldsItAndSplitsOffTheRest
   for (char* block : {a, b, c}) pool::release(block);
 }
 
+struct ThreeBlocks {
+  char* first;
+  char* middle;
+  char* last;
+};
+
+// A 6 MiB segment mapped, released, then cut into three consecutive 2 MiB blocks in use.
+ThreeBlocks three_blocks_of_one_segment() {
+  char* segment = allocate(6 * kMiB);
+  pool::release(segment);
+  const ThreeBlocks blocks{allocate(2 * kMiB), allocate(2 * kMiB), allocate(2 * kMiB)};
+  EXPECT_EQ(blocks.first, segment);
+  EXPECT_EQ(blocks.middle, segment + 2 * kMiB);
+  EXPECT_EQ(blocks.last, segment + 4 * kMiB);
+  return blocks;
+}
+
 TEST(MemoryPool, ReleasedNeighboursMergeIntoOneBlock) {
   ASSERT_TRUE(pool_is_empty());
   const pool::Stats start = pool::stats();  // mapped and reused count since the process began
-  char* segment = allocate(6 * kMiB);
-  pool::release(segment);
-  char* first = allocate(2 * kMiB);
-  char* middle = allocate(2 * kMiB);
-  char* last = allocate(2 * kMiB);
-  ASSERT_EQ(first, segment);
-  ASSERT_EQ(middle, segment + 2 * kMiB);
-  ASSERT_EQ(last, segment + 4 * kMiB);
+  const auto [first, middle, last] = three_blocks_of_one_segment();
+  char* const segment = first;
   pool::release(middle);
   pool::release(first);  // merges with the free middle: 4 MiB from the segment's start
   char* merged = allocate(4 * kMiB);
@@ -88,11 +99,8 @@ TEST(MemoryPool, ReleasedNeighboursMergeIntoOneBlock) {
 TEST(MemoryPool, AReleasedBlockBetweenTwoFreeOnesMergesWithBoth) {
   ASSERT_TRUE(pool_is_empty());
   const pool::Stats start = pool::stats();  // mapped and reused count since the process began
-  char* segment = allocate(6 * kMiB);
-  pool::release(segment);
-  char* first = allocate(2 * kMiB);
-  char* middle = allocate(2 * kMiB);
-  char* last = allocate(2 * kMiB);
+  const auto [first, middle, last] = three_blocks_of_one_segment();
+  char* const segment = first;
   pool::release(first);
   pool::release(last);
   EXPECT_EQ(pool::stats().free_bytes, 4 * kMiB);
