@@ -54,6 +54,7 @@ const char* op_kind_name(OpKind kind) {
     case OpKind::loss: return "loss";
     case OpKind::reorder: return "reorder";
     case OpKind::optimizer: return "optimizer";
+    case OpKind::recompute: return "recompute";
     case OpKind::none: return "none";
   }
   return "none";

@@ -229,6 +229,7 @@ Tensor Tensor::detach() const {
   impl->storage = storage();
   impl->offset_bytes = impl_->offset_bytes;
   impl->name = impl_->name;
+  impl->recompute = impl_->recompute;  // same values, so the same recipe
   return Tensor(std::move(impl));
 }
 

@@ -10,6 +10,7 @@
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/error.hpp"
 #include "sugar/profiler.hpp"
+#include "sugar/saved_tensor.hpp"
 
 using namespace sugar;
 using nlohmann::json;
@@ -82,6 +83,10 @@ TEST(Bench, TrainingJsonHasEveryKeyWithConsistentValues) {
   EXPECT_EQ(breakdown_calls(j, "loss"), 2);
   EXPECT_EQ(breakdown_calls(j, "optimizer"), 1);
   EXPECT_EQ(breakdown_calls(j, "add"), 0);  // no residual connections
+  // Each block's batch-norm + ReLU output is recomputed once in the backward, for the ReLU's backward
+  // and, where a convolution follows directly, that convolution's backward-weights.
+  EXPECT_EQ(j["recompute"], true);
+  EXPECT_EQ(breakdown_calls(j, "recompute"), 8);
   EXPECT_GT(j["breakdown"]["conv_forward"]["ms"].get<double>(), 0);
 
   EXPECT_GT(j["peak_rss_mib"].get<double>(), 0);
@@ -99,6 +104,19 @@ TEST(Bench, TrainingJsonHasEveryKeyWithConsistentValues) {
     EXPECT_NE(table.find(word), std::string::npos) << word << " missing from:\n" << table;
   EXPECT_EQ(table.find("\nadd "), std::string::npos) << "kinds the model never runs are left out:\n" << table;
   EXPECT_FALSE(profiler::enabled()) << "the benchmark restores the profiler's state";
+}
+
+TEST(Bench, WithoutRecomputationNothingIsRecomputedAndMoreIsKept) {
+  bench::BenchOptions kept = tiny("vgg11", 8);
+  kept.recompute = false;
+  const json without = json::parse(bench::to_json_text(bench::run_benchmark(kept)));
+  const json with = json::parse(bench::to_json_text(bench::run_benchmark(tiny("vgg11", 8))));
+  EXPECT_EQ(without["recompute"], false);
+  EXPECT_EQ(breakdown_calls(without, "recompute"), 0);
+  EXPECT_EQ(breakdown_calls(with, "recompute"), 8);
+  // The same steps keep one activation-sized tensor less per block from the forward to the backward.
+  EXPECT_LT(with["peak_tensor_mib"].get<double>(), without["peak_tensor_mib"].get<double>());
+  EXPECT_TRUE(autograd::recompute_enabled()) << "the benchmark restores the recomputation switch";
 }
 
 TEST(Bench, ResNetInferenceRunsNoBackwardAndUsesTheResidualAdds) {

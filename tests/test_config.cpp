@@ -89,7 +89,7 @@ ExperimentConfig everything_changed() {
   c.data.augment = {3, true, 0.25f, 8};
   c.optim = {"adamw", 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6};
   c.schedule = {"multistep", 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
-  c.train = {120, 64, 512, 3, "bf16", 0.1, "winograd", 250, "skip_batch", true, 2, false};
+  c.train = {120, 64, 512, 3, "bf16", 0.1, "winograd", 250, "skip_batch", true, 2, false, false};
   c.sweep = {{"model.activation", {"relu", "sugar(surrogate=nelu, alpha=0.1)"}}, {"seed", {"0", "1", "2"}}};
   return c;
 }
@@ -159,6 +159,7 @@ TEST_F(ConfigFiles, MissingKeysTakeTheDocumentedDefaults) {
   EXPECT_EQ(c.train.on_nonfinite, "stop");
   EXPECT_EQ(c.train.eval_every, 1);
   EXPECT_TRUE(c.train.neuron_stats);
+  EXPECT_TRUE(c.train.recompute);
   ExperimentConfig defaults;
   defaults.name = "my-run";
   EXPECT_EQ(c, defaults);
@@ -276,6 +277,7 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "  sync_bn: false\n"
       "  eval_every: 1\n"
       "  neuron_stats: true\n"
+      "  recompute: true\n"
       "sweep:\n"
       "  seed: [0, 1]\n"
       "  model.activation: [relu, \"sugar(surrogate=nelu, alpha=0.1)\"]\n";
@@ -409,7 +411,8 @@ TEST(ConfigDiff, ListsTheChangedKeysInKeyOrder) {
 TEST(ConfigDiff, NonMathKeysAreRealKeys) {
   EXPECT_EQ(non_math_keys(), (std::vector<std::string>{"name", "data.root", "train.threads", "train.eval_batch_size",
                                                        "train.eval_every", "train.checkpoint_every_steps",
-                                                       "train.conv_algo", "train.neuron_stats", "sweep"}));
+                                                       "train.conv_algo", "train.neuron_stats", "train.recompute",
+                                                       "sweep"}));
   const std::vector<std::string>& keys = config_key_paths();
   for (const std::string& key : non_math_keys())
     EXPECT_TRUE(key == "sweep" || std::find(keys.begin(), keys.end(), key) != keys.end()) << key;

@@ -404,6 +404,23 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   return rows;
 }
 
+// Two runs wrote the same metrics (time columns aside) and bit-identical last weights.
+void expect_same_numbers(const std::string& run, const std::string& other) {
+  auto without_time = [](std::vector<std::vector<std::string>> rows) {
+    for (auto& row : rows) row.erase(row.begin() + 7, row.begin() + 9);
+    return rows;
+  };
+  EXPECT_EQ(without_time(read_csv(run + "/metrics.csv")), without_time(read_csv(other + "/metrics.csv")));
+  const io::SafetensorsFile a = io::SafetensorsFile::read(run + "/last.safetensors");
+  const io::SafetensorsFile b = io::SafetensorsFile::read(other + "/last.safetensors");
+  ASSERT_EQ(a.names(), b.names());
+  for (const std::string& name : a.names()) {
+    const io::TensorInfo& info = a.info(name);
+    ASSERT_EQ(info.end - info.begin, b.info(name).end - b.info(name).begin) << name;
+    EXPECT_EQ(std::memcmp(a.bytes(name), b.bytes(name), info.end - info.begin), 0) << name;
+  }
+}
+
 const std::vector<std::string> kVgg11Sites{"features.2",  "features.6",  "features.10", "features.13",
                                           "features.17", "features.20", "features.24", "features.27"};
 
@@ -459,19 +476,7 @@ TEST_F(NeuronStatsE2E, OffWritesNoFileAndResumeKeepsRowsUpToTheCheckpoint) {
   const std::string run = dir_ + "/run";
   train::train(make_config({"train.epochs=1"}), options(run));
   // Watching changes nothing: the same metrics (time columns aside) and bit-identical weights.
-  auto without_time = [](std::vector<std::vector<std::string>> rows) {
-    for (auto& row : rows) row.erase(row.begin() + 7, row.begin() + 9);
-    return rows;
-  };
-  EXPECT_EQ(without_time(read_csv(run + "/metrics.csv")), without_time(read_csv(off + "/metrics.csv")));
-  const io::SafetensorsFile watched = io::SafetensorsFile::read(run + "/last.safetensors");
-  const io::SafetensorsFile unwatched = io::SafetensorsFile::read(off + "/last.safetensors");
-  ASSERT_EQ(watched.names(), unwatched.names());
-  for (const std::string& name : watched.names()) {
-    const io::TensorInfo& info = watched.info(name);
-    ASSERT_EQ(info.end - info.begin, unwatched.info(name).end - unwatched.info(name).begin) << name;
-    EXPECT_EQ(std::memcmp(watched.bytes(name), unwatched.bytes(name), info.end - info.begin), 0) << name;
-  }
+  expect_same_numbers(run, off);
 
   const std::string first = io::read_file(run + "/neurons.csv");
   io::write_file_atomic(run + "/neurons.csv", first + "2,features.2,0.9,0.9,1,0.9\n");
@@ -484,6 +489,17 @@ TEST_F(NeuronStatsE2E, OffWritesNoFileAndResumeKeepsRowsUpToTheCheckpoint) {
     EXPECT_EQ(csv[1 + kVgg11Sites.size() + k][1], kVgg11Sites[k]);
   }
   EXPECT_NE(csv[1 + kVgg11Sites.size()][2], "0.9");
+}
+
+TEST_F(NeuronStatsE2E, RecomputationChangesNoNumberOfARun) {
+  // train.recompute (on by default) recomputes each batch-norm + ReLU output in the backward; the
+  // watched gradients, the metrics and the weights are bit-identical to keeping them.
+  const std::string kept = dir_ + "/kept";
+  const std::string recomputed = dir_ + "/recomputed";
+  train::train(make_config({"train.recompute=false", "train.epochs=1"}), options(kept));
+  train::train(make_config({"train.epochs=1"}), options(recomputed));
+  expect_same_numbers(recomputed, kept);
+  EXPECT_EQ(io::read_file(recomputed + "/neurons.csv"), io::read_file(kept + "/neurons.csv"));
 }
 
 }  // namespace

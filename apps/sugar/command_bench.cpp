@@ -69,6 +69,9 @@ Command add_bench_command(CLI::App& parent) {
   app->add_flag("--no-fusion", [args](int64_t) { args->options.fusion = false; },
                 "--phase infer: run every layer by itself instead of folding batch norms into convolutions "
                 "and fusing activations");
+  app->add_flag("--no-recompute", [args](int64_t) { args->options.recompute = false; },
+                "--phase train: keep batch-norm and activation outputs for the backward instead of "
+                "recomputing them there (faster, more memory; train.recompute: false)");
   app->add_option("--activation", o.activation, "Activation at every site (default: relu)")->type_name("SPEC");
   app->add_option("--warmup", o.warmup, "Untimed steps first (default: 3)")->type_name("N");
   app->add_option("--iters", o.iters, "Timed steps; the result is their median (default: 10)")->type_name("N");

@@ -44,6 +44,7 @@ enum class OpKind : uint8_t {
   loss,       // cross-entropy, forward and backward
   reorder,    // layout and data-type conversions (Tensor::to_desc), destination allocation included
   optimizer,  // Optimizer::step
+  recompute,  // a backward recomputing a saved activation (sugar/saved_tensor.hpp)
   none,       // not an op: a Scope of this kind times nothing
 };
 inline constexpr size_t kOpKinds = static_cast<size_t>(OpKind::none);

@@ -66,6 +66,9 @@ class Storage {
 
 struct TensorImpl;
 struct GradNode;
+namespace autograd {
+struct Rematerializer;
+}
 
 class Tensor {
  public:
@@ -165,6 +168,8 @@ struct TensorImpl {
   size_t offset_bytes = 0;
   std::string name;
   std::shared_ptr<AutogradState> autograd;  // null until the tensor takes part in autograd
+  // How to recompute the values in a backward (sugar/saved_tensor.hpp); null for most tensors.
+  std::shared_ptr<autograd::Rematerializer> recompute;
 };
 
 // The tensor's autograd state, created on first use.

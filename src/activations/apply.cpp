@@ -3,8 +3,15 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/profiler.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::activations {
+
+void set_recompute_from_input(const Tensor& y, const std::shared_ptr<const ActivationRow>& row, const ParamValues& p,
+                              const Tensor& x) {
+  if (!autograd::has_recompute(x)) return;
+  autograd::set_recompute(y, [row, p, saved_x = autograd::SavedTensor(x)] { return row->kernels.forward(saved_x.get(), p); });
+}
 
 namespace {
 
@@ -14,15 +21,20 @@ Tensor apply_elementwise(const ActivationSpec& spec, const Tensor& x) {
   std::shared_ptr<const ActivationRow> row = spec.row_ptr();
   const ParamValues p = spec.kernel_params();
   Tensor y = row->kernels.forward(x, p);
-  if (autograd::needs_grad({x}) && row->kernels.backward_from_output) {
+  if (!autograd::needs_grad({x})) return y;
+  set_recompute_from_input(y, row, p, x);
+  if (row->kernels.backward_from_output) {
     autograd::record(row->name, {x}, {y},
-                     [row, p, x_grad = autograd::grad_target(x), saved_y = y.detach()](const std::vector<Tensor>& grads) {
-                       autograd::accumulate_grad(x_grad, row->kernels.backward_from_output(saved_y, grads[0], p));
+                     [row, p, x_grad = autograd::grad_target(x), saved_y = autograd::SavedTensor(y)](
+                         const std::vector<Tensor>& grads) {
+                       autograd::accumulate_grad(x_grad, row->kernels.backward_from_output(saved_y.get(), grads[0], p));
                      });
-  } else if (autograd::needs_grad({x})) {
-    autograd::record(row->name, {x}, {y}, [row, p, x](const std::vector<Tensor>& grads) {
-      autograd::accumulate_grad(x, row->kernels.backward(x, grads[0], p));
-    });
+  } else {
+    autograd::record(row->name, {x}, {y},
+                     [row, p, x_grad = autograd::grad_target(x), saved_x = autograd::SavedTensor(x)](
+                         const std::vector<Tensor>& grads) {
+                       autograd::accumulate_grad(x_grad, row->kernels.backward(saved_x.get(), grads[0], p));
+                     });
   }
   return y;
 }

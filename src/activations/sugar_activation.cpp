@@ -8,6 +8,7 @@
 #include "sugar/activations/builtin.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/ops/eltwise.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::activations {
 
@@ -24,25 +25,27 @@ Tensor apply_sugar(const ActivationSpec& spec, const Tensor& x, bool, const Rand
   const ParamValues forward_params = forward.kernel_params();
   const ParamValues surrogate_params = surrogate.kernel_params();
   const bool forward_is_relu = forward_row->name == "relu";
+  set_recompute_from_input(y, forward_row, forward_params, x);
 
   autograd::record("sugar", {x}, {y},
-                   [=](const std::vector<Tensor>& grads) {
+                   [=, x_grad = autograd::grad_target(x), saved_x = autograd::SavedTensor(x)](const std::vector<Tensor>& grads) {
                      const Tensor& dy = grads[0];
+                     const Tensor pre_activation = saved_x.get();
                      Tensor dx;
                      if (!negative_region_only) {
-                       dx = surrogate_row->kernels.backward(x, dy, surrogate_params);
+                       dx = surrogate_row->kernels.backward(pre_activation, dy, surrogate_params);
                      } else if (forward_is_relu) {
                        // ReLU's own derivative above 0 is 1: one fused pass.
-                       dx = surrogate_row->kernels.backward_relu_positive(x, dy, surrogate_params);
+                       dx = surrogate_row->kernels.backward_relu_positive(pre_activation, dy, surrogate_params);
                      } else {
                        const ScalarFn forward_derivative = forward_row->derivative;
                        const ScalarFn surrogate_derivative = surrogate_row->derivative;
-                       dx = ops::zip_elements(x, dy, [=](float v, float g) {
+                       dx = ops::zip_elements(pre_activation, dy, [=](float v, float g) {
                          return v > 0.0f ? g * forward_derivative(v, forward_params.data())
                                          : g * surrogate_derivative(v, surrogate_params.data());
                        });
                      }
-                     autograd::accumulate_grad(x, dx);
+                     autograd::accumulate_grad(x_grad, dx);
                    });
   return y;
 }

@@ -11,6 +11,7 @@
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/saved_tensor.hpp"
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
@@ -196,6 +197,11 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
     explicit FusionSetting(bool enabled) { nn::set_inference_fusion(enabled); }
     ~FusionSetting() { nn::set_inference_fusion(previous); }
   } fusion_setting(options.fusion);
+  struct RecomputeSetting {
+    bool previous = autograd::recompute_enabled();
+    explicit RecomputeSetting(bool enabled) { autograd::set_recompute_enabled(enabled); }
+    ~RecomputeSetting() { autograd::set_recompute_enabled(previous); }
+  } recompute_setting(options.recompute);
   ProfilerSession profiling;
   const int64_t total = options.warmup + options.iters;
   double timed_ns = 0;

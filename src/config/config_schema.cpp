@@ -291,6 +291,7 @@ std::vector<ConfigField> build_fields() {
   f.push_back(flag("train.sync_bn", [](auto& c) -> auto& { return c.train.sync_bn; }));
   f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, I::at_least(1)));
   f.push_back(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; }));
+  f.push_back(flag("train.recompute", [](auto& c) -> auto& { return c.train.recompute; }));
   return f;
 }
 

@@ -28,6 +28,7 @@ const std::vector<std::string>& non_math_keys() {
                                              "train.checkpoint_every_steps",
                                              "train.conv_algo",
                                              "train.neuron_stats",
+                                             "train.recompute",
                                              "sweep"};
   return keys;
 }

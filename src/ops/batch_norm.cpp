@@ -11,6 +11,7 @@
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::ops {
 
@@ -161,6 +162,24 @@ Tensor global_backward_correction(dist::Communicator& comm, const Tensor& x, con
   return correction;
 }
 
+// The forward's output again, from its input and the statistics it used (the recipe of
+// sugar/saved_tensor.hpp): the same training primitive with those statistics as inputs.
+Tensor normalize_again(const Tensor& x, const Tensor& scale, const Tensor& shift, const Tensor& mean,
+                       const Tensor& variance, normalization_flags flags, float eps) {
+  flags |= normalization_flags::use_global_stats;
+  const auto& fwd = forward_primitive(x.desc(), prop_kind::forward_training, flags, eps);
+  Tensor y = Tensor::from_desc(x.desc());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x.memory_handle()},
+                                       {DNNL_ARG_DST, y.memory_handle()},
+                                       {DNNL_ARG_MEAN, mean.memory_handle()},
+                                       {DNNL_ARG_VARIANCE, variance.memory_handle()}};
+  if (scale.defined()) args[DNNL_ARG_SCALE] = scale.memory_handle();
+  if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
+  fwd.primitive.execute(cpu_stream(), args);
+  cpu_stream().wait();
+  return y;
+}
+
 }  // namespace
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
@@ -219,6 +238,10 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     update_running_stats(running_mean, running_var, mean, variance, options.momentum, statistics_values);
 
   if (!record) return y;
+  // x is saved for the backward below anyway, so y costs nothing to keep as a recipe.
+  autograd::set_recompute(y, [x, scale, shift, mean, variance, flags, eps] {
+    return normalize_again(x, scale, shift, mean, variance, flags, eps);
+  });
   autograd::record("batch_norm2d", {x, weight, bias}, {y},
                    [x, weight, bias, scale, shift, mean, variance, flags, eps, data, sync,
                     statistics_values](const std::vector<Tensor>& grads) {

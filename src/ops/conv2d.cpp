@@ -14,6 +14,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/profiler.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::ops {
 namespace {
@@ -122,7 +123,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   if (!training) return y;
 
   // Save only what the needed gradients use: the plain weight (a parameter, alive anyway) for dL/dx,
-  // reordered again in the backward; the primitive-layout input for dL/dweight and dL/dbias.
+  // reordered again in the backward; the primitive-layout input for dL/dweight and dL/dbias (as its
+  // recipe when it is a batch-norm + activation output: sugar/saved_tensor.hpp).
   const bool wants_input_grad = x.requires_grad();
   const bool wants_weight_grad = weight.requires_grad() || (bias.defined() && bias.requires_grad());
   autograd::record(
@@ -131,7 +133,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
        x_grad = autograd::grad_target(x), weight_grad = autograd::grad_target(weight),
        bias_grad = autograd::grad_target(bias), weight_shape = weight.shape(),
        saved_weight = wants_input_grad ? weight : Tensor(), weight_version = weight.version(),
-       saved_src = wants_weight_grad ? src : Tensor()](const std::vector<Tensor>& grads) {
+       saved_src = autograd::SavedTensor(wants_weight_grad ? src : Tensor())](const std::vector<Tensor>& grads) {
         const Tensor& grad_y = grads[0];
         if (saved_weight.defined()) {
           // The backward reads the weight itself, so it must still hold the forward's values.
@@ -141,7 +143,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
           autograd::accumulate_grad(x_grad, convolution_backward_data(data_g, saved_weight, grad_y));
         }
         if (saved_src.defined()) {
-          const WeightGradients d = convolution_backward_weights(weights_g, saved_src, grad_y, weight_shape);
+          const WeightGradients d = convolution_backward_weights(weights_g, saved_src.get(), grad_y, weight_shape);
           autograd::accumulate_grad(weight_grad, d.weight);
           if (weights_g.has_bias) autograd::accumulate_grad(bias_grad, d.bias);
         }

@@ -26,6 +26,7 @@
 #include "sugar/nn/sample_offset.hpp"
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/gradient_allreduce.hpp"
+#include "sugar/saved_tensor.hpp"
 #include "sugar/train/neuron_stats.hpp"
 #include "sugar/train/neurons_csv.hpp"
 #include "sugar/train/nonfinite.hpp"
@@ -282,6 +283,7 @@ Session build_session(const config::ExperimentConfig& config, dist::Communicator
   s.ranks = &ranks;
   s.dtype = compute_dtype(config);
   if (config.train.threads > 0) set_num_threads(config.train.threads);
+  autograd::set_recompute_enabled(config.train.recompute);
   s.data = data::load_data(config.data);
   config::validate_against(config, s.data.shape);
   s.model = build_model(config, s.data);

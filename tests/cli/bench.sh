@@ -32,7 +32,7 @@ run bench --model vgg11 --batch 2 --threads 1 --warmup 1 --iters 1 --json
 [[ $(wc -l <"$work/out") == 1 ]] || fail "bench --json printed more than one line: $out"
 [[ $err == *"timed step 2/2"* ]] || fail "no progress on stderr: $err"
 for key in '"model":"vgg11"' '"dtype":"f32"' '"phase":"train"' '"batch":2' '"threads":1' '"imgs_per_sec":' \
-  '"peak_rss_mib":' '"peak_tensor_mib":' '"breakdown":' '"conv_backward_weights":' '"other":'; do
+  '"peak_rss_mib":' '"peak_tensor_mib":' '"breakdown":' '"conv_backward_weights":' '"other":' '"recompute":true'; do
   [[ $out == *"$key"* ]] || fail "the JSON lacks $key: $out"
 done
 
@@ -53,4 +53,7 @@ run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer
 for word in "no fusion" batch_norm_forward activation_forward; do
   [[ $out == *"$word"* ]] || fail "the --no-fusion table lacks '$word': $out"
 done
+run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --no-recompute --json
+[[ $status == 0 ]] || fail "bench --no-recompute exited $status: $err"
+[[ $out == *'"recompute":false'* ]] || fail "the --no-recompute JSON lacks \"recompute\":false: $out"
 echo "bench CLI: ok"

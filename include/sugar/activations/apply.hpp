@@ -19,6 +19,12 @@ namespace sugar::activations {
 Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training = false,
                         const RandomSource& random = {});
 
+// For the element-wise forward y = row(x) just run: when x can be recomputed in the backward (a
+// batch-norm's output, sugar/saved_tensor.hpp), gives y a recipe too, so a backward that saves y
+// keeps neither. Rows with their own apply call it after a deterministic forward.
+void set_recompute_from_input(const Tensor& y, const std::shared_ptr<const ActivationRow>& row, const ParamValues& p,
+                              const Tensor& x);
+
 // The oneDNN eltwise that computes the forward of `spec` exactly, when there is one: element-wise rows
 // built on oneDNN (relu, leaky_relu, elu, gelu, silu, mish, ...), a random row in evaluation (rrelu:
 // its mean slope), and sugar, whose forward is its `forward` row (ReLU). Empty for everything else

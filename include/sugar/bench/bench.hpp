@@ -37,6 +37,8 @@ struct BenchOptions {
   ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
   // --phase infer: fold batch norms into convolutions and fuse activations (nn/fused_inference.hpp).
   bool fusion = true;
+  // --phase train: recompute batch-norm + activation outputs in the backward (train.recompute).
+  bool recompute = true;
 };
 
 // Throws sugar::Error (usage) for a value out of range, naming the option.

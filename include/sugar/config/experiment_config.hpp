@@ -63,6 +63,8 @@ struct TrainConfig {
   bool sync_bn = false;                  // synchronise batch-norm statistics across processes
   int64_t eval_every = 1;                // evaluate on the test set every N epochs (and after the last); >= 1
   bool neuron_stats = true;              // write neurons.csv: dead units and gradients per activation site
+  bool recompute = true;                 // recompute batch-norm + activation outputs in the backward instead
+                                         // of keeping them (less memory, same values; sugar/saved_tensor.hpp)
 };
 
 // One axis of a sweep grid: a key path and the values it takes, each kept as the YAML scalar text
@@ -98,7 +100,7 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 
 // Keys that do not change what a run computes, only where it is stored, how fast it runs or how often
 // it reports: name, data.root, train.threads, train.eval_batch_size, train.eval_every,
-// train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, sweep. Two runs differing only in
+// train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, train.recompute, sweep. Two runs differing only in
 // these keys train the same model on the same data with the same updates; with other thread counts or
 // convolution algorithms the numbers differ by floating-point rounding only (train.neuron_stats only
 // watches: its autograd node passes each gradient through unchanged; in evaluation a watched

@@ -1,0 +1,180 @@
+// Recomputed activations (sugar/saved_tensor.hpp): a saved tensor with a recipe keeps no storage,
+// runs its recipe once, keeps the result exactly as long as a holder may still ask, and a conv ->
+// batch-norm -> activation -> conv chain computes the same gradients, bit for bit, while keeping
+// fewer bytes from the forward to the backward.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "sugar/activations/apply.hpp"
+#include "sugar/autograd.hpp"
+#include "sugar/ops/batch_norm.hpp"
+#include "sugar/ops/conv2d.hpp"
+#include "sugar/saved_tensor.hpp"
+#include "support/gradcheck.hpp"
+
+using namespace sugar;
+using activations::ActivationSpec;
+using autograd::SavedTensor;
+using namespace sugar::testkit;
+
+namespace {
+
+class RecomputeMode {
+ public:
+  explicit RecomputeMode(bool on) : previous_(autograd::recompute_enabled()) { autograd::set_recompute_enabled(on); }
+  ~RecomputeMode() { autograd::set_recompute_enabled(previous_); }
+
+ private:
+  bool previous_;
+};
+
+size_t live_bytes() { return tensor_memory().live_bytes; }
+
+const Shape kMiB{256, 1024};  // 1 MiB of f32
+constexpr size_t kMiBBytes = 256 * 1024 * 4;
+
+}  // namespace
+
+TEST(SavedTensor, WithoutARecipeKeepsTheTensorItself) {
+  const Tensor t = Tensor::full({4}, 2.0f);
+  const SavedTensor saved(t);
+  EXPECT_FALSE(saved.recomputed());
+  EXPECT_TRUE(saved.get().same(t));
+  EXPECT_FALSE(SavedTensor().defined());
+  EXPECT_FALSE(SavedTensor(Tensor()).defined());
+}
+
+TEST(SavedTensor, ARecipeRunsOnceOnFirstUseAndItsResultLivesWhileAHolderRemains) {
+  const size_t before = live_bytes();
+  int runs = 0;
+  SavedTensor first, second;
+  {
+    const Tensor t = Tensor::full(kMiB, 3.0f);
+    autograd::set_recompute(t, [&runs] {
+      ++runs;
+      return Tensor::full(kMiB, 3.0f);
+    });
+    EXPECT_TRUE(autograd::has_recompute(t));
+    first = SavedTensor(t);
+    second = first;
+    EXPECT_TRUE(first.recomputed());
+    EXPECT_EQ(live_bytes(), before + kMiBBytes);
+  }
+  EXPECT_EQ(live_bytes(), before);  // only the recipe is kept
+  EXPECT_EQ(runs, 0);
+  const std::vector<float> values = first.get().to_vector();
+  EXPECT_EQ(values, std::vector<float>(256 * 1024, 3.0f));
+  EXPECT_EQ(runs, 1);
+  EXPECT_TRUE(second.get().same(first.get()));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(live_bytes(), before + kMiBBytes);
+  first = SavedTensor();  // one holder left: the result stays
+  EXPECT_EQ(live_bytes(), before + kMiBBytes);
+  second = SavedTensor();
+  EXPECT_EQ(live_bytes(), before);
+}
+
+TEST(SavedTensor, ARecipeReleasesWhatItCapturedOnceItRan) {
+  // y's recipe reads b's recipe: once y is recomputed, b's result is not kept for y's sake.
+  const size_t before = live_bytes();
+  SavedTensor saved_y;
+  {
+    const Tensor b = Tensor::full(kMiB, -1.0f);
+    autograd::set_recompute(b, [] { return Tensor::full(kMiB, -1.0f); });
+    const Tensor y = Tensor::full(kMiB, 2.0f);
+    autograd::set_recompute(y, [saved_b = SavedTensor(b)] {
+      const std::vector<float> v = saved_b.get().to_vector();
+      return Tensor::full(kMiB, -2.0f * v[0]);
+    });
+    saved_y = SavedTensor(y);
+  }
+  EXPECT_EQ(live_bytes(), before);
+  EXPECT_EQ(saved_y.get().to_vector()[7], 2.0f);
+  EXPECT_EQ(live_bytes(), before + kMiBBytes);  // y's values only
+  EXPECT_FALSE(autograd::has_recompute(Tensor::full({1}, 0.0f)));
+}
+
+TEST(SavedTensor, WhenRecomputationIsOffTensorsAreSavedAsThemselves) {
+  const RecomputeMode off(false);
+  const Tensor t = Tensor::full({4}, 1.0f);
+  autograd::set_recompute(t, [] { return Tensor::full({4}, 1.0f); });
+  EXPECT_FALSE(autograd::has_recompute(t));
+  const SavedTensor saved(t);
+  EXPECT_FALSE(saved.recomputed());
+  EXPECT_TRUE(saved.get().same(t));
+}
+
+TEST(Recompute, BatchNormOutputIsRecomputedBitForBit) {
+  for (const bool blocked : {false, true}) {
+    const Shape shape{6, 20, 5, 7};
+    const Tensor x = blocked ? random_tensor_in(blocked16(shape), 11, -3.0f, 5.0f, true)
+                             : random_tensor(shape, 11, -3.0f, 5.0f, true);
+    const Tensor gamma = random_tensor({20}, 12, 0.5f, 1.5f, true);
+    const Tensor beta = random_tensor({20}, 13, -0.5f, 0.5f, true);
+    const Tensor y = ops::batch_norm2d(x, gamma, beta, Tensor::zeros({20}), Tensor::full({20}, 1.0f), {});
+    const SavedTensor saved(y);
+    ASSERT_TRUE(saved.recomputed());
+    const Tensor again = saved.get();
+    EXPECT_FALSE(again.same(y));
+    EXPECT_EQ(again.desc(), y.desc());
+    EXPECT_EQ(again.to_vector(), y.to_vector()) << (blocked ? "blocked" : "plain");
+    autograd::clear_tape();
+  }
+}
+
+namespace {
+
+struct ChainRun {
+  std::vector<std::vector<float>> grads;  // x, conv1 weight, gamma, beta, conv2 weight
+  size_t saved_bytes = 0;                 // held from the forward to the backward, besides the output
+  size_t activation_bytes = 0;            // one [N, C, H, W] intermediate
+};
+
+// x -> conv -> batch-norm -> activation -> conv, back-propagated from a fixed gradient.
+ChainRun run_chain(const std::string& activation, bool recompute) {
+  const RecomputeMode mode(recompute);
+  const Tensor x = random_tensor({4, 8, 10, 10}, 1, -1.0f, 1.0f, true);
+  const Tensor w1 = random_tensor({16, 8, 3, 3}, 2, -0.3f, 0.3f, true);
+  const Tensor gamma = random_tensor({16}, 3, 0.5f, 1.5f, true);
+  const Tensor beta = random_tensor({16}, 4, -0.2f, 0.2f, true);
+  const Tensor w2 = random_tensor({8, 16, 3, 3}, 5, -0.3f, 0.3f, true);
+  const Tensor running_mean = Tensor::zeros({16}), running_var = Tensor::full({16}, 1.0f);
+  const ActivationSpec spec = ActivationSpec::parse(activation);
+  ops::Conv2dOptions same;
+  same.padding = {1, 1};
+
+  ChainRun run;
+  const size_t before = live_bytes();
+  Tensor z;
+  {
+    const Tensor c = ops::conv2d(x, w1, Tensor(), same);
+    const Tensor b = ops::batch_norm2d(c, gamma, beta, running_mean, running_var, {});
+    const Tensor y = activations::apply_activation(spec, b, true);
+    z = ops::conv2d(y, w2, Tensor(), same);
+    run.activation_bytes = y.bytes();
+  }
+  run.saved_bytes = live_bytes() - before - z.bytes();
+  autograd::backward(z, random_tensor_in(z.desc(), 6));
+  for (const Tensor* t : {&x, &w1, &gamma, &beta, &w2}) run.grads.push_back(t->grad().to_vector());
+  return run;
+}
+
+}  // namespace
+
+TEST(Recompute, ConvBatchNormActivationChainHasTheSameGradientsAndKeepsLess) {
+  // The next convolution reads the activation's output; relu's backward reads it too, silu's and
+  // sugar's read the activation's input. Without recomputation the conv output is kept plus one
+  // activation-sized tensor (relu) or two (silu, sugar); with it, the conv output alone.
+  for (const auto& [activation, kept_without] :
+       std::vector<std::pair<std::string, int>>{{"relu", 1}, {"silu", 2}, {"sugar", 2}}) {
+    const ChainRun plain = run_chain(activation, false);
+    const ChainRun recomputed = run_chain(activation, true);
+    ASSERT_EQ(plain.grads.size(), recomputed.grads.size());
+    for (size_t i = 0; i < plain.grads.size(); ++i)
+      EXPECT_EQ(plain.grads[i], recomputed.grads[i]) << activation << ", gradient " << i;
+    EXPECT_GE(plain.saved_bytes - recomputed.saved_bytes, kept_without * plain.activation_bytes) << activation;
+    EXPECT_LT(plain.saved_bytes - recomputed.saved_bytes, (kept_without + 1) * plain.activation_bytes) << activation;
+  }
+}
