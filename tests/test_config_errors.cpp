@@ -98,7 +98,8 @@ TEST_F(ConfigErrors, UnknownKeysSuggestTheNearestAndListTheAllowed) {
   // Nothing near: no suggestion, only the list.
   EXPECT_EQ(error("train: {colour: red}\n"),
             at("1:9: train.colour: unknown key (allowed: epochs, batch_size, eval_batch_size, threads, dtype, "
-               "label_smoothing, conv_algo, checkpoint_every_steps, on_nonfinite, sync_bn, eval_every, neuron_stats)"));
+               "label_smoothing, conv_algo, checkpoint_every_steps, on_nonfinite, sync_bn, eval_every, neuron_stats, "
+               "recompute)"));
   EXPECT_EQ(error("optim:\n  lr: 0.1\n  lr: 0.2\n"), at("3:3: optim.lr: key given twice (first at line 2)"));
   EXPECT_EQ(error("? [a, b]\n: 1\n"), at("1:3: expected a key name, got a list"));
 }
