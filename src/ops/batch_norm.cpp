@@ -76,6 +76,21 @@ void check_arguments(const Tensor& x, const Tensor& weight, const Tensor& bias, 
               options.momentum);
 }
 
+// Runs a forward primitive of x into y: mean and variance are outputs with batch statistics, inputs
+// with use_global_stats.
+void run_forward(const Tensor& x, const Tensor& y, const Tensor& scale, const Tensor& shift, const Tensor& mean,
+                 const Tensor& variance, prop_kind prop, normalization_flags flags, float eps) {
+  const auto& fwd = forward_primitive(x.desc(), prop, flags, eps);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x.memory_handle()},
+                                       {DNNL_ARG_DST, y.memory_handle()},
+                                       {DNNL_ARG_MEAN, mean.memory_handle()},
+                                       {DNNL_ARG_VARIANCE, variance.memory_handle()}};
+  if (scale.defined()) args[DNNL_ARG_SCALE] = scale.memory_handle();
+  if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
+  fwd.primitive.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
 // PyTorch's running-statistics update; the variance is made unbiased with M / (M - 1).
 void update_running_stats(const Tensor& running_mean, const Tensor& running_var, const Tensor& batch_mean,
                           const Tensor& batch_var, double momentum, int64_t values_per_channel) {
@@ -150,33 +165,20 @@ Tensor global_backward_correction(dist::Communicator& comm, const Tensor& x, con
   }
   const normalization_flags flags =
       normalization_flags::use_global_stats | normalization_flags::use_scale | normalization_flags::use_shift;
-  const auto& fwd = forward_primitive(x.desc(), prop_kind::forward_inference, flags, eps);
   Tensor correction = Tensor::from_desc(x.desc());
-  fwd.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, x.memory_handle()},
-                                       {DNNL_ARG_DST, correction.memory_handle()},
-                                       {DNNL_ARG_MEAN, mean.memory_handle()},
-                                       {DNNL_ARG_VARIANCE, variance.memory_handle()},
-                                       {DNNL_ARG_SCALE, correction_scale.memory_handle()},
-                                       {DNNL_ARG_SHIFT, correction_shift.memory_handle()}});
-  cpu_stream().wait();
+  run_forward(x, correction, correction_scale, correction_shift, mean, variance, prop_kind::forward_inference, flags,
+              eps);
   return correction;
 }
 
 // The forward's output again, from its input and the statistics it used (the recipe of
-// sugar/saved_tensor.hpp): the same training primitive with those statistics as inputs.
+// sugar/saved_tensor.hpp): the same training primitive with those statistics as inputs, which gives
+// the forward's values bit for bit.
 Tensor normalize_again(const Tensor& x, const Tensor& scale, const Tensor& shift, const Tensor& mean,
                        const Tensor& variance, normalization_flags flags, float eps) {
-  flags |= normalization_flags::use_global_stats;
-  const auto& fwd = forward_primitive(x.desc(), prop_kind::forward_training, flags, eps);
   Tensor y = Tensor::from_desc(x.desc());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x.memory_handle()},
-                                       {DNNL_ARG_DST, y.memory_handle()},
-                                       {DNNL_ARG_MEAN, mean.memory_handle()},
-                                       {DNNL_ARG_VARIANCE, variance.memory_handle()}};
-  if (scale.defined()) args[DNNL_ARG_SCALE] = scale.memory_handle();
-  if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
-  fwd.primitive.execute(cpu_stream(), args);
-  cpu_stream().wait();
+  run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training,
+              flags | normalization_flags::use_global_stats, eps);
   return y;
 }
 
@@ -215,22 +217,13 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 
   const float eps = options.eps;
   const memory::desc data = x.desc();
-  const auto& fwd = forward_primitive(data, prop, flags, eps);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x.memory_handle()},
-                                       {DNNL_ARG_DST, y.memory_handle()},
-                                       {DNNL_ARG_MEAN, mean.memory_handle()},
-                                       {DNNL_ARG_VARIANCE, variance.memory_handle()}};
-  if (scale.defined()) args[DNNL_ARG_SCALE] = scale.memory_handle();
-  if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
-  fwd.primitive.execute(cpu_stream(), args);
-  cpu_stream().wait();
+  run_forward(x, y, scale, shift, mean, variance, prop, flags, eps);
   int64_t statistics_values = values_per_channel;  // values per channel the statistics cover
   if (sync) {
     // The pass above measured this rank's statistics; normalise again with the global batch's.
     statistics_values = combine_statistics(*sync, values_per_channel, mean, variance);
     flags |= normalization_flags::use_global_stats;
-    forward_primitive(data, prop_kind::forward_training, flags, eps).primitive.execute(cpu_stream(), args);
-    cpu_stream().wait();
+    run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training, flags, eps);
   }
 
   // Whatever the grad mode: PyTorch updates the buffers on every training forward.
