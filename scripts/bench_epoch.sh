@@ -31,7 +31,7 @@ csv_field() { awk -F, -v key="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ==
 
 bench_imgs_per_sec() {
   echo "bench_epoch: sugar bench $1" >&2
-  "$sugar" bench --model "$1" --batch "$batch" --threads "$threads" --iters 10 --json 2>"$work/$1-bench.log" |
+  "$sugar" bench --model "$1" --batch "$batch" --threads "$threads" --iters 10 --json 2>>"$work/$1-bench.log" |
     json_field imgs_per_sec
 }
 

@@ -3,6 +3,7 @@
 #include "sugar/error.hpp"
 #include "sugar/ops/elementwise_math.hpp"
 #include "sugar/profiler.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::autograd {
 
@@ -126,12 +127,14 @@ void backward(const Tensor& root, const Tensor& seed) {
     for (const GradTarget& in : node.inputs) release_use(*in);
     node = Node{};  // release saved tensors now rather than at the end
   }
+  retire_recipes();
 }
 
 void clear_tape() {
   for (Node& node : tape().nodes)
     for (const GradTarget& in : node.inputs) in->pending_uses = 0;
   tape().nodes.clear();
+  retire_recipes();
 }
 
 size_t tape_size() { return tape().nodes.size(); }

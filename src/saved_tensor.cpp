@@ -1,7 +1,8 @@
 #include "sugar/saved_tensor.hpp"
 
-#include <atomic>
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "sugar/error.hpp"
 #include "sugar/profiler.hpp"
@@ -14,24 +15,61 @@ struct Rematerializer {
   std::function<Tensor()> make;  // emptied after its one run, which also frees what it captured
   Tensor values;
   int holders = 0;
+  uint64_t version = 0;  // the output's write version when the recipe was attached
 };
 
 namespace {
-std::atomic<bool> recompute_on{true};
+
+thread_local bool recompute_on = true;
+
+// The recipes attached on this thread since the tape was last emptied, so that retire_recipes() can
+// drop what they captured once no backward can ask for them any more.
+struct RecipeList {
+  std::vector<std::weak_ptr<Rematerializer>> recipes;
+  size_t prune_at = 64;
+};
+RecipeList& recipe_list() {
+  thread_local RecipeList list;
+  return list;
 }
 
-bool recompute_enabled() { return recompute_on.load(std::memory_order_relaxed); }
-void set_recompute_enabled(bool enabled) { recompute_on.store(enabled, std::memory_order_relaxed); }
+}  // namespace
+
+bool recompute_enabled() { return recompute_on; }
+void set_recompute_enabled(bool enabled) { recompute_on = enabled; }
 
 void set_recompute(const Tensor& output, std::function<Tensor()> recompute) {
   if (!recompute_enabled() || !output.defined()) return;
   auto recipe = std::make_shared<Rematerializer>();
   recipe->make = std::move(recompute);
+  recipe->version = output.version();
+  RecipeList& list = recipe_list();
+  list.recipes.push_back(recipe);
+  if (list.recipes.size() >= list.prune_at) {  // forwards without a backward: forget the dead ones
+    std::erase_if(list.recipes, [](const std::weak_ptr<Rematerializer>& r) { return r.expired(); });
+    list.prune_at = std::max<size_t>(64, 2 * list.recipes.size());
+  }
   output.impl()->recompute = std::move(recipe);
 }
 
 bool has_recompute(const Tensor& t) {
-  return recompute_enabled() && t.defined() && t.impl()->recompute != nullptr && t.impl()->recompute->make != nullptr;
+  if (!recompute_enabled() || !t.defined()) return false;
+  const std::shared_ptr<Rematerializer>& recipe = t.impl()->recompute;
+  // Written in place since (its version moved): the recipe would give the old values.
+  return recipe != nullptr && recipe->make != nullptr && recipe->version == t.version();
+}
+
+void retire_recipes() {
+  RecipeList& list = recipe_list();
+  // Those a SavedTensor outside the tape still holds stay listed, for a later call.
+  std::erase_if(list.recipes, [](const std::weak_ptr<Rematerializer>& weak) {
+    const std::shared_ptr<Rematerializer> recipe = weak.lock();
+    if (!recipe || recipe->make == nullptr) return true;
+    if (recipe->holders > 0) return false;
+    recipe->make = nullptr;
+    return true;
+  });
+  list.prune_at = std::max<size_t>(64, 2 * list.recipes.size());
 }
 
 SavedTensor::SavedTensor(const Tensor& t) {
@@ -70,9 +108,8 @@ Tensor SavedTensor::get() const {
     // The recipes open no scopes of their own: all their time is charged here.
     profiler::Scope scope(profiler::OpKind::recompute);
     SUGAR_CHECK(recipe_->make != nullptr, "recompute: a saved tensor's recipe already ran and its result was freed");
-    std::function<Tensor()> make = std::move(recipe_->make);
+    recipe_->values = recipe_->make();
     recipe_->make = nullptr;
-    recipe_->values = make();
   }
   return recipe_->values;
 }

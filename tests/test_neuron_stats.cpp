@@ -24,6 +24,7 @@
 #include "sugar/nn/module.hpp"
 #include "sugar/nn/sequential.hpp"
 #include "sugar/runtime.hpp"
+#include "sugar/saved_tensor.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/neuron_stats.hpp"
@@ -497,7 +498,9 @@ TEST_F(NeuronStatsE2E, RecomputationChangesNoNumberOfARun) {
   const std::string kept = dir_ + "/kept";
   const std::string recomputed = dir_ + "/recomputed";
   train::train(make_config({"train.recompute=false", "train.epochs=1"}), options(kept));
+  EXPECT_FALSE(autograd::recompute_enabled()) << "train sets its thread's switch from the config";
   train::train(make_config({"train.epochs=1"}), options(recomputed));
+  EXPECT_TRUE(autograd::recompute_enabled());
   expect_same_numbers(recomputed, kept);
   EXPECT_EQ(io::read_file(recomputed + "/neurons.csv"), io::read_file(kept + "/neurons.csv"));
 }

@@ -14,7 +14,10 @@
 //
 // Only recipes whose inputs the backward keeps anyway are attached (a batch-norm's input, or a
 // recipe's output), so a recipe never holds more memory than the tensor it stands for. The cost is one
-// batch-norm forward and one activation forward per block in the backward.
+// batch-norm forward and one activation forward per block in the backward. A recipe must give the
+// forward's values exactly: only deterministic ops attach one (element-wise rows must be pure
+// functions of x and their parameters; random and learnable rows attach none). A tensor whose
+// storage is written in place after its recipe was attached is saved as itself.
 #include <functional>
 #include <memory>
 
@@ -23,15 +26,21 @@
 namespace sugar::autograd {
 
 // Whether ops attach recipes: on by default; train.recompute: false and `sugar bench --no-recompute`
-// turn it off, trading the memory back for the recomputation time. For the whole process.
+// turn it off, trading the memory back for the recomputation time. Per thread, like the tape
+// (sugar::train sets it on the thread that trains, from the config).
 bool recompute_enabled();
 void set_recompute_enabled(bool enabled);
 
 // Attaches `recompute` to `output`: a function that makes a tensor with output's layout and values
 // from tensors the backward keeps anyway. Does nothing while recomputation is off.
 void set_recompute(const Tensor& output, std::function<Tensor()> recompute);
-// True when `t` has a recipe that has not run yet (an op's output can then get a recipe of its own).
+// True when `t` has a recipe that has not run yet and t was not written in place since it was
+// attached (an op's output can then get a recipe of its own).
 bool has_recompute(const Tensor& t);
+// Drops what the recipes attached on this thread captured, except those a SavedTensor still holds:
+// called by autograd::backward and clear_tape once the tape is empty, so that a forward output kept
+// after the backward (features a caller holds on to) does not keep its batch-norm input alive.
+void retire_recipes();
 
 struct Rematerializer;
 
@@ -47,7 +56,7 @@ class SavedTensor {
   ~SavedTensor();
 
   bool defined() const { return tensor_.defined() || recipe_ != nullptr; }
-  bool recomputed() const { return recipe_ != nullptr; }  // saved as a recipe
+  bool holds_recipe() const { return recipe_ != nullptr; }  // saved as a recipe, not as the tensor
   // The values: the saved tensor, or the recipe's result (computed on the first call).
   Tensor get() const;
 

@@ -10,7 +10,9 @@ namespace sugar::activations {
 void set_recompute_from_input(const Tensor& y, const std::shared_ptr<const ActivationRow>& row, const ParamValues& p,
                               const Tensor& x) {
   if (!autograd::has_recompute(x)) return;
-  autograd::set_recompute(y, [row, p, saved_x = autograd::SavedTensor(x)] { return row->kernels.forward(saved_x.get(), p); });
+  autograd::set_recompute(y, [row, p, saved_x = autograd::SavedTensor(x)] {
+    return row->kernels.forward(saved_x.get(), p);
+  });
 }
 
 namespace {

@@ -28,7 +28,8 @@ Tensor apply_sugar(const ActivationSpec& spec, const Tensor& x, bool, const Rand
   set_recompute_from_input(y, forward_row, forward_params, x);
 
   autograd::record("sugar", {x}, {y},
-                   [=, x_grad = autograd::grad_target(x), saved_x = autograd::SavedTensor(x)](const std::vector<Tensor>& grads) {
+                   [=, x_grad = autograd::grad_target(x),
+                    saved_x = autograd::SavedTensor(x)](const std::vector<Tensor>& grads) {
                      const Tensor& dy = grads[0];
                      const Tensor pre_activation = saved_x.get();
                      Tensor dx;

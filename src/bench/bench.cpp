@@ -11,7 +11,6 @@
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
-#include "sugar/saved_tensor.hpp"
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
@@ -21,6 +20,7 @@
 #include "sugar/profiler.hpp"
 #include "sugar/random.hpp"
 #include "sugar/runtime.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::bench {
 

@@ -101,7 +101,8 @@ using ChooseEltwise = EltwiseAlgorithm (*)(const ParamValues& p);
 // Fast tensor kernels of an element-wise row. Each returns a new tensor with x's layout and data
 // type and keeps the padding lanes of blocked layouts zero.
 struct ActivationKernels {
-  // y = f(x; p)
+  // y = f(x; p). Must be a pure function of x and p: the backward may call it again to recompute y
+  // instead of keeping it (sugar/saved_tensor.hpp), and needs the forward's values exactly.
   std::function<Tensor(const Tensor& x, const ParamValues& p)> forward;
   // dx = dy * f'(x; p)
   std::function<Tensor(const Tensor& x, const Tensor& dy, const ParamValues& p)> backward;

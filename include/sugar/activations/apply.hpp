@@ -21,7 +21,7 @@ Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool traini
 
 // For the element-wise forward y = row(x) just run: when x can be recomputed in the backward (a
 // batch-norm's output, sugar/saved_tensor.hpp), gives y a recipe too, so a backward that saves y
-// keeps neither. Rows with their own apply call it after a deterministic forward.
+// keeps neither. apply_elementwise calls it, and so does sugar's apply (its forward is its `forward` row).
 void set_recompute_from_input(const Tensor& y, const std::shared_ptr<const ActivationRow>& row, const ParamValues& p,
                               const Tensor& x);
 
