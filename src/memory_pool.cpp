@@ -92,6 +92,11 @@ void return_free_segments(Pool& p, size_t bytes) {
   }
 }
 
+// Fresh zero pages from the kernel; MAP_FAILED when it refuses.
+void* map_segment(size_t bytes) {
+  return mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
 }  // namespace
 
 void* allocate(size_t bytes) {
@@ -116,10 +121,10 @@ void* allocate(size_t bytes) {
   const size_t peak_in_use_bytes = std::max(p.peak_in_use_bytes, in_use_bytes);
   const auto budget = static_cast<size_t>(static_cast<double>(peak_in_use_bytes) * (1.0 + kSlack));
   if (p.stats.held_bytes + segment_bytes > budget) return_free_segments(p, p.stats.held_bytes + segment_bytes - budget);
-  void* mapped = mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapped = map_segment(segment_bytes);
   if (mapped == MAP_FAILED) {  // the kernel may grant it once every free segment is back
     return_free_segments(p, p.stats.held_bytes);
-    mapped = mmap(nullptr, segment_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mapped = map_segment(segment_bytes);
   }
   if (mapped == MAP_FAILED)
     throw Error("tensor: out of memory allocating " + std::to_string(bytes) + " bytes (" + std::strerror(errno) + ")");

@@ -26,7 +26,13 @@ thread_local bool recompute_on = true;
 // drop what they captured once no backward can ask for them any more.
 struct RecipeList {
   std::vector<std::weak_ptr<Rematerializer>> recipes;
-  size_t prune_at = 64;
+  size_t prune_at = 64;  // the size at which set_recompute next forgets the recipes that are gone
+
+  template <class Predicate>
+  void forget_if(Predicate forget) {
+    std::erase_if(recipes, forget);
+    prune_at = std::max<size_t>(64, 2 * recipes.size());
+  }
 };
 RecipeList& recipe_list() {
   thread_local RecipeList list;
@@ -45,10 +51,8 @@ void set_recompute(const Tensor& output, std::function<Tensor()> recompute) {
   recipe->version = output.version();
   RecipeList& list = recipe_list();
   list.recipes.push_back(recipe);
-  if (list.recipes.size() >= list.prune_at) {  // forwards without a backward: forget the dead ones
-    std::erase_if(list.recipes, [](const std::weak_ptr<Rematerializer>& r) { return r.expired(); });
-    list.prune_at = std::max<size_t>(64, 2 * list.recipes.size());
-  }
+  if (list.recipes.size() >= list.prune_at)  // forwards without a backward: forget the dead ones
+    list.forget_if([](const std::weak_ptr<Rematerializer>& r) { return r.expired(); });
   output.impl()->recompute = std::move(recipe);
 }
 
@@ -60,16 +64,14 @@ bool has_recompute(const Tensor& t) {
 }
 
 void retire_recipes() {
-  RecipeList& list = recipe_list();
   // Those a SavedTensor outside the tape still holds stay listed, for a later call.
-  std::erase_if(list.recipes, [](const std::weak_ptr<Rematerializer>& weak) {
+  recipe_list().forget_if([](const std::weak_ptr<Rematerializer>& weak) {
     const std::shared_ptr<Rematerializer> recipe = weak.lock();
     if (!recipe || recipe->make == nullptr) return true;
     if (recipe->holders > 0) return false;
     recipe->make = nullptr;
     return true;
   });
-  list.prune_at = std::max<size_t>(64, 2 * list.recipes.size());
 }
 
 SavedTensor::SavedTensor(const Tensor& t) {

@@ -80,6 +80,20 @@ double peak_rss_mib() {
 }
 
 // One training step as the trainer runs it, without data loading and metrics.
+// Sets an on/off switch (inference fusion, recomputation) for the benchmark and restores it however
+// the steps end.
+class SwitchSetting {
+ public:
+  SwitchSetting(bool (*get)(), void (*set)(bool), bool enabled) : set_(set), previous_(get()) { set(enabled); }
+  ~SwitchSetting() { set_(previous_); }
+  SwitchSetting(const SwitchSetting&) = delete;
+  SwitchSetting& operator=(const SwitchSetting&) = delete;
+
+ private:
+  void (*set_)(bool);
+  bool previous_;
+};
+
 void train_step(nn::Module& model, optim::Optimizer& optimizer, const RandomBatch& batch, DType dtype) {
   optimizer.zero_grad();
   const Tensor images = dtype == DType::f32 ? batch.images : batch.images.to_dtype(dtype);
@@ -191,17 +205,9 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.threads = num_threads();
   result.parameters = nn::count_parameters(*model);
 
-  // Restores the process's fusion switch however the steps end.
-  struct FusionSetting {
-    bool previous = nn::inference_fusion_enabled();
-    explicit FusionSetting(bool enabled) { nn::set_inference_fusion(enabled); }
-    ~FusionSetting() { nn::set_inference_fusion(previous); }
-  } fusion_setting(options.fusion);
-  struct RecomputeSetting {
-    bool previous = autograd::recompute_enabled();
-    explicit RecomputeSetting(bool enabled) { autograd::set_recompute_enabled(enabled); }
-    ~RecomputeSetting() { autograd::set_recompute_enabled(previous); }
-  } recompute_setting(options.recompute);
+  const SwitchSetting fusion_setting(nn::inference_fusion_enabled, nn::set_inference_fusion, options.fusion);
+  const SwitchSetting recompute_setting(autograd::recompute_enabled, autograd::set_recompute_enabled,
+                                        options.recompute);
   ProfilerSession profiling;
   const int64_t total = options.warmup + options.iters;
   double timed_ns = 0;
