@@ -29,6 +29,7 @@
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/neuron_stats.hpp"
 #include "sugar/train/neurons_csv.hpp"
+#include "sugar/run_dir/csv_files.hpp"
 #include "sugar/train/trainer.hpp"
 #include "support/gradcheck.hpp"
 #include "support/synthetic_cifar.hpp"
@@ -352,7 +353,11 @@ TEST_F(NeuronsCsvFiles, HeaderRowsAndResumeDropsRowsAfterTheCheckpoint) {
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 7);
   io::write_file_atomic(path, text + "4,act1,0.1");  // killed while writing epoch 4
   {
-    train::NeuronsCsv csv = train::NeuronsCsv::resume(path, 2);  // the checkpoint is at epoch 2
+    const run_dir::KeptRows kept = run_dir::kept_neuron_rows(path, train::NeuronsCsv::header_line(), 2);  // checkpoint at epoch 2
+    EXPECT_EQ(kept.discarded_epochs, (std::vector<int64_t>{3}));
+    EXPECT_EQ(kept.torn_line, 8u);
+    io::write_file_atomic(path, kept.text);
+    train::NeuronsCsv csv = train::NeuronsCsv::append_to(path);
     csv.append(3, {site_row("act1", 1.0)});
   }
   EXPECT_EQ(io::read_file(path),
@@ -363,10 +368,9 @@ TEST_F(NeuronsCsvFiles, HeaderRowsAndResumeDropsRowsAfterTheCheckpoint) {
             "2,features.2,0.000000,0.770833,0.5,0.250000\n"
             "3,act1,1.000000,0.770833,0.5,0.250000\n");
   io::write_file_atomic(path, "epoch,train_loss\n");
-  EXPECT_THROW(train::NeuronsCsv::resume(path, 1), Error);
-  fs::remove(path);
-  train::NeuronsCsv::resume(path, 5);  // missing: created with its header
-  EXPECT_EQ(io::read_file(path), train::NeuronsCsv::header_line() + "\n");
+  EXPECT_THROW(run_dir::kept_neuron_rows(path, train::NeuronsCsv::header_line(), 1), Error);
+  io::write_file_atomic(path, train::NeuronsCsv::header_line() + "\n1,act1,2.5,0.5,0.5,0.5\n");  // not a fraction
+  EXPECT_THROW(run_dir::kept_neuron_rows(path, train::NeuronsCsv::header_line(), 1), Error);
 }
 
 // ---- end to end ---------------------------------------------------------------------------------

@@ -15,6 +15,8 @@
 #include "sugar/train/evaluate.hpp"
 #include "sugar/train/metrics_csv.hpp"
 #include "sugar/train/progress.hpp"
+#include "sugar/run_dir/csv_files.hpp"
+#include "sugar/train/resume_plan.hpp"
 #include "sugar/train/trainer.hpp"
 
 namespace {
@@ -68,7 +70,7 @@ TEST(MetricsCsv, RowsAreOnDiskAsSoonAsAppended) {
             train::MetricsCsv::header_line() + "\n" + train::MetricsCsv::format_row(row(1)) + "\n");
 }
 
-TEST(MetricsCsv, ResumeDropsRowsAfterTheCheckpointAndAHalfWrittenLine) {
+TEST(MetricsCsv, KeptRowsDropRowsAfterTheCheckpointAndAHalfWrittenLine) {
   TempDir dir;
   const std::string path = dir.file("metrics.csv");
   {
@@ -76,21 +78,34 @@ TEST(MetricsCsv, ResumeDropsRowsAfterTheCheckpointAndAHalfWrittenLine) {
     for (int e = 1; e <= 3; ++e) csv.append(row(e));
   }
   { std::FILE* f = std::fopen(path.c_str(), "a"); std::fputs("4,0.5", f); std::fclose(f); }
+  const run_dir::KeptRows kept = run_dir::kept_metrics_rows(path, train::MetricsCsv::header_line(), 2);
+  EXPECT_EQ(kept.discarded_epochs, (std::vector<int64_t>{3}));
+  EXPECT_EQ(kept.torn_line, 5u);  // header, three rows, then the torn one
+  io::write_file_atomic(path, kept.text);
   {
-    auto csv = train::MetricsCsv::resume(path, 2);
+    auto csv = train::MetricsCsv::append_to(path);
     csv.append(row(3));
   }
   const std::string h = train::MetricsCsv::header_line() + "\n";
   EXPECT_EQ(io::read_file(path), h + train::MetricsCsv::format_row(row(1)) + "\n" + train::MetricsCsv::format_row(row(2)) +
                                      "\n" + train::MetricsCsv::format_row(row(3)) + "\n");
-  // Fewer rows than the checkpoint's epochs, or a foreign header: errors naming the file.
-  EXPECT_THROW(train::MetricsCsv::resume(path, 5), Error);
+  // Fewer rows than the checkpoint's epochs, a row that does not parse, or a foreign header: errors
+  // naming the file (and the line).
+  EXPECT_THROW(run_dir::kept_metrics_rows(path, train::MetricsCsv::header_line(), 5), Error);
+  const std::string good = io::read_file(path);
+  io::write_file_atomic(path, good + "4,abc,1,,,,0.1,1,1,\n");
+  try {
+    run_dir::kept_metrics_rows(path, train::MetricsCsv::header_line(), 3);
+    FAIL() << "a row with 'abc' as its loss was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":5: train_loss: 'abc' is not a number"), std::string::npos) << e.what();
+  }
   io::write_file_atomic(path, std::string("epoch,loss\n1,2\n"));
   try {
-    train::MetricsCsv::resume(path, 1);
+    run_dir::kept_metrics_rows(path, train::MetricsCsv::header_line(), 1);
     FAIL() << "a foreign header was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find(path + ":1: unexpected header"), std::string::npos) << e.what();
   }
 }
 

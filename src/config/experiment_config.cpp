@@ -33,6 +33,15 @@ const std::vector<std::string>& non_math_keys() {
   return keys;
 }
 
+std::vector<std::pair<std::string, std::string>> math_values(const ExperimentConfig& config) {
+  const std::vector<std::string>& free_keys = non_math_keys();
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const ConfigField& field : config_fields())
+    if (std::find(free_keys.begin(), free_keys.end(), field.path) == free_keys.end())
+      values.emplace_back(field.path, field.write(config));
+  return values;
+}
+
 std::optional<data::ImageShape> expected_image_shape(const data::DataOptions& options) {
   if (options.name == "cifar10" || options.name == "cifar100") return data::ImageShape{3, 32, 32};
   if (options.name == "mnist" || options.name == "fashion_mnist") {

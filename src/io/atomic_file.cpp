@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -26,7 +28,47 @@ void sync_directory(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+// The temporary files being written right now, for remove_files_being_written(), which runs in a
+// signal handler: fixed slots of plain bytes, published and retired with atomic flags (no malloc).
+struct WriteSlot {
+  std::atomic<bool> taken{false};
+  std::atomic<bool> ready{false};
+  char path[4096] = {};
+};
+std::array<WriteSlot, 16> g_writes;
+
+// Registers `path` for its lifetime (best effort: a path too long or all slots busy is not registered).
+class RegisteredWrite {
+ public:
+  explicit RegisteredWrite(const std::string& path) {
+    if (path.size() >= sizeof(WriteSlot::path)) return;
+    for (WriteSlot& slot : g_writes) {
+      bool free = false;
+      if (!slot.taken.compare_exchange_strong(free, true)) continue;
+      std::memcpy(slot.path, path.c_str(), path.size() + 1);
+      slot.ready = true;
+      slot_ = &slot;
+      return;
+    }
+  }
+  ~RegisteredWrite() {
+    if (slot_ == nullptr) return;
+    slot_->ready = false;
+    slot_->taken = false;
+  }
+  RegisteredWrite(const RegisteredWrite&) = delete;
+  RegisteredWrite& operator=(const RegisteredWrite&) = delete;
+
+ private:
+  WriteSlot* slot_ = nullptr;
+};
+
 }  // namespace
+
+void remove_files_being_written() {
+  for (WriteSlot& slot : g_writes)
+    if (slot.ready.load()) ::unlink(slot.path);
+}
 
 void write_all(std::FILE* file, const void* data, size_t bytes, const std::string& path) {
   if (bytes == 0) return;
@@ -46,6 +88,7 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
   std::string tmpl = (dir / hidden_name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) throw Error("cannot create a temporary file for " + path + " (" + tmpl + "): " + errno_text());
+  const RegisteredWrite in_flight(tmpl);
   std::FILE* file = ::fdopen(fd, "wb");
   if (file == nullptr) {
     const std::string why = errno_text();

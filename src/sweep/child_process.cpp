@@ -47,6 +47,9 @@ pid_t spawn_child(const std::string& program, const std::vector<std::string>& ar
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(128 + SIGTERM);  // the parent died before prctl took effect
+    // Its own process group: a terminal's Ctrl-C (sent to the foreground group) reaches only the sweep,
+    // which passes it on once; two SIGINTs would make the training die without its checkpoint.
+    ::setpgid(0, 0);
     // The sweep's signal mask and handlers are not the child's business.
     sigset_t none;
     sigemptyset(&none);

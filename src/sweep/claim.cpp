@@ -14,7 +14,6 @@
 
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
-#include "sugar/train/run_status.hpp"
 
 namespace sugar::sweep {
 namespace {
@@ -56,11 +55,6 @@ nlohmann::json to_json(const ClaimRecord& r) {
 }
 
 }  // namespace
-
-double unix_now() {
-  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration<double>(since_epoch).count();
-}
 
 std::string ClaimRecord::holder() const { return host + " pid " + std::to_string(pid); }
 
@@ -118,7 +112,7 @@ void Claim::release(const std::string& outcome) {
 // ---- ClaimStore -------------------------------------------------------------------------------
 
 ClaimStore::ClaimStore(std::string dir, ClaimOptions options) : dir_(std::move(dir)), options_(std::move(options)) {
-  if (options_.host.empty()) options_.host = train::host_name();
+  if (options_.host.empty()) options_.host = run_dir::host_name();
   if (options_.pid == 0) options_.pid = static_cast<int64_t>(::getpid());
   if (!options_.clock) options_.clock = unix_now;
   SUGAR_CHECK(options_.stale_after.count() > 0, "sweep: the stale-claim threshold must be positive, got ",

@@ -7,7 +7,8 @@
 #include "sugar/config/config_schema.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
-#include "sugar/train/trainer.hpp"
+#include "sugar/run_dir/layout.hpp"
+#include "sugar/train/resume_plan.hpp"
 
 namespace sugar::sweep {
 namespace {
@@ -80,9 +81,9 @@ RunInspection inspect_run(const std::string& run_dir, const config::ExperimentCo
   }
   if (fs::is_empty(run_dir, error)) return out;
 
-  const std::string config_path = in_dir(run_dir, train::kConfigFile);
-  const std::string status_path = in_dir(run_dir, train::kStatusFile);
-  out.has_checkpoint = exists(in_dir(run_dir, train::kLastCheckpoint));
+  const std::string config_path = in_dir(run_dir, run_dir::kConfigFile);
+  const std::string status_path = in_dir(run_dir, run_dir::kStatusFile);
+  out.has_checkpoint = exists(in_dir(run_dir, run_dir::kLastCheckpoint));
   if (exists(status_path)) {
     try {
       const nlohmann::json status = nlohmann::json::parse(io::read_file(status_path));
@@ -95,7 +96,7 @@ RunInspection inspect_run(const std::string& run_dir, const config::ExperimentCo
     }
   }
   if (!exists(config_path)) {
-    const bool looks_like_run = exists(status_path) || exists(in_dir(run_dir, train::kMetricsFile));
+    const bool looks_like_run = exists(status_path) || exists(in_dir(run_dir, run_dir::kMetricsFile));
     out.state = looks_like_run ? RunState::restart : RunState::conflict;
     if (!looks_like_run) {
       out.detail = "it is not a Sugar run directory (no config.yaml, status.json or metrics.csv); remove it or use "

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -16,36 +17,14 @@
 #include "sugar/sweep/child_process.hpp"
 #include "sugar/sweep/claim.hpp"
 #include "sugar/sweep/run_state.hpp"
-#include "sugar/train/run_status.hpp"
+#include "sugar/run_dir/status.hpp"
+#include "sugar/signals.hpp"
 
 namespace sugar::sweep {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-volatile std::sig_atomic_t g_stop_signal = 0;
-extern "C" void on_sweep_stop_signal(int signal) { g_stop_signal = signal; }
-
-// SIGINT and SIGTERM set a flag for the sweep's loop while it runs.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    previous_int_ = std::signal(SIGINT, on_sweep_stop_signal);
-    previous_term_ = std::signal(SIGTERM, on_sweep_stop_signal);
-  }
-  ~StopSignals() {
-    std::signal(SIGINT, previous_int_);
-    std::signal(SIGTERM, previous_term_);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  void (*previous_int_)(int) = SIG_DFL;
-  void (*previous_term_)(int) = SIG_DFL;
-};
 
 // The last non-empty line of a (possibly long) log file: where a failed `sugar train` says why.
 std::string last_line(const std::string& path) {
@@ -93,11 +72,12 @@ class SweepRun {
       for (size_t i = 0; i < plan_.cells.size(); ++i) queue.push_back(i);
     }
     warn_about_threads(queue);
-    StopSignals signals;
+    SignalWatch signals;  // sugar/signals.hpp: stop signals and SIGUSR1 are passed on to the trainings
     try {
       for (;;) {
-        if (g_stop_signal != 0 && !stopping_) stop(g_stop_signal);
-        while (!stopping_ && g_stop_signal == 0 && active_.size() < std::max<size_t>(options_.jobs, 1) && !queue.empty()) {
+        if (SignalWatch::stop_signal() != 0 && !stopping_) stop(SignalWatch::stop_signal());
+        if (SignalWatch::take_checkpoint_request()) forward_checkpoint_request();
+        while (!stopping_ && SignalWatch::stop_signal() == 0 && active_.size() < std::max<size_t>(options_.jobs, 1) && !queue.empty()) {
           const size_t cell = queue.front();
           queue.pop_front();
           start(cell);
@@ -111,7 +91,7 @@ class SweepRun {
       stop_and_wait();
       throw;
     }
-    if (g_stop_signal != 0 && !stopping_) stop(g_stop_signal);
+    if (SignalWatch::stop_signal() != 0 && !stopping_) stop(SignalWatch::stop_signal());
     for (const size_t cell : queue) add_report({cell, plan_.cells[cell].run_dir, CellOutcome::not_started, "", "", 0});
     summary_.stopped = stopping_;
     std::sort(summary_.cells.begin(), summary_.cells.end(),
@@ -219,7 +199,7 @@ class SweepRun {
       std::string command;
       for (const std::string& a : args) command += (command.empty() ? "" : " ") + a;
       std::ofstream out(output, std::ios::app);
-      out << "==== " << train::utc_timestamp() << " " << claim.record().holder() << " (sweep, claim generation "
+      out << "==== " << run_dir::utc_timestamp() << " " << claim.record().holder() << " (sweep, claim generation "
           << claim.record().generation << "): " << command << "\n";
     }
     Active a;
@@ -256,7 +236,7 @@ class SweepRun {
       report.detail = "another process took its claim over; its training was killed";
     } else if (exit.signal == 0 && exit.exit_code == 0 && state.state == RunState::finished) {
       report.outcome = CellOutcome::finished;
-    } else if (exit.exit_code == 130 || state.status == "interrupted") {
+    } else if (state.status == "interrupted" || stopped_by(exit)) {
       report.outcome = CellOutcome::interrupted;
       report.detail = "interrupted after epoch " + std::to_string(state.epochs_done) + "; the next sweep resumes it";
     } else {
@@ -299,11 +279,27 @@ class SweepRun {
     }
   }
 
+  // A stop signal reached the sweep: each training gets the same signal (they run in their own process
+  // groups, so a terminal's Ctrl-C reaches them through here, once) and stops at its next batch.
   void stop(int signal) {
     stopping_ = true;
-    spdlog::warn("{}: stopping; {} running cell(s) save a checkpoint and end as interrupted",
-                 signal == SIGINT ? "interrupt" : "terminate", active_.size());
-    for (const Active& a : active_) ::kill(a.pid, SIGTERM);
+    const char* name = ::strsignal(signal);
+    spdlog::warn("signal {} ({}): stopping; {} running cell(s) save a checkpoint and end as interrupted", signal,
+                 name != nullptr ? name : "?", active_.size());
+    for (const Active& a : active_) ::kill(a.pid, signal);
+  }
+
+  // SIGUSR1: every training writes a checkpoint and goes on.
+  void forward_checkpoint_request() {
+    spdlog::info("SIGUSR1: asking {} running cell(s) for a checkpoint", active_.size());
+    for (const Active& a : active_) ::kill(a.pid, SIGUSR1);
+  }
+
+  // A training that exited 128 + one of the stop signals was stopped, not broken.
+  static bool stopped_by(const ChildExit& exit) {
+    for (const int signal : kStopSignals)
+      if (exit.signal == 0 && exit.exit_code == 128 + signal) return true;
+    return false;
   }
 
   // After an unexpected error in the loop: no training may outlive its claim.

@@ -66,30 +66,7 @@ MetricsCsv MetricsCsv::create(const std::string& path) {
   return csv;
 }
 
-MetricsCsv MetricsCsv::resume(const std::string& path, int64_t completed_epochs) {
-  if (!std::filesystem::exists(path)) return create(path);
-  std::istringstream in(io::read_file(path));
-  std::string line;
-  std::getline(in, line);
-  SUGAR_CHECK(line == header_line(), path, ": unexpected header '", line, "', expected '", header_line(), "'");
-  std::string kept = line + "\n";
-  int64_t previous = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    char* end = nullptr;
-    const long long epoch = std::strtoll(line.c_str(), &end, 10);
-    // A half-written last line (no comma after the epoch) is dropped like any row after the checkpoint.
-    if (end == line.c_str() || *end != ',') continue;
-    if (epoch > completed_epochs) continue;
-    SUGAR_CHECK(epoch == previous + 1, path, ": rows are not epochs 1, 2, ... (found ", epoch, " after ", previous, ")");
-    previous = epoch;
-    kept += line + "\n";
-  }
-  SUGAR_CHECK(previous == completed_epochs, path, ": has rows up to epoch ", previous,
-              " but the checkpoint is at epoch ", completed_epochs);
-  io::write_file_atomic(path, kept);
-  return MetricsCsv(path, open_or_throw(path, "a"));
-}
+MetricsCsv MetricsCsv::append_to(const std::string& path) { return MetricsCsv(path, open_or_throw(path, "a")); }
 
 MetricsCsv::MetricsCsv(MetricsCsv&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) {
   other.file_ = nullptr;

@@ -60,25 +60,7 @@ NeuronsCsv NeuronsCsv::create(const std::string& path) {
   return csv;
 }
 
-NeuronsCsv NeuronsCsv::resume(const std::string& path, int64_t completed_epochs) {
-  if (!std::filesystem::exists(path)) return create(path);
-  std::istringstream in(io::read_file(path));
-  std::string line;
-  std::getline(in, line);
-  SUGAR_CHECK(line == header_line(), path, ": unexpected header '", line, "', expected '", header_line(), "'");
-  std::string kept = line + "\n";
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    char* end = nullptr;
-    const long long epoch = std::strtoll(line.c_str(), &end, 10);
-    // A half-written last line (no comma after the epoch) is dropped like any row after the checkpoint.
-    if (end == line.c_str() || *end != ',') continue;
-    if (epoch > completed_epochs) continue;
-    kept += line + "\n";
-  }
-  io::write_file_atomic(path, kept);
-  return NeuronsCsv(path, open_or_throw(path, "a"));
-}
+NeuronsCsv NeuronsCsv::append_to(const std::string& path) { return NeuronsCsv(path, open_or_throw(path, "a")); }
 
 NeuronsCsv::NeuronsCsv(NeuronsCsv&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) {
   other.file_ = nullptr;

@@ -11,7 +11,7 @@
 #include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/runtime.hpp"
-#include "sugar/train/run_status.hpp"
+#include "sugar/run_dir/status.hpp"
 
 namespace sugar::train {
 namespace {
@@ -77,8 +77,8 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
   // Known once the layers have run: record_layer_implementations fills them in.
   info["layer_implementations"] = nullptr;
   info["conv_algorithms"] = nullptr;
-  nlohmann::json session = {{"started", utc_timestamp()},
-                            {"host", host_name()},
+  nlohmann::json session = {{"started", run_dir::utc_timestamp()},
+                            {"host", run_dir::host_name()},
                             {"pid", static_cast<int64_t>(::getpid())},
                             {"threads", p.threads},
                             {"ranks", p.ranks},

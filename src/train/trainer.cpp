@@ -20,7 +20,11 @@
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/ops/loss.hpp"
+#include "sugar/run_dir/layout.hpp"
+#include "sugar/run_dir/lock.hpp"
+#include "sugar/run_dir/status.hpp"
 #include "sugar/runtime.hpp"
+#include "sugar/signals.hpp"
 #include "sugar/saved_tensor.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/nn/batch_norm.hpp"
@@ -31,8 +35,9 @@
 #include "sugar/train/neurons_csv.hpp"
 #include "sugar/train/nonfinite.hpp"
 #include "sugar/train/progress.hpp"
+#include "sugar/train/resume_plan.hpp"
 #include "sugar/train/run_info.hpp"
-#include "sugar/train/run_status.hpp"
+#include "sugar/train/training_position.hpp"
 
 namespace sugar::train {
 namespace {
@@ -41,39 +46,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// ---- signals ----------------------------------------------------------------------------------
-
-std::atomic<int> g_stop_signal{0};
-
-extern "C" void on_stop_signal(int signal_number) {
-  g_stop_signal = signal_number;
-  // A second Ctrl-C kills the process the usual way, for a run that does not reach a batch boundary.
-  std::signal(signal_number, SIG_DFL);
-}
-
-// Turns SIGINT/SIGTERM into a flag the loop checks between batches, for the lifetime of a run.
-class StopSignals {
- public:
-  explicit StopSignals(bool enabled) : enabled_(enabled) {
-    g_stop_signal = 0;
-    if (!enabled_) return;
-    previous_int_ = std::signal(SIGINT, on_stop_signal);
-    previous_term_ = std::signal(SIGTERM, on_stop_signal);
-  }
-  ~StopSignals() {
-    if (!enabled_) return;
-    std::signal(SIGINT, previous_int_);
-    std::signal(SIGTERM, previous_term_);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  bool enabled_;
-  void (*previous_int_)(int) = SIG_DFL;
-  void (*previous_term_)(int) = SIG_DFL;
-};
 
 // ---- logging ----------------------------------------------------------------------------------
 
@@ -102,130 +74,72 @@ class RunLog {
   std::shared_ptr<spdlog::logger> file_only_;
 };
 
-// ---- where training stands (checkpoint metadata) ----------------------------------------------
-
-struct Position {
-  int64_t epoch = 0;  // epochs completed
-  int64_t batch = 0;  // batches done in epoch + 1 (a mid-epoch checkpoint); 0 at an epoch boundary
-  int64_t step = 0;   // optimizer iterations done
-  double best_eval_top1 = -1;
-  int64_t best_epoch = 0;
-  double last_lr = 0;
-  // Accumulators of the epoch in progress (mid-epoch checkpoints only).
-  double loss_sum = 0;
-  int64_t correct = 0;
-  int64_t seen = 0;
-  double train_seconds = 0;
-};
-
-// %.17g reads back to the same double, so a resumed run continues with bit-identical sums.
-std::string exact(double value) {
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
-io::Metadata to_metadata(const Position& p, const config::ExperimentConfig& config, const std::string& eval_split) {
-  return {{"format", "sugar-checkpoint/1"},
-          {"config_name", config.name},
-          {"seed", std::to_string(config.seed)},
-          {"epoch", std::to_string(p.epoch)},
-          {"batch", std::to_string(p.batch)},
-          {"step", std::to_string(p.step)},
-          {"best_eval_top1", exact(p.best_eval_top1)},
-          {"best_epoch", std::to_string(p.best_epoch)},
-          {"eval_split", eval_split},
-          {"lr", exact(p.last_lr)},
-          {"train_loss_sum", exact(p.loss_sum)},
-          {"train_correct", std::to_string(p.correct)},
-          {"train_seen", std::to_string(p.seen)},
-          {"train_seconds", exact(p.train_seconds)}};
-}
-
-Position from_metadata(const io::Metadata& metadata, const std::string& source) {
-  auto field = [&](const char* key) -> const std::string& {
-    auto it = metadata.find(key);
-    SUGAR_CHECK(it != metadata.end(), source, ": not a training checkpoint (metadata '", key, "' is missing)");
-    return it->second;
-  };
-  auto integer = [&](const char* key) {
-    const std::string& text = field(key);
-    char* end = nullptr;
-    errno = 0;
-    const long long value = std::strtoll(text.c_str(), &end, 10);
-    SUGAR_CHECK(!text.empty() && *end == '\0' && errno == 0 && value >= 0, source, ": metadata '", key,
-                "' is not a non-negative integer: '", text, "'");
-    return static_cast<int64_t>(value);
-  };
-  auto real = [&](const char* key) {
-    const std::string& text = field(key);
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    SUGAR_CHECK(!text.empty() && *end == '\0', source, ": metadata '", key, "' is not a number: '", text, "'");
-    return value;
-  };
-  Position p;
-  p.epoch = integer("epoch");
-  p.batch = integer("batch");
-  p.step = integer("step");
-  p.best_eval_top1 = real("best_eval_top1");
-  p.best_epoch = integer("best_epoch");
-  p.last_lr = real("lr");
-  p.loss_sum = real("train_loss_sum");
-  p.correct = integer("train_correct");
-  p.seen = integer("train_seen");
-  p.train_seconds = real("train_seconds");
-  return p;
-}
-
 // ---- run directory ----------------------------------------------------------------------------
 
-std::string path_in(const std::string& dir, const char* file) { return (fs::path(dir) / file).string(); }
+using run_dir::path_in;
 
-// True when status.json says another live process on this host is training in `dir`.
-bool owned_by_live_process(const std::string& dir, int64_t* pid_out) {
-  const std::string path = path_in(dir, kStatusFile);
-  if (!fs::exists(path)) return false;
-  try {
-    const nlohmann::json status = nlohmann::json::parse(io::read_file(path));
-    if (status.value("state", "") != "running" || status.value("host", "") != host_name()) return false;
-    const int64_t pid = status.value("pid", int64_t{0});
-    *pid_out = pid;
-    if (pid <= 0 || pid == ::getpid()) return false;
-    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-  } catch (const std::exception&) {
-    return false;  // an unreadable status says nothing about ownership
-  }
+// Whether `dir` holds anything but its lock file.
+bool holds_files(const std::string& dir) {
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename() != run_dir::kLockFile) return true;
+  return false;
 }
 
-void refuse_if_running(const std::string& dir) {
-  int64_t pid = 0;
-  SUGAR_CHECK(!owned_by_live_process(dir, &pid), "run directory ", dir, " is in use by a running sugar train (pid ",
-              pid, " on this host); stop it first");
-}
-
-bool directory_is_empty(const std::string& dir) { return fs::is_empty(dir); }
-
-// Refuses an existing run directory unless `force`; with force, checks that it really holds a Sugar
-// run (deleting a folder given by mistake would be unforgivable).
-void check_new_run_directory(const std::string& dir, bool force) {
-  if (!fs::exists(dir)) return;
-  if (!fs::is_directory(dir)) throw Error("run directory " + dir + " exists and is not a directory", ErrorKind::usage);
-  if (directory_is_empty(dir)) return;
-  if (!force) {
-    throw Error("run directory " + dir + " already exists; use 'sugar train --resume " + dir +
-                    "' to continue it, --force to replace it, or --out to choose another",
-                ErrorKind::usage);
+// The directory a fresh run writes, locked from before its checks until the run ends. Nothing is
+// written into it until commit(); abandon() undoes what taking it did (the directory, if it was
+// created, and the lock file), so a run that fails to start leaves nothing behind.
+class NewRunDirectory {
+ public:
+  NewRunDirectory(const std::string& dir, bool force) : dir_(dir), force_(force) {
+    std::error_code error;
+    if (fs::exists(dir, error) && !fs::is_directory(dir, error))
+      throw Error("run directory " + dir + " exists and is not a directory", ErrorKind::usage);
+    created_ = !fs::exists(dir, error);
+    fs::create_directories(dir);
+    lock_ = run_dir::RunDirLock::acquire(dir, "train");
+    try {
+      check();
+    } catch (...) {
+      abandon();
+      throw;
+    }
   }
-  const bool looks_like_run = fs::exists(path_in(dir, kConfigFile)) || fs::exists(path_in(dir, kStatusFile)) ||
-                              fs::exists(path_in(dir, kMetricsFile));
-  if (!looks_like_run) {
-    throw Error("--force: " + dir + " does not look like a Sugar run directory (no " + kConfigFile + ", " +
-                    kStatusFile + " or " + kMetricsFile + "); refusing to delete it",
-                ErrorKind::usage);
+
+  // Empties a directory replaced with --force (all but the lock: it stays held). The first write.
+  void commit() {
+    if (!force_) return;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      if (entry.path().filename() != run_dir::kLockFile) fs::remove_all(entry.path());
   }
-  refuse_if_running(dir);
-}
+
+  void abandon() {
+    lock_.abandon();
+    std::error_code error;
+    if (created_) fs::remove(dir_, error);  // only when empty: someone else's files stay
+  }
+
+ private:
+  // Refuses an existing run unless --force; with --force, checks that the directory really holds a
+  // Sugar run (deleting a folder given by mistake would be unforgivable).
+  void check() const {
+    if (!holds_files(dir_)) return;
+    if (!force_) {
+      throw Error("run directory " + dir_ + " already exists; use 'sugar train --resume " + dir_ +
+                      "' to continue it, --force to replace it, or --out to choose another",
+                  ErrorKind::usage);
+    }
+    if (!run_dir::looks_like_run(dir_)) {
+      throw Error("--force: " + dir_ + " does not look like a Sugar run directory (no " + run_dir::kConfigFile + ", " +
+                      run_dir::kStatusFile + " or " + run_dir::kMetricsFile + "); refusing to delete it",
+                  ErrorKind::usage);
+    }
+  }
+
+  std::string dir_;
+  bool force_;
+  bool created_ = false;
+  run_dir::RunDirLock lock_;
+};
 
 // ---- one training session ---------------------------------------------------------------------
 
@@ -312,7 +226,7 @@ struct RunFiles {
 
 class Run {
  public:
-  Run(Session& session, std::string dir, const TrainOptions& options, Position start, RunFiles files)
+  Run(Session& session, std::string dir, const TrainOptions& options, TrainingPosition start, RunFiles files)
       : s_(session),
         dir_(std::move(dir)),
         options_(options),
@@ -327,15 +241,17 @@ class Run {
 
   TrainResult execute() {
     std::optional<RunLog> log;
-    std::optional<RunStatus> status;
+    std::optional<run_dir::RunStatus> status;
     if (writer_) {
-      log.emplace(path_in(dir_, kLogFile));
-      status.emplace(path_in(dir_, kStatusFile), s_.config.train.epochs, options_.heartbeat);
+      log.emplace(path_in(dir_, run_dir::kLogFile));
+      status.emplace(path_in(dir_, run_dir::kStatusFile), s_.config.train.epochs, options_.heartbeat);
       status->set_progress(position_.epoch, position_.step);
     }
     status_ = status ? &*status : nullptr;
     log_ = log ? &*log : nullptr;
-    StopSignals signals(options_.handle_signals);
+    std::optional<SignalWatch> signals;
+    if (options_.handle_signals) signals.emplace();
+    watching_signals_ = options_.handle_signals;
     TrainResult result;
     result.run_dir = dir_;
     try {
@@ -381,10 +297,11 @@ class Run {
   void save_checkpoints(bool also_best) {
     saved_ = position_;
     if (!writer_) return;
-    const std::string bytes = checkpoint_bytes(*s_.model, s_.optimizer.get(), to_metadata(position_, s_.config, s_.eval_split));
-    io::write_file_atomic(path_in(dir_, kLastCheckpoint), bytes);
-    if (also_best) io::write_file_atomic(path_in(dir_, kBestCheckpoint), bytes);
-    record_layer_implementations(path_in(dir_, kRunInfoFile), *s_.model, s_.config.train.conv_algo);
+    const std::string bytes =
+        checkpoint_bytes(*s_.model, s_.optimizer.get(), position_metadata(position_, s_.config, s_.eval_split));
+    io::write_file_atomic(path_in(dir_, run_dir::kLastCheckpoint), bytes);
+    if (also_best) io::write_file_atomic(path_in(dir_, run_dir::kBestCheckpoint), bytes);
+    record_layer_implementations(path_in(dir_, run_dir::kRunInfoFile), *s_.model, s_.config.train.conv_algo);
   }
 
   // The exposed cost of data parallelism: how long each step waited for its gradients after the
@@ -405,13 +322,18 @@ class Run {
     if (status_) status_->set_progress(position_.epoch, position_.step);
   }
 
-  // The stop signal every rank acts on: the largest any rank has received, so that all ranks stop at
-  // the same batch boundary (a rank that went on alone would wait forever in the next all-reduce).
-  int64_t agree_on_stop_signal() {
-    int64_t signal_number = g_stop_signal;
-    if (s_.ranks->size() > 1) s_.ranks->allreduce_max(&signal_number, 1);
-    agreed_stop_signal_ = signal_number;
-    return signal_number;
+  // The signals every rank acts on at this batch boundary: the largest stop signal any rank has
+  // received, and whether any rank was asked for a checkpoint (SIGUSR1), so that all ranks stop or
+  // checkpoint at the same boundary (a rank that went on alone would wait forever in the next
+  // all-reduce). Returns the stop signal, 0 for none.
+  int64_t agree_on_signals(bool* checkpoint_now = nullptr) {
+    int64_t wanted[2] = {watching_signals_ ? SignalWatch::stop_signal() : 0,
+                         watching_signals_ && SignalWatch::take_checkpoint_request() ? 1 : 0};
+    if (s_.ranks->size() > 1) s_.ranks->allreduce_max(wanted, 2);
+    agreed_stop_signal_ = wanted[0];
+    checkpoint_requested_ = checkpoint_requested_ || wanted[1] != 0;
+    if (checkpoint_now != nullptr) *checkpoint_now = std::exchange(checkpoint_requested_, false);
+    return wanted[0];
   }
 
   // Without train.sync_bn each rank's running statistics follow its own batches; before an evaluation
@@ -430,8 +352,8 @@ class Run {
 
   // Where last.safetensors stands, for messages.
   std::string last_checkpoint_text() const {
-    if (saved_.epoch == 0 && saved_.batch == 0) return std::string("no ") + kLastCheckpoint + " was written yet";
-    std::string text = std::string(kLastCheckpoint) + " keeps the last good state (epoch " + std::to_string(saved_.epoch);
+    if (saved_.epoch == 0 && saved_.batch == 0) return std::string("no ") + run_dir::kLastCheckpoint + " was written yet";
+    std::string text = std::string(run_dir::kLastCheckpoint) + " keeps the last good state (epoch " + std::to_string(saved_.epoch);
     if (saved_.batch > 0) text += " and " + std::to_string(saved_.batch) + " batches of epoch " + std::to_string(saved_.epoch + 1);
     return text + ")";
   }
@@ -471,17 +393,22 @@ class Run {
           if (options_.after_step) options_.after_step(epoch, position_.step);
         }
         // A skipped batch is still a batch boundary: an interrupt or a periodic checkpoint is honoured.
-        if (agree_on_stop_signal() != 0) {
+        bool checkpoint_now = false;
+        if (agree_on_signals(position_.batch < batches ? &checkpoint_now : nullptr) != 0) {
           progress.finish();
           save_checkpoints(false);
           set_status_progress();
           spdlog::warn("interrupted (signal {}) at epoch {} batch {}/{}; saved {}; continue with 'sugar train --resume {}'",
-                       agreed_stop_signal_, epoch, position_.batch, batches, kLastCheckpoint, dir_);
+                       agreed_stop_signal_, epoch, position_.batch, batches, run_dir::kLastCheckpoint, dir_);
           s_.train_loader->stop();
           return "interrupted";
         }
-        if (train_config.checkpoint_every_steps > 0 && position_.step % train_config.checkpoint_every_steps == 0 &&
-            position_.batch < batches) {
+        if (checkpoint_now) {
+          save_checkpoints(false);
+          spdlog::info("checkpoint requested (SIGUSR1): saved {} at epoch {} batch {}/{} (step {})",
+                       run_dir::kLastCheckpoint, epoch, position_.batch, batches, position_.step);
+        } else if (train_config.checkpoint_every_steps > 0 &&
+                   position_.step % train_config.checkpoint_every_steps == 0 && position_.batch < batches) {
           save_checkpoints(false);
         }
       }
@@ -519,7 +446,11 @@ class Run {
         m.eval_top1 = eval.top1;
         m.eval_top5 = eval.top5;
         m.eval_split = s_.eval_split;
-        if (eval.top1 > position_.best_eval_top1) {
+        if (!eval.finite()) {
+          // Never the best checkpoint: NaN logits would otherwise have looked like a perfect score.
+          spdlog::warn("epoch {}: the model produces non-finite outputs (NaN or Inf logits) for {} of {} {} images; "
+                       "{} loss {}", epoch, eval.nonfinite_samples, eval.samples, s_.eval_split, s_.eval_split, eval.loss);
+        } else if (eval.top1 > position_.best_eval_top1) {
           improved = true;
           position_.best_eval_top1 = eval.top1;
           position_.best_epoch = epoch;
@@ -555,7 +486,7 @@ class Run {
         spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s", epoch,
                      train_config.epochs, m.train_loss, m.train_top1, m.lr, m.epoch_time_s, m.train_imgs_per_sec);
       }
-      if (agree_on_stop_signal() != 0) {
+      if (agree_on_signals() != 0) {
         spdlog::warn("interrupted (signal {}) after epoch {}; continue with 'sugar train --resume {}'",
                      agreed_stop_signal_, epoch, dir_);
         return "interrupted";
@@ -641,13 +572,15 @@ class Run {
   Session& s_;
   std::string dir_;
   TrainOptions options_;
-  Position position_;
-  Position saved_;  // the position last.safetensors holds
+  TrainingPosition position_;
+  TrainingPosition saved_;  // the position last.safetensors holds
   RunFiles files_;
   bool writer_;                       // rank 0: the one that writes the run directory
-  RunStatus* status_ = nullptr;       // rank 0 only
+  run_dir::RunStatus* status_ = nullptr;       // rank 0 only
   RunLog* log_ = nullptr;             // rank 0 only
   int64_t agreed_stop_signal_ = 0;
+  bool watching_signals_ = false;      // options_.handle_signals: a SignalWatch is active
+  bool checkpoint_requested_ = false;  // SIGUSR1 arrived at the last batch of an epoch: saved at its end
   nn::NamedTensors parameters_;       // checked for non-finite gradients before every update
   StateSnapshot state_before_batch_;  // BatchNorm statistics before the batch (train.on_nonfinite=skip_batch)
   std::unique_ptr<NeuronStats> neuron_stats_;
@@ -680,59 +613,37 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-void check_resume_changes(const config::ExperimentConfig& original, const config::ExperimentConfig& resumed,
-                          int64_t completed_epochs) {
-  const std::vector<std::string>& free_keys = config::non_math_keys();
-  std::vector<std::string> refused;
-  for (const std::string& key : config::diff_keys(original, resumed)) {
-    if (std::find(free_keys.begin(), free_keys.end(), key) != free_keys.end()) continue;
-    if (key == "train.epochs") {
-      const std::string& schedule = resumed.schedule.name;
-      const bool epoch_free = schedule == "constant" || schedule == "step" || schedule == "multistep";
-      SUGAR_CHECK(epoch_free, "--resume: train.epochs cannot change under the ", schedule,
-                  " schedule, whose learning rates depend on the total number of epochs (only constant, step and "
-                  "multistep schedules can be extended)");
-      if (resumed.train.epochs < completed_epochs) {
-        throw Error("--resume: train.epochs=" + std::to_string(resumed.train.epochs) + " is fewer than the " +
-                        std::to_string(completed_epochs) + " epochs already trained",
-                    ErrorKind::usage);
-      }
-      continue;
-    }
-    refused.push_back(key);
-  }
-  if (!refused.empty()) {
-    throw Error("--resume: cannot change " + join(refused) + ": it would change what the run computes; --set may only "
-                "change " + join(free_keys) + ", or train.epochs under a constant, step or multistep schedule",
-                ErrorKind::usage);
-  }
-}
-
 TrainResult train(const config::ExperimentConfig& config, const TrainOptions& options) {
   const std::string dir = options.run_dir.empty() ? (fs::path("runs") / config.name).string() : options.run_dir;
   dist::Communicator& ranks = training_ranks();
   const bool writer = ranks.rank() == 0;  // only rank 0 touches the run directory
-  if (writer) check_new_run_directory(dir, options.force);
-  // Build everything before touching the directory, so a typo in the data path leaves nothing behind.
-  Session session = build_session(config, ranks);
+  std::optional<NewRunDirectory> target;
+  if (writer) target.emplace(dir, options.force);
+  // Build everything before writing anything, so a typo in the data path leaves nothing behind.
+  std::optional<Session> session;
+  try {
+    session.emplace(build_session(config, ranks));
+  } catch (...) {
+    if (target) target->abandon();
+    throw;
+  }
   std::optional<MetricsCsv> csv;
   std::optional<NeuronsCsv> neurons;
   if (writer) {
-    if (options.force && fs::exists(dir)) fs::remove_all(dir);
-    fs::create_directories(dir);
-    io::write_file_atomic(path_in(dir, kConfigFile), config::to_yaml(config));
-    write_run_info(path_in(dir, kRunInfoFile), provenance(session, 1, options.command));
-    csv.emplace(MetricsCsv::create(path_in(dir, kMetricsFile)));
-    if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, kNeuronsFile)));
+    target->commit();
+    io::write_file_atomic(path_in(dir, run_dir::kConfigFile), config::to_yaml(config));
+    write_run_info(path_in(dir, run_dir::kRunInfoFile), provenance(*session, 1, options.command));
+    csv.emplace(MetricsCsv::create(path_in(dir, run_dir::kMetricsFile)));
+    if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, run_dir::kNeuronsFile)));
   }
-  Run run(session, dir, options, Position{}, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
+  Run run(*session, dir, options, TrainingPosition{}, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
   return run.execute();
 }
 
-TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides, const TrainOptions& options) {
-  SUGAR_CHECK(fs::is_directory(run_dir), "--resume: ", run_dir, " is not a directory");
-  const std::string config_path = path_in(run_dir, kConfigFile);
-  const std::string checkpoint_path = path_in(run_dir, kLastCheckpoint);
+TrainResult resume(const std::string& dir, const std::vector<std::string>& overrides, const TrainOptions& options) {
+  SUGAR_CHECK(fs::is_directory(dir), "--resume: ", dir, " is not a directory");
+  const std::string config_path = path_in(dir, run_dir::kConfigFile);
+  const std::string checkpoint_path = path_in(dir, run_dir::kLastCheckpoint);
   if (!fs::exists(config_path)) throw Error("--resume: " + config_path + " does not exist", ErrorKind::usage);
   if (!fs::exists(checkpoint_path)) {
     throw Error("--resume: " + checkpoint_path + " does not exist (the run ended before its first checkpoint; "
@@ -741,48 +652,65 @@ TrainResult resume(const std::string& run_dir, const std::vector<std::string>& o
   }
   dist::Communicator& ranks = training_ranks();
   const bool writer = ranks.rank() == 0;  // every rank reads the run directory; only rank 0 writes
-  if (writer) {
-    refuse_if_running(run_dir);
-    for (const std::string& name : io::remove_stale_temporaries(run_dir)) {
-      spdlog::info("removed {}, left by a write that was killed before it completed", name);
+  std::optional<run_dir::RunDirLock> lock;
+  if (writer) lock.emplace(run_dir::RunDirLock::acquire(dir, "--resume"));
+  // Validate, then commit: everything is read and checked, and the session built, before the first write.
+  ResumePlan plan;
+  std::optional<Session> session;
+  try {
+    plan = plan_resume(dir, overrides);
+    if (writer)
+      for (const std::string& note : plan.notes) spdlog::warn("{}", note);
+    if (plan.nothing_to_do()) {
+      spdlog::info("run {} already completed its {} epochs; nothing to do", dir, plan.config.train.epochs);
+      if (lock) lock->abandon();
+      TrainResult done;
+      done.run_dir = dir;
+      done.state = "finished";
+      done.epochs_done = plan.position.epoch;
+      done.best_eval_top1 = plan.position.best_eval_top1;
+      done.best_epoch = plan.position.best_epoch;
+      return done;
     }
+    session.emplace(build_session(plan.config, ranks));
+    SUGAR_CHECK(plan.position.batch <= session->train_loader->batches_per_epoch(), checkpoint_path, ": batch ",
+                plan.position.batch, " is beyond the ", session->train_loader->batches_per_epoch(),
+                " batches of an epoch");
+    load_checkpoint(plan.checkpoint, *session->model, session->optimizer.get());
+  } catch (...) {
+    if (lock) lock->abandon();
+    throw;
   }
-  const config::ExperimentConfig original = config::load_config(config_path);
-  const config::ExperimentConfig resumed = config::load_config(config_path, overrides);
-  const io::SafetensorsFile checkpoint = io::SafetensorsFile::read(checkpoint_path);
-  Position position = from_metadata(checkpoint.metadata(), checkpoint_path);
-  check_resume_changes(original, resumed, position.epoch);
-
-  Session session = build_session(resumed, ranks);
-  SUGAR_CHECK(position.batch <= session.train_loader->batches_per_epoch(), checkpoint_path, ": batch ",
-              position.batch, " is beyond the ", session.train_loader->batches_per_epoch(), " batches of an epoch");
-  load_checkpoint(checkpoint, *session.model, session.optimizer.get());
+  plan.checkpoint = io::SafetensorsFile{};  // loaded: its bytes are not needed any more
   std::optional<MetricsCsv> csv;
   std::optional<NeuronsCsv> neurons;
   if (writer) {
-    io::write_file_atomic(config_path, config::to_yaml(resumed));
-    write_run_info(path_in(run_dir, kRunInfoFile), provenance(session, position.epoch + 1, options.command));
-    csv.emplace(MetricsCsv::resume(path_in(run_dir, kMetricsFile), position.epoch));
-    if (resumed.train.neuron_stats) neurons.emplace(NeuronsCsv::resume(path_in(run_dir, kNeuronsFile), position.epoch));
+    commit_resume(plan);
+    write_run_info(path_in(dir, run_dir::kRunInfoFile), provenance(*session, plan.position.epoch + 1, options.command));
+    csv.emplace(MetricsCsv::append_to(path_in(dir, run_dir::kMetricsFile)));
+    if (plan.config.train.neuron_stats) {
+      const std::string neurons_path = path_in(dir, run_dir::kNeuronsFile);
+      neurons.emplace(plan.neurons ? NeuronsCsv::append_to(neurons_path) : NeuronsCsv::create(neurons_path));
+    }
   }
-  if (position.epoch >= resumed.train.epochs) {
-    spdlog::info("run {} already completed its {} epochs; nothing to do", run_dir, resumed.train.epochs);
+  if (plan.position.epoch >= plan.config.train.epochs) {
+    spdlog::info("run {} already completed its {} epochs; nothing to do", dir, plan.config.train.epochs);
   }
   TrainOptions resumed_options = options;
-  resumed_options.run_dir = run_dir;
-  Run run(session, run_dir, resumed_options, position, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
+  resumed_options.run_dir = dir;
+  Run run(*session, dir, resumed_options, plan.position, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
   return run.execute();
 }
 
-EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoint) {
+EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   SUGAR_CHECK(checkpoint == "best" || checkpoint == "last", "eval: --checkpoint must be best or last, got '",
               checkpoint, "'");
-  const std::string config_path = path_in(run_dir, kConfigFile);
+  const std::string config_path = path_in(dir, run_dir::kConfigFile);
   if (!fs::exists(config_path)) {
-    throw Error("eval: " + config_path + " does not exist (is " + run_dir + " a run directory?)", ErrorKind::usage);
+    throw Error("eval: " + config_path + " does not exist (is " + dir + " a run directory?)", ErrorKind::usage);
   }
   const std::string checkpoint_path =
-      path_in(run_dir, checkpoint == "best" ? kBestCheckpoint : kLastCheckpoint);
+      path_in(dir, checkpoint == "best" ? run_dir::kBestCheckpoint : run_dir::kLastCheckpoint);
   if (!fs::exists(checkpoint_path)) throw Error("eval: " + checkpoint_path + " does not exist", ErrorKind::usage);
   const config::ExperimentConfig config = config::load_config(config_path);
   keep_large_blocks_in_the_heap();
@@ -790,7 +718,13 @@ EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoin
   std::shared_ptr<nn::Module> model = build_model(config, splits);
   load_checkpoint(checkpoint_path, *model, nullptr);
   auto loader = build_eval_loader(config, splits.test, splits.normalization);
-  return evaluate(*model, *loader, compute_dtype(config));
+  const EvalResult result = evaluate(*model, *loader, compute_dtype(config));
+  if (!result.finite()) {
+    throw Error("eval: the model of " + checkpoint_path + " produces non-finite outputs (NaN or Inf logits) for " +
+                std::to_string(result.nonfinite_samples) + " of " + std::to_string(result.samples) +
+                " test images (loss " + std::to_string(result.loss) + "); its accuracy would mean nothing");
+  }
+  return result;
 }
 
 }  // namespace sugar::train

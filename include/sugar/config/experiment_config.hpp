@@ -110,6 +110,10 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 // (reports treat it separately, as the replicate index).
 const std::vector<std::string>& non_math_keys();
 
+// Every key that changes the math (all but non_math_keys()) with its value as canonical text, in
+// table order: what a checkpoint records so that a resume can tell whether the config changed.
+std::vector<std::pair<std::string, std::string>> math_values(const ExperimentConfig& config);
+
 // Checks what can only be checked once the dataset is open: the crop padding and cutout against the
 // image size, the number of mean/std values against the channel count. Throws sugar::Error (usage)
 // naming the key, e.g. "data.augment.crop_padding: 32 is not smaller than the 32x32 images".

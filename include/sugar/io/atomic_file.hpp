@@ -23,6 +23,10 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
 // it only when no other process may be writing there.
 std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 
+// Unlinks the temporary files of the writes in progress in this process. Async-signal-safe: for a
+// signal handler that is about to let the process die (sugar/signals.hpp).
+void remove_files_being_written();
+
 // fwrite that throws sugar::Error naming `path` on a short write.
 void write_all(std::FILE* file, const void* data, size_t bytes, const std::string& path);
 

@@ -1,5 +1,5 @@
 #pragma once
-// What `sugar report` reads from a run directory (train/trainer.hpp describes the layout): the
+// What `sugar report` reads from a run directory (run_dir/layout.hpp describes the layout): the
 // resolved config.yaml, the per-epoch metrics.csv, status.json's state and, when the trainer wrote
 // one, neurons.csv (dead-neuron statistics per activation site).
 //
@@ -11,33 +11,15 @@
 #include <vector>
 
 #include "sugar/config/experiment_config.hpp"
+#include "sugar/run_dir/csv_files.hpp"
 
 namespace sugar::report {
 
-inline constexpr const char* kNeuronsFile = "neurons.csv";
-
-// One row of metrics.csv. The eval fields are meaningful only when `evaluated` (the cells are empty
-// for epochs without evaluation).
-struct MetricsRow {
-  int64_t epoch = 0;
-  double train_loss = 0;
-  double train_top1 = 0;
-  bool evaluated = false;
-  double eval_loss = 0;
-  double eval_top1 = 0;
-  double eval_top5 = 0;
-  std::string eval_split;  // "val" or "test" when evaluated
-};
-
-// One row of neurons.csv: `epoch,site,dead_fraction,sparsity,grad_norm,grad_nonzero_fraction`.
-struct NeuronRow {
-  int64_t epoch = 0;
-  std::string site;
-  double dead_fraction = 0;  // fractions in [0, 1]; NaN when the site saw no input (train/neuron_stats.hpp)
-  double sparsity = 0;
-  double grad_norm = 0;
-  double grad_nonzero_fraction = 0;
-};
+// The rows of metrics.csv and neurons.csv, as the run directory's readers parse them.
+using run_dir::MetricsRow;
+using run_dir::NeuronRow;
+using run_dir::read_metrics_csv;
+using run_dir::read_neurons_csv;
 
 struct RunData {
   std::string dir;
@@ -50,11 +32,6 @@ struct RunData {
   std::string unfinished_reason;
   bool finished() const { return unfinished_reason.empty(); }
 };
-
-// Parse a metrics.csv / neurons.csv. Columns are found by their header names (extra columns are
-// allowed); every problem is a sugar::Error (runtime) "<path>:<line>: <what>".
-std::vector<MetricsRow> read_metrics_csv(const std::string& path);
-std::vector<NeuronRow> read_neurons_csv(const std::string& path);
 
 // The run directories among `paths`: a directory holding config.yaml is a run; any other directory is
 // searched recursively (not descending into runs). Sorted, without duplicates. A path that does not

@@ -37,10 +37,9 @@ class MetricsCsv {
 
   // Creates (or truncates) `path` and writes the header.
   static MetricsCsv create(const std::string& path);
-  // Reopens the metrics of a run being resumed: keeps the rows of epochs <= completed_epochs (a run
-  // killed between writing a row and its checkpoint leaves one row too many), rewrites the file
-  // atomically and appends from there. A missing file is created; a foreign header is an error.
-  static MetricsCsv resume(const std::string& path, int64_t completed_epochs);
+  // Appends to the existing file of a run being resumed (run_dir/csv_files.hpp's kept rows were
+  // written first: train/resume_plan.hpp).
+  static MetricsCsv append_to(const std::string& path);
 
   MetricsCsv(MetricsCsv&& other) noexcept;
   MetricsCsv& operator=(MetricsCsv&&) = delete;

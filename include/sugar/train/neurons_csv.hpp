@@ -24,11 +24,9 @@ class NeuronsCsv {
 
   // Creates (or truncates) `path` and writes the header.
   static NeuronsCsv create(const std::string& path);
-  // Reopens the statistics of a run being resumed: keeps the rows of epochs <= completed_epochs (rows
-  // written after the last checkpoint are dropped, as metrics.csv's), rewrites the file atomically and
-  // appends from there. A missing file is created. Epochs may be missing (train.neuron_stats was off
-  // for part of the run). A foreign header is an error.
-  static NeuronsCsv resume(const std::string& path, int64_t completed_epochs);
+  // Appends to the existing file of a run being resumed (run_dir/csv_files.hpp's kept rows were
+  // written first: train/resume_plan.hpp).
+  static NeuronsCsv append_to(const std::string& path);
 
   NeuronsCsv(NeuronsCsv&& other) noexcept;
   NeuronsCsv& operator=(NeuronsCsv&&) = delete;

@@ -1,16 +1,8 @@
 #pragma once
 // The training loop of `sugar train`: from an ExperimentConfig to a finished run directory.
 //
-// A run directory (default runs/<name>) holds
-//   config.yaml        the fully resolved config (overrides applied)
-//   metrics.csv        one row per epoch (train/metrics_csv.hpp)
-//   neurons.csv        dead units, sparsity and gradients per activation site and epoch
-//                      (train/neurons_csv.hpp, train/neuron_stats.hpp); unless train.neuron_stats is false
-//   train.log          everything logged during the run
-//   last.safetensors   model + optimizer + counters after the latest epoch (train/checkpoint.hpp)
-//   best.safetensors   the same at the epoch of the best eval top-1 (validation set if any, else test)
-//   status.json        running / interrupted / failed / finished, with a heartbeat (train/run_status.hpp)
-//   run.json           provenance (train/run_info.hpp)
+// The run directory's files are listed in run_dir/layout.hpp; one process owns a directory at a time
+// (run_dir/lock.hpp).
 //
 // Each epoch: the LR schedule sets the LR before every step (once per iteration), forward,
 // cross-entropy with label smoothing, backward, optimizer step; then evaluation in eval mode without
@@ -94,22 +86,7 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
 TrainResult resume(const std::string& run_dir, const std::vector<std::string>& overrides = {},
                    const TrainOptions& options = {});
 
-// Throws sugar::Error (usage) when `resumed` differs from `original` in a key that changes the run's
-// math, naming the keys; `completed_epochs` bounds how far train.epochs may be lowered.
-void check_resume_changes(const config::ExperimentConfig& original, const config::ExperimentConfig& resumed,
-                          int64_t completed_epochs);
-
 // `sugar eval`: the run's model with `checkpoint` ("best" or "last") loaded, evaluated on the test set.
 EvalResult evaluate_run(const std::string& run_dir, const std::string& checkpoint = "best");
-
-// Run directory file names.
-inline constexpr const char* kConfigFile = "config.yaml";
-inline constexpr const char* kMetricsFile = "metrics.csv";
-inline constexpr const char* kNeuronsFile = "neurons.csv";
-inline constexpr const char* kLogFile = "train.log";
-inline constexpr const char* kLastCheckpoint = "last.safetensors";
-inline constexpr const char* kBestCheckpoint = "best.safetensors";
-inline constexpr const char* kStatusFile = "status.json";
-inline constexpr const char* kRunInfoFile = "run.json";
 
 }  // namespace sugar::train

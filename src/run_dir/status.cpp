@@ -1,0 +1,178 @@
+#include "sugar/run_dir/status.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "sugar/error.hpp"
+#include "sugar/io/atomic_file.hpp"
+
+namespace sugar::run_dir {
+namespace {
+
+constexpr std::array<const char*, 4> kStates{"running", "interrupted", "failed", "finished"};
+
+// "2024-05-01T10:31:30Z" as Unix seconds; nullopt when it is not in that form.
+std::optional<double> parse_utc(const std::string& text) {
+  std::tm utc{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<double>(timegm(&utc));
+}
+
+}  // namespace
+
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+std::string host_name() {
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
+  return buffer;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool is_known_state(const std::string& state) {
+  return std::find(kStates.begin(), kStates.end(), state) != kStates.end();
+}
+
+namespace {
+
+std::optional<nlohmann::json> read_status_json(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(io::read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not a status file (invalid JSON: " + e.what() + ")");
+  }
+  SUGAR_CHECK(j.is_object(), path, ": not a status file (expected a JSON object)");
+  return j;
+}
+
+std::string checked_state(const nlohmann::json& j, const std::string& path) {
+  SUGAR_CHECK(j.contains("state") && j["state"].is_string(), path, ": 'state' is missing or not a string");
+  const std::string state = j["state"].get<std::string>();
+  SUGAR_CHECK(is_known_state(state), path, ": unknown state '", state, "' (expected running, interrupted, failed or finished)");
+  return state;
+}
+
+}  // namespace
+
+std::string read_state(const std::string& path) {
+  const std::optional<nlohmann::json> j = read_status_json(path);
+  return j ? checked_state(*j, path) : "unknown";
+}
+
+std::optional<StatusRecord> read_status(const std::string& path) {
+  const std::optional<nlohmann::json> found = read_status_json(path);
+  if (!found) return std::nullopt;
+  const nlohmann::json& j = *found;
+  StatusRecord r;
+  r.state = checked_state(j, path);
+  auto text = [&](const char* key, std::string* out) {
+    SUGAR_CHECK(j.contains(key) && j[key].is_string(), path, ": '", key, "' is missing or not a string");
+    *out = j[key].get<std::string>();
+  };
+  auto count = [&](const char* key, int64_t* out) {
+    SUGAR_CHECK(j.contains(key) && j[key].is_number_integer() && j[key].get<int64_t>() >= 0, path, ": '", key,
+                "' is missing or not a non-negative whole number");
+    *out = j[key].get<int64_t>();
+  };
+  text("host", &r.host);
+  count("pid", &r.pid);
+  count("epoch", &r.epoch);
+  count("epochs", &r.epochs);
+  count("step", &r.step);
+  text("started", &r.started);
+  text("heartbeat", &r.heartbeat);
+  text("message", &r.message);
+  if (j.contains("heartbeat_unix")) {
+    SUGAR_CHECK(j["heartbeat_unix"].is_number(), path, ": 'heartbeat_unix' is not a number");
+    r.heartbeat_unix = j["heartbeat_unix"].get<double>();
+  } else {
+    const std::optional<double> seconds = parse_utc(r.heartbeat);
+    SUGAR_CHECK(seconds.has_value(), path, ": 'heartbeat' is not a UTC time such as 2024-05-01T10:31:30Z: '",
+                r.heartbeat, "'");
+    r.heartbeat_unix = *seconds;
+  }
+  return r;
+}
+
+RunStatus::RunStatus(std::string path, int64_t epochs, std::chrono::seconds heartbeat)
+    : path_(std::move(path)), started_(utc_timestamp()), epochs_(epochs) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    write_locked();
+  }
+  heartbeat_ = std::thread([this, heartbeat] { heartbeat_loop(heartbeat); });
+}
+
+RunStatus::~RunStatus() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+void RunStatus::set_progress(int64_t epoch, int64_t step) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  epoch_ = epoch;
+  step_ = step;
+  write_locked();
+}
+
+void RunStatus::set_epochs(int64_t epochs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  epochs_ = epochs;
+  write_locked();
+}
+
+void RunStatus::finish(const std::string& state, const std::string& message) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_ = state;
+  message_ = message;
+  stopping_ = true;
+  write_locked();
+  wake_.notify_all();
+}
+
+void RunStatus::write_locked() {
+  const nlohmann::json status = {{"state", state_},   {"host", host_name()},          {"pid", static_cast<int64_t>(::getpid())},
+                                 {"epoch", epoch_},   {"epochs", epochs_},            {"step", step_},
+                                 {"started", started_}, {"heartbeat", utc_timestamp()}, {"heartbeat_unix", unix_now()},
+                                 {"message", message_}};
+  try {
+    io::write_file_atomic(path_, status.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    // A status file that cannot be written must not kill a long run; say so and go on.
+    spdlog::warn("{}", e.what());
+  }
+}
+
+void RunStatus::heartbeat_loop(std::chrono::seconds interval) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (wake_.wait_for(lock, interval, [this] { return stopping_; })) break;
+    write_locked();
+  }
+}
+
+}  // namespace sugar::run_dir
