@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -120,6 +121,25 @@ TEST(Evaluate, CountTopKRanksTiesByClassIndex) {
   EXPECT_EQ(train::count_top_k(logits, 4, labels, 2), 2);
   EXPECT_EQ(train::count_top_k(logits, 4, labels, 3), 3);
   EXPECT_THROW(train::count_top_k(logits, 5, labels, 1), Error);
+}
+
+TEST(Evaluate, ARowWithANonFiniteLogitIsNeverAHit) {
+  // NaN compares false with everything, so a naive rank count puts a NaN row's label first. Row 0: a
+  // NaN elsewhere; row 1: the label's own logit is NaN; row 2: +Inf on the label; row 3: finite, label
+  // second of four.
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> logits{0.9f, nan, 0.1f, 0.2f,  //
+                                  nan, 0.5f, 0.4f, 0.1f,  //
+                                  0.0f, inf, 0.3f, 0.2f,  //
+                                  0.7f, 0.8f, 0.1f, 0.0f};
+  const std::vector<int32_t> labels{0, 0, 1, 0};
+  EXPECT_EQ(train::count_top_k(logits, 4, labels, 1), 0);
+  EXPECT_EQ(train::count_top_k(logits, 4, labels, 2), 1);  // only row 3
+  EXPECT_EQ(train::count_top_k(logits, 4, labels, 4), 1);
+  EXPECT_EQ(train::count_nonfinite_rows(logits, 4), 3);
+  const std::vector<float> all_nan(8, nan);
+  EXPECT_EQ(train::count_top_k(all_nan, 4, {0, 3}, 4), 0);
+  EXPECT_EQ(train::count_nonfinite_rows(all_nan, 4), 2);
 }
 
 TEST(Builders, EpochScheduleFieldsAreConvertedToIterations) {

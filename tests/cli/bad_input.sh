@@ -234,13 +234,13 @@ expect_untouched resume-tampered-json 1 "runs/tampered-json/last.safetensors|hea
 broken_run tampered-best 'import os; os.truncate("best.safetensors", 1000)'
 expect_untouched eval-truncated 1 "runs/tampered-best/best.safetensors" runs/tampered-best -- eval --run runs/tampered-best
 broken_run other-model 'c = open("config.yaml").read(); open("config.yaml", "w").write(c.replace("name: vgg11", "name: vgg13"))'
-expect_untouched resume-other-model 1 "runs/other-model/last.safetensors|does not fit this model|missing|unexpected" runs/other-model -- \
+expect_untouched resume-other-model 1 "runs/other-model/config.yaml has model.name: vgg13|runs/other-model/last.safetensors was trained with model.name: vgg11" runs/other-model -- \
   train --resume runs/other-model --set train.epochs=2
 expect_untouched eval-other-model 1 "runs/other-model/best.safetensors" runs/other-model -- eval --run runs/other-model
 broken_run other-shapes "
 c = open('config.yaml').read()
 open('config.yaml', 'w').write(c.replace('name: cifar10', 'name: cifar100').replace('$work/cifar10', '$work/cifar100'))"
-expect_untouched resume-other-shapes 1 "runs/other-shapes/last.safetensors|classifier|[100, 512]|[10, 512]" runs/other-shapes -- \
+expect_untouched resume-other-shapes 1 "runs/other-shapes/config.yaml has data.name: cifar100|trained with data.name: cifar10" runs/other-shapes -- \
   train --resume runs/other-shapes --set train.epochs=2
 expect_untouched eval-other-shapes 1 "runs/other-shapes/best.safetensors|classifier" runs/other-shapes -- eval --run runs/other-shapes
 

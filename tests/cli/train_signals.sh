@@ -97,22 +97,22 @@ while step() <= start:
     if time.monotonic() > deadline:
         sys.exit(f"no checkpoint past step {start} within 120 s")
     time.sleep(0.002)
-def catches(number):  # whether the process has a handler installed for the signal
+def pending(number):  # whether the signal was sent but not yet delivered to the process
     try:
         with open(f"/proc/{pid}/status") as f:
-            mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]
-        return bool(int(mask, 16) >> (number - 1) & 1)
-    except (OSError, StopIteration):
+            masks = [line.split()[1] for line in f if line.startswith(("SigPnd:", "ShdPnd:"))]
+        return any(int(mask, 16) >> (number - 1) & 1 for mask in masks)
+    except OSError:
         return False
 for i, name in enumerate(signals):
     number = getattr(signal, "SIG" + name)
     if i > 0:
-        # Signals of one kind do not queue: wait until the first was handled, which puts the default
-        # action (death) back, so the next one cannot merge with it on a busy machine.
-        while catches(number) and time.monotonic() < deadline:
+        # Signals of one kind do not queue: wait until the previous one was delivered (its handler has
+        # recorded it), so the next one cannot merge with it on a busy machine.
+        while pending(number) and time.monotonic() < deadline:
             time.sleep(0.001)
-        if catches(number):
-            sys.exit(f"SIG{name} was still caught after the first one")
+        if pending(number):
+            sys.exit(f"SIG{name} was still pending after the first one")
     os.kill(pid, number)
 PY
   set +e
@@ -151,9 +151,9 @@ step3=$(checkpoint_field runs/b/last.safetensors step)
 ((step3 > step2)) || fail "SIGKILL: no progress past step $step2"
 
 # ---- session 4: a second SIGINT while the first is handled -> dies at once -----------------------
-# The first SIGINT's handler asks for a stop at the next batch boundary and restores the default action;
-# the second, sent as soon as that handler ran, kills the process wherever it is (before the step ends
-# or inside the checkpoint's write). bash reports a death by SIGINT as 130
+# The first SIGINT's handler asks for a stop at the next batch boundary; the second, sent as soon as
+# the first was delivered, removes the temporary file of a write in progress and kills the process
+# wherever it is (before the step ends or inside the checkpoint's write). bash reports a death by SIGINT as 130
 # too, so what tells the two apart is that the clean stop never completed: status.json does not say
 # interrupted and no summary was printed. The next session must still resume.
 start_and_stop "$step3" INT INT
