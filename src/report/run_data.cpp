@@ -11,6 +11,7 @@
 
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/train/trainer.hpp"
 
@@ -114,7 +115,7 @@ std::string read_state(const std::string& path) {
   if (!fs::exists(path)) return "unknown";
   nlohmann::json status;
   try {
-    status = nlohmann::json::parse(io::read_file(path));
+    status = io::parse_json(io::read_file(path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON (" + e.what() + ")", ErrorKind::runtime);
   }
