@@ -107,6 +107,12 @@ size_t DatasetBytes::read(std::vector<uint8_t>& out, uint64_t n) {
   return out.size() - start;
 }
 
+void DatasetBytes::throw_if_corrupt() {
+  if (!inflater_) return;
+  std::vector<uint8_t> scratch(1 << 16);
+  for (int i = 0; i < 16 && !inflater_->ended; ++i) inflater_->inflate_into(scratch.data(), scratch.size(), path_, file_.size());
+}
+
 std::vector<uint8_t> read_maybe_gzipped(const std::filesystem::path& path) {
   DatasetBytes file(path);
   std::vector<uint8_t> content;

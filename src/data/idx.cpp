@@ -49,10 +49,8 @@ std::vector<uint8_t> pad_images(const IdxArray& images, int pad_to) {
   return out;
 }
 
-}  // namespace
-
-IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
-  DatasetBytes file(path);
+// The checks of read_idx_file, on its content as it is read.
+IdxArray read_idx_content(DatasetBytes& file, const std::filesystem::path& path, int expected_ndims) {
   const std::string where = path.string();
   std::vector<uint8_t> header;
   file.read(header, 4);
@@ -94,6 +92,18 @@ IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
               std::min<int64_t>(available - total, kExtraLooked), " unexpected bytes after the ", total, " bytes of data that the header ",
               shape_string(array.dims), " describes");
   return array;
+}
+
+}  // namespace
+
+IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
+  DatasetBytes file(path);
+  try {
+    return read_idx_content(file, path, expected_ndims);
+  } catch (const Error&) {
+    file.throw_if_corrupt();  // a bad header read from a corrupt gzip stream is the stream's fault
+    throw;
+  }
 }
 
 std::shared_ptr<InMemoryDataset> read_idx_dataset(const std::filesystem::path& dir, Split split,

@@ -37,6 +37,11 @@ class DatasetBytes {
   // truncated gzip stream.
   size_t read(std::vector<uint8_t>& out, uint64_t n);
 
+  // For a reader whose header check failed: the bytes it saw may come from a corrupt gzip stream,
+  // which zlib detects only further on (or at the CRC). Inflates up to 1 MiB more, discarding it,
+  // and throws the gzip error if one shows, so that corruption is reported as such; else returns.
+  void throw_if_corrupt();
+
  private:
   struct Inflater;
   std::filesystem::path path_;
