@@ -32,6 +32,7 @@ TEST_PACKAGES=(
   libbenchmark-dev
   python3                  # tests/cli/fetch_cifar.sh serves archives from a local python3 -m http.server
   python3-torch            # tests/cli/torch_crosscheck.sh: checkpoints, logits and SUGAR gradients against PyTorch
+  time                     # tests/cli/hostile_files.sh: GNU /usr/bin/time measures the peak RSS of hostile inputs
 )
 
 say() { echo "setup: $*"; }

@@ -174,6 +174,24 @@ TEST(ActivationSpec, SyntaxErrorsSayWhereAndWhat) {
             std::string::npos);
 }
 
+// The parser recurses once per level; 20,000 levels overflowed the stack of `sugar train` (issue 16).
+TEST(ActivationSpec, DeepNestingIsAShortUsageError) {
+  std::string deep;
+  for (int i = 0; i < 20000; ++i) deep += "sugar(surrogate=";
+  deep += "relu" + std::string(20000, ')');
+  try {
+    ActivationSpec::parse(deep);
+    FAIL() << "a spec nested 20000 levels deep was accepted";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    // 16 x "sugar(surrogate=" = 256 characters: the 17th level is refused where its name starts.
+    EXPECT_NE(message.find("nests deeper than 16 levels at column 257"), std::string::npos) << message;
+    EXPECT_NE(message.find("(" + std::to_string(deep.size()) + " characters)"), std::string::npos) << message;
+    EXPECT_LT(message.size(), 300u) << "the spec is quoted shortened, not whole";
+  }
+}
+
 TEST(ActivationSpec, ParameterAccessorsRejectWrongNames) {
   const ActivationSpec spec = ActivationSpec::parse("leaky_relu");
   EXPECT_THROW(spec.number("alpha"), Error);

@@ -68,6 +68,23 @@ TEST_F(ConfigErrors, MalformedYamlGivesTheParserPlace) {
             at("1:1: expected a mapping with keys name, seed, model, data, optim, schedule, train, sweep, got 'resnet18'"));
 }
 
+// yaml-cpp recurses once per level and stops only at 2000, past what a small stack holds (issue 16);
+// the loader stops at 32, in a config file and in a --set value.
+TEST_F(ConfigErrors, DeepNestingIsRefusedAtItsPlace) {
+  const std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  EXPECT_EQ(error("train: " + deep + "\n"), at("1:39: malformed YAML: nested deeper than 32 levels"));
+  EXPECT_EQ(error("a:\n" + std::string("  b:\n") + "    " + deep + "\n"),
+            at("3:35: malformed YAML: nested deeper than 32 levels"));
+  try {
+    load_config_text("seed: 1\n", "x.yaml", {"train.epochs=" + deep});
+    ADD_FAILURE() << "a --set value nested 20000 levels deep was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find("train.epochs"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("malformed value: nested deeper than 32 levels"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ConfigErrors, MissingFile) {
   const std::string missing = (dir_ / "missing.yaml").string();
   try {
@@ -250,10 +267,11 @@ TEST_F(ConfigErrors, LoadingTextUsesTheGivenSourceName) {
 }
 
 TEST_F(ConfigErrors, MangledFilesGiveOneLineUsageErrorsOnly) {
-  // Deep nesting is yaml-cpp's depth guard, reported as malformed YAML rather than a stack overflow.
+  // Deep nesting stops at the loader's limit (32 levels, DeepNestingIsRefusedAtItsPlace), before
+  // yaml-cpp's own depth guard (2000) and before a stack overflow.
   const std::string deep = error("seed: " + std::string(100000, '[') + "\n");
-  EXPECT_EQ(deep.rfind(file_ + ":", 0), 0u) << deep;
-  EXPECT_EQ(deep.substr(deep.size() - 33), "malformed YAML: nested too deeply") << deep;
+  EXPECT_EQ(deep.rfind(at("1:"), 0), 0u) << deep;
+  EXPECT_EQ(deep.substr(deep.size() - 44), "malformed YAML: nested deeper than 32 levels") << deep;
 
   // A valid config mangled at random (bytes deleted, YAML punctuation inserted, lines repeated, the
   // end cut off) either loads or fails with one line of kind usage: never another exception.

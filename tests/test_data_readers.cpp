@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
 
 #include <filesystem>
 #include <functional>
@@ -179,11 +181,50 @@ TEST(DataCifar10, MissingFilesNameThePathAndTheExpectedFiles) {
   EXPECT_CONTAINS(message, "test_batch.bin");
 }
 
-TEST(DataCifar10, EmptyFileIsAnEmptySplit) {
+// An empty split used to load as zero samples and fail only after a whole epoch, with the run
+// directory created (issue 16); a single empty file among others is still fine.
+TEST(DataCifar10, EmptySplitIsAnErrorNamingItsFiles) {
   TempDir tmp;
   write_cifar10(tmp.path());
   write_bytes(tmp.path() / "test_batch.bin", {});
-  EXPECT_EQ(read_cifar10(tmp.path(), Split::test)->size(), 0);
+  EXPECT_EQ(error_of([&] { read_cifar10(tmp.path(), Split::test); }),
+            "cifar10 test: " + (tmp.path() / "test_batch.bin").string() +
+                " is empty; expected at least one 3073-byte record");
+  write_bytes(tmp.path() / "data_batch_3.bin", {});
+  EXPECT_EQ(read_cifar10(tmp.path(), Split::train)->size(), 1 + 2 + 4 + 5);
+  for (int k = 1; k <= 5; ++k) write_bytes(tmp.path() / ("data_batch_" + std::to_string(k) + ".bin"), {});
+  EXPECT_EQ(error_of([&] { read_cifar10(tmp.path(), Split::train); }),
+            "cifar10 train: every file in " + tmp.path().string() +
+                " is empty (data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin); "
+                "expected at least one 3073-byte record");
+}
+
+// Users link their data, so links are followed; what they reach must be a regular file. /dev/zero was
+// read forever, a FIFO nobody writes to hung the open, a directory was called missing (issue 16).
+TEST(DataCifar10, DataFilesThatAreNotRegularFilesAreNamed) {
+  TempDir tmp;
+  write_cifar10(tmp.path());
+  const fs::path test = tmp.path() / "test_batch.bin";
+  fs::remove(test);
+  fs::create_symlink("/dev/zero", test);
+  EXPECT_EQ(error_of([&] { read_cifar10(tmp.path(), Split::test); }),
+            test.string() + " is a character device, expected a regular file (dataset file)");
+  fs::remove(test);
+  ASSERT_EQ(::mkfifo(test.c_str(), 0600), 0);
+  EXPECT_EQ(error_of([&] { read_cifar10(tmp.path(), Split::test); }),
+            test.string() + " is a FIFO, expected a regular file (dataset file)");
+  fs::remove(test);
+  fs::create_directory(test);
+  EXPECT_EQ(error_of([&] { read_cifar10(tmp.path(), Split::test); }),
+            test.string() + " is a directory, expected a regular file (dataset file)");
+  fs::remove(test);
+  fs::create_symlink(tmp.path() / "gone.bin", test);
+  EXPECT_EQ(error_of([&] { read_cifar10(tmp.path(), Split::test); }),
+            "cannot open " + test.string() + ": No such file or directory");
+  // A link to a real file is read through.
+  fs::remove(test);
+  fs::create_symlink(tmp.path() / "data_batch_4.bin", test);
+  EXPECT_EQ(read_cifar10(tmp.path(), Split::test)->size(), 4);
 }
 
 TEST(DataCifar100, FineByDefaultCoarseOnRequest) {
@@ -342,8 +383,8 @@ TEST(DataIdx, MalformedFilesGiveOneClearErrorEach) {
   huge.insert(huge.end(), 5, 7);
   write_bytes(images, huge);
   message = error_of([&] { read_mnist(tmp.path(), Split::train); });
-  EXPECT_CONTAINS(message, "truncated: header says [4294967295, 4294967295, 4294967295], more bytes of data than any "
-                           "file holds, but only 5 follow");
+  EXPECT_CONTAINS(message, "header says [4294967295, 4294967295, 4294967295] = more than 2^63 bytes of data, more than "
+                           "a dataset file may hold (2048 MiB)");
 
   // Label out of range.
   write_bytes(images, idx_images(3));
@@ -380,6 +421,48 @@ TEST(DataIdx, CorruptAndTruncatedGzipAreReported) {
   message = error_of([&] { read_mnist(tmp.path(), Split::train); });
   EXPECT_CONTAINS(message, gz.string());
   EXPECT_CONTAINS(message, "truncated gzip stream");
+}
+
+// Decompression bombs (issue 16): a 2 MB gzip that inflates to 2 GiB took 25 s and 6 GB. Inflating
+// now stops 64 KiB past what the header declares, and a header declaring more than a dataset file may
+// hold is refused before any data is inflated.
+TEST(DataIdx, GzipBombsStopAtTheDeclaredSize) {
+  TempDir tmp;
+  write_bytes(tmp.path() / "train-labels-idx1-ubyte", idx_labels({1, 2}));
+  const fs::path gz = tmp.path() / "train-images-idx3-ubyte.gz";
+  {  // [2, 28, 28] declared, 256 MiB of zeros after it: written as a stream, never held here.
+    gzFile file = gzopen(gz.c_str(), "wb9");
+    ASSERT_NE(file, nullptr);
+    const std::vector<uint8_t> header = idx_images(2);
+    ASSERT_EQ(gzwrite(file, header.data(), static_cast<unsigned>(header.size())), static_cast<int>(header.size()));
+    const std::vector<uint8_t> zeros(1 << 20, 0);
+    for (int i = 0; i < 256; ++i) ASSERT_EQ(gzwrite(file, zeros.data(), 1 << 20), 1 << 20);
+    gzclose(file);
+  }
+  ASSERT_LT(fs::file_size(gz), 1u << 20);
+  // "more than 65536": inflating stopped there (reading it all said "268435456 unexpected bytes").
+  EXPECT_EQ(error_of([&] { read_mnist(tmp.path(), Split::train); }),
+            gz.string() + ": more than 65536 unexpected bytes after the 1568 bytes of data that the header [2, 28, 28] describes");
+
+  // 3,000,000 x 28 x 28 = 2.35 GB declared on 10 bytes: refused at the header.
+  std::vector<uint8_t> huge = idx_header(0x803, {3000000, 28, 28});
+  huge.resize(huge.size() + 10, 0);
+  write_gzip(gz, huge);
+  EXPECT_EQ(error_of([&] { read_mnist(tmp.path(), Split::train); }),
+            gz.string() + ": header says [3000000, 28, 28] = 2352000000 bytes of data, more than a dataset file may "
+                          "hold (2048 MiB)");
+  // 1,000,000 x 28 x 28 = 784 MB declared (allowed) on 10 bytes: truncated, found with the 10 bytes read.
+  std::vector<uint8_t> liar = idx_header(0x803, {1000000, 28, 28});
+  liar.resize(liar.size() + 10, 0);
+  write_gzip(gz, liar);
+  EXPECT_EQ(error_of([&] { read_mnist(tmp.path(), Split::train); }),
+            gz.string() + ": truncated: header says [1000000, 28, 28] = 784000000 bytes of data but only 10 follow");
+  // A few stray bytes are still counted exactly, gzipped or not.
+  std::vector<uint8_t> extra = idx_images(2);
+  extra.resize(extra.size() + 7, 0);
+  write_gzip(gz, extra);
+  EXPECT_EQ(error_of([&] { read_mnist(tmp.path(), Split::train); }),
+            gz.string() + ": 7 unexpected bytes after the 1568 bytes of data that the header [2, 28, 28] describes");
 }
 
 TEST(DataIdx, ConcatenatedGzipMembersAreReadWhole) {
@@ -493,6 +576,31 @@ TEST(DataImageFolder, ErrorsNameTheFolderOrFile) {
   message = error_of([&] { read_image_folder(tmp.path()); });
   EXPECT_CONTAINS(message, (tmp.path() / "b" / "broken.jpg").string());
   EXPECT_CONTAINS(message, "cannot decode image");
+}
+
+// Entries that look like images but are not files were skipped silently (issue 16); other files are
+// still ignored.
+TEST(DataImageFolder, EntriesNamedAsImagesMustBeImageFiles) {
+  TempDir tmp;
+  fs::create_directories(tmp.path() / "a");
+  auto pixels = rgb_image(0, 2, 2);
+  ASSERT_TRUE(stbi_write_png((tmp.path() / "a" / "x.png").c_str(), 2, 2, 3, pixels.data(), 6));
+  write_bytes(tmp.path() / "a" / "notes.txt", {'x'});
+  fs::create_directories(tmp.path() / "a" / "subfolder");
+  EXPECT_EQ(read_image_folder(tmp.path())->size(), 1);
+
+  fs::create_directories(tmp.path() / "a" / "y.png");
+  EXPECT_EQ(error_of([&] { read_image_folder(tmp.path()); }),
+            "image_folder: " + (tmp.path() / "a" / "y.png").string() +
+                " is a directory, expected an image file (.png/.jpg/.jpeg/.bmp)");
+  fs::remove(tmp.path() / "a" / "y.png");
+  fs::create_symlink(tmp.path() / "gone.txt", tmp.path() / "a" / "z.txt");
+  EXPECT_EQ(error_of([&] { read_image_folder(tmp.path()); }),
+            "image_folder: " + (tmp.path() / "a" / "z.txt").string() + " is a dangling symlink (to " +
+                (tmp.path() / "gone.txt").string() + "), expected an image file (.png/.jpg/.jpeg/.bmp)");
+  fs::remove(tmp.path() / "a" / "z.txt");
+  ASSERT_EQ(::mkfifo((tmp.path() / "a" / "w.jpg").c_str(), 0600), 0);
+  EXPECT_CONTAINS(error_of([&] { list_image_folder(tmp.path()); }), "w.jpg is a FIFO, expected an image file");
 }
 
 // ---- the real Fashion-MNIST (Debian's dataset-fashion-mnist) -------------------------------------

@@ -1,6 +1,7 @@
 // safetensors reading and writing, and atomic file writes: a round trip of every supported dtype, a
 // file assembled by hand from the format's definition, and one test per malformed-file error.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -216,6 +217,52 @@ TEST(Safetensors, ReadNamesTheFileOfATruncatedCheckpoint) {
     EXPECT_NE(message.find("outside the data section"), std::string::npos) << message;
   }
   EXPECT_THROW(SafetensorsFile::read(dir.file("absent.safetensors")), sugar::Error);
+}
+
+// Hostile files (issue 16). nlohmann-json parses without recursion, but dumping or copying a value
+// recurses per level, so the header's depth is limited where it is parsed.
+TEST(Safetensors, DeeplyNestedHeaderIsRefused) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  expect_invalid(assemble(deep, ""), "header is not valid JSON (JSON nested deeper than 64 levels)");
+  // 64 levels are fine as JSON (and then not a header object).
+  expect_invalid(assemble(std::string(64, '[') + std::string(64, ']'), ""), "header is not a JSON object");
+}
+
+TEST(Safetensors, HugeDeclaredSizesAreRefusedWithoutAllocating) {
+  expect_invalid(assemble("{}", "", int64_t{1} << 62), "header length 4611686018427387904 is beyond the file size (10 bytes)");
+  expect_invalid(assemble(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,1152921504606846976]}})", float_bytes({1, 2, 3, 4})),
+                 "data_offsets [0, 1152921504606846976] outside the data section of 16 bytes");
+  // 2^40 x 2^40 elements overflow 64 bits: no byte count, so no allocation.
+  expect_invalid(assemble(R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,16]}})",
+                          float_bytes({1, 2, 3, 4})),
+                 "but its data_offsets span 16 bytes");
+}
+
+// A checkpoint reached through a symlink must still be a regular file: /dev/zero would be read forever.
+TEST(Safetensors, ReadRefusesWhatIsNotARegularFile) {
+  TempDir dir;
+  const auto message_of = [](const std::string& path) -> std::string {
+    try {
+      SafetensorsFile::read(path);
+    } catch (const sugar::Error& e) {
+      return e.what();
+    }
+    return "<no error>";
+  };
+  fs::create_symlink("/dev/zero", dir.file("zero.safetensors"));
+  EXPECT_EQ(message_of(dir.file("zero.safetensors")),
+            dir.file("zero.safetensors") + " is a character device, expected a regular file (safetensors checkpoint)");
+  fs::create_directory(dir.file("dir.safetensors"));
+  EXPECT_EQ(message_of(dir.file("dir.safetensors")),
+            dir.file("dir.safetensors") + " is a directory, expected a regular file (safetensors checkpoint)");
+  ASSERT_EQ(::mkfifo(dir.file("fifo.safetensors").c_str(), 0600), 0);  // nobody writes: opening must not wait
+  EXPECT_EQ(message_of(dir.file("fifo.safetensors")),
+            dir.file("fifo.safetensors") + " is a FIFO, expected a regular file (safetensors checkpoint)");
+  // A symlink to a regular file is followed: users link their data.
+  const std::vector<float> values{1, 2};
+  sugar::io::write_safetensors(dir.file("real.safetensors"), {{"w", StDtype::f32, {2}, values.data(), 8}});
+  fs::create_symlink(dir.file("real.safetensors"), dir.file("link.safetensors"));
+  EXPECT_EQ(SafetensorsFile::read(dir.file("link.safetensors")).to_f32("w"), values);
 }
 
 TEST(AtomicFile, ReplacesTheWholeFileAndLeavesNoTemporaryFiles) {

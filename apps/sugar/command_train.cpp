@@ -3,6 +3,9 @@
 // `sugar eval --run RUN_DIR [--checkpoint best|last]`.
 #include "command_train.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -10,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sugar/config/config_schema.hpp"
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
@@ -36,6 +40,23 @@ struct EvalArgs {
 
 std::string quoted(const std::string& text) {
   return text.find_first_of(" \t'\"") == std::string::npos ? text : "'" + text + "'";
+}
+
+// `sugar train` on a config with a `sweep:` grid trains one run: the config's own values, not any
+// cell of the grid. Said once, so nobody mistakes it for a cell or for the whole sweep.
+void warn_grid_ignored(const std::string& path, const config::ExperimentConfig& config) {
+  if (config.sweep.empty() || dist::world().rank() != 0) return;
+  uint64_t cells = 1;
+  std::string axes, base;
+  for (const config::SweepAxis& axis : config.sweep) {
+    cells = std::min<uint64_t>(cells * axis.values.size(), uint64_t{1} << 40);
+    axes += (axes.empty() ? "" : " x ") + axis.key + " (" + std::to_string(axis.values.size()) + ")";
+    const config::ConfigField* field = config::find_field(axis.key);
+    base += (base.empty() ? "" : ", ") + axis.key + "=" + (field ? field->write(config) : "?");
+  }
+  spdlog::warn("{} has a sweep grid of {} cells ({}); sugar train ignores it and trains the config's own values "
+               "({}); to run the grid: sugar sweep {} (--dry-run lists the cells)",
+               path, cells, axes, base, quoted(path));
 }
 
 int run_train(const TrainArgs& args) {
@@ -69,7 +90,9 @@ int run_train(const TrainArgs& args) {
     if (args.config.empty()) throw Error("train: a CONFIG file or --resume RUN_DIR is required", ErrorKind::usage);
     options.run_dir = args.out;
     options.force = args.force;
-    result = train::train(config::load_config(args.config, overrides), options);
+    const config::ExperimentConfig config = config::load_config(args.config, overrides);
+    warn_grid_ignored(args.config, config);
+    result = train::train(config, options);
   }
   // Under mpirun every rank returns the same result; rank 0 reports it.
   const bool report = dist::world().rank() == 0;

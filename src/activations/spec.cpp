@@ -58,11 +58,19 @@ class SpecParser {
   }
 
  private:
+  static constexpr int kMaxSpecNesting = 16;
   std::string_view text_;
   size_t pos_ = 0;
+  int depth_ = 0;
 
+  // A spec is quoted whole in messages, up to a length that still fits one readable line.
   [[noreturn]] void fail(const std::string& what) const {
-    usage_error("activation spec '" + std::string(text_) + "' " + what);
+    constexpr size_t kQuoted = 100;
+    const std::string quoted = text_.size() <= kQuoted
+                                   ? std::string(text_)
+                                   : std::string(text_.substr(0, kQuoted)) + "...' (" + std::to_string(text_.size()) +
+                                         " characters)";
+    usage_error("activation spec '" + quoted + (text_.size() <= kQuoted ? "' " : " ") + what);
   }
   [[noreturn]] void fail_at(const std::string& what) const {
     fail(what + " at column " + std::to_string(pos_ + 1));
@@ -87,6 +95,10 @@ class SpecParser {
   }
 
   RawSpec parse_spec() {
+    // parse_spec and parse_value recurse once per nesting level, and so do resolution and destruction
+    // of the tree: a limit keeps a hostile spec from overflowing the stack. Real specs nest 2 deep.
+    if (++depth_ > kMaxSpecNesting)
+      fail_at("nests deeper than " + std::to_string(kMaxSpecNesting) + " levels");
     RawSpec spec;
     skip_space();
     const size_t start = pos_;
@@ -123,6 +135,7 @@ class SpecParser {
     }
     spec.text = std::string(text_.substr(start, pos_ - start));
     while (!spec.text.empty() && std::isspace(static_cast<unsigned char>(spec.text.back()))) spec.text.pop_back();
+    --depth_;
     return spec;
   }
 

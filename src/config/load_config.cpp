@@ -126,7 +126,17 @@ void collect_section(const YAML::Node& map, const std::string& section, const st
   }
 }
 
-// Where the roots of the documents of a YAML stream start, without building them.
+// Where the roots of the documents of a YAML stream start, without building them; and a nesting
+// limit. yaml-cpp's parser recurses once per level and its own DepthGuard stops only at 2000 levels,
+// which overflows a small stack (256 KB) first; it reports every collection here before it goes down
+// a level, so throwing at kMaxYamlDepth stops it while its stack is still short. A config nests 4 deep.
+constexpr int kMaxYamlDepth = 32;
+const std::string kTooDeep = "nested deeper than " + std::to_string(kMaxYamlDepth) + " levels";
+
+struct TooDeep {
+  YAML::Mark mark;
+};
+
 class DocumentRoots : public YAML::EventHandler {
  public:
   const std::vector<YAML::Mark>& roots() const { return roots_; }
@@ -137,20 +147,26 @@ class DocumentRoots : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { node(mark); }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
     node(mark);
+    enter(mark);
   }
-  void OnSequenceEnd() override {}
+  void OnSequenceEnd() override { --depth_; }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
     node(mark);
+    enter(mark);
   }
-  void OnMapEnd() override {}
+  void OnMapEnd() override { --depth_; }
 
  private:
   void node(const YAML::Mark& mark) {
     if (expect_root_) roots_.push_back(mark);
     expect_root_ = false;
   }
+  void enter(const YAML::Mark& mark) {
+    if (++depth_ > kMaxYamlDepth) throw TooDeep{mark};
+  }
   std::vector<YAML::Mark> roots_;
   bool expect_root_ = false;
+  int depth_ = 0;
 };
 
 // The first document of `text`, after checking that there is no second one. Not YAML::LoadAll: in
@@ -163,7 +179,11 @@ YAML::Node first_document(std::string_view text, const std::string& file) {
   std::istringstream in{std::string(text)};
   YAML::Parser parser(in);
   DocumentRoots documents;
-  for (int i = 0; i < 2 && parser.HandleNextDocument(documents); ++i) {
+  try {
+    for (int i = 0; i < 2 && parser.HandleNextDocument(documents); ++i) {
+    }
+  } catch (const TooDeep& deep) {
+    config_error(location(file, deep.mark), "", "malformed YAML: " + kTooDeep);
   }
   if (documents.roots().size() > 1) {
     const YAML::Mark& second = documents.roots()[1];
@@ -248,7 +268,14 @@ void apply_overrides(const std::vector<std::string>& overrides, const ConfigVoca
     if (path.empty()) config_error(where, "", "expected key.path=value, e.g. optim.lr=0.05");
     YAML::Node node;
     try {
-      node = YAML::Load(text.substr(equals + 1));
+      const std::string value = text.substr(equals + 1);
+      std::istringstream in(value);
+      YAML::Parser parser(in);
+      DocumentRoots depth_only;
+      parser.HandleNextDocument(depth_only);  // the value's nesting, checked before YAML::Load recurses
+      node = YAML::Load(value);
+    } catch (const TooDeep&) {
+      config_error(where, path, "malformed value: " + kTooDeep);
     } catch (const YAML::Exception& e) {
       config_error(where, path, "malformed value: " + e.msg);
     }

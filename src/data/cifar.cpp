@@ -22,14 +22,14 @@ std::filesystem::path locate(const std::filesystem::path& dir, const std::vector
                              const char* official_subdir, const char* dataset) {
   auto has_all = [&](const std::filesystem::path& d) {
     for (const auto& f : files)
-      if (!std::filesystem::is_regular_file(d / f)) return false;
+      if (!names_an_entry(d / f)) return false;
     return true;
   };
   if (has_all(dir)) return dir;
   if (has_all(dir / official_subdir)) return dir / official_subdir;
   std::string missing;
   for (const auto& f : files)
-    if (!std::filesystem::is_regular_file(dir / f)) missing += (missing.empty() ? "" : ", ") + f;
+    if (!names_an_entry(dir / f)) missing += (missing.empty() ? "" : ", ") + f;
   SUGAR_CHECK(std::filesystem::is_directory(dir), dataset, ": data folder ", dir.string(),
               " does not exist (expected it to hold ", join(files), "; run data/fetch-cifar.sh ",
               std::string(dataset), ")");
@@ -64,6 +64,17 @@ void read_records(const std::filesystem::path& path, const std::vector<int>& lab
   }
 }
 
+// An empty split would only show when training finds no batch, after the run directory exists; it is
+// a fault of the files, reported with them.
+void check_not_empty(const std::vector<int32_t>& labels, const std::filesystem::path& folder,
+                     const std::vector<std::string>& files, int64_t record_bytes, const char* dataset, Split split) {
+  if (!labels.empty()) return;
+  const std::string what = files.size() == 1 ? (folder / files[0]).string() + " is empty"
+                                             : "every file in " + folder.string() + " is empty (" + join(files) + ")";
+  throw Error(detail::concat(dataset, " ", split_name(split), ": ", what, "; expected at least one ", record_bytes,
+                             "-byte record"));
+}
+
 }  // namespace
 
 std::shared_ptr<InMemoryDataset> read_cifar10(const std::filesystem::path& dir, Split split) {
@@ -77,6 +88,7 @@ std::shared_ptr<InMemoryDataset> read_cifar10(const std::filesystem::path& dir, 
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
   for (const auto& f : files) read_records(folder / f, {10}, 0, pixels, labels);
+  check_not_empty(labels, folder, files, 1 + kPixelBytes, "cifar10", split);
   return std::make_shared<InMemoryDataset>(std::string("cifar10 ") + split_name(split), ImageShape{3, kSide, kSide},
                                            10, cifar10_class_names(), std::move(pixels), std::move(labels));
 }
@@ -89,6 +101,7 @@ std::shared_ptr<InMemoryDataset> read_cifar100(const std::filesystem::path& dir,
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
   read_records(folder / files[0], {20, 100}, fine ? 1 : 0, pixels, labels);
+  check_not_empty(labels, folder, files, 2 + kPixelBytes, "cifar100", split);
   return std::make_shared<InMemoryDataset>(std::string("cifar100 ") + split_name(split) + (fine ? "" : " (coarse)"),
                                            ImageShape{3, kSide, kSide}, classes,
                                            fine ? cifar100_fine_class_names() : cifar100_coarse_class_names(),

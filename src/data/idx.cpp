@@ -1,10 +1,12 @@
 #include "sugar/data/idx.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "sugar/data/file_bytes.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/regular_file.hpp"
 
 namespace sugar::data {
 namespace {
@@ -28,7 +30,7 @@ std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std:
   dotted[dotted.find("-idx")] = '.';
   const std::vector<std::string> candidates{dash + ".gz", dash, dotted + ".gz", dotted};
   for (const auto& name : candidates)
-    if (std::filesystem::is_regular_file(dir / name)) return dir / name;
+    if (names_an_entry(dir / name)) return dir / name;
   SUGAR_CHECK(std::filesystem::is_directory(dir), dataset, ": data folder ", dir.string(),
               " does not exist (expected it to hold ", prefix, "-images-idx3-ubyte[.gz] and ", prefix,
               "-labels-idx1-ubyte[.gz])");
@@ -47,42 +49,61 @@ std::vector<uint8_t> pad_images(const IdxArray& images, int pad_to) {
   return out;
 }
 
-}  // namespace
-
-IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
-  std::vector<uint8_t> bytes = read_maybe_gzipped(path);
+// The checks of read_idx_file, on its content as it is read.
+IdxArray read_idx_content(DatasetBytes& file, const std::filesystem::path& path, int expected_ndims) {
   const std::string where = path.string();
-  SUGAR_CHECK(bytes.size() >= 4, where, ": too short for an IDX header (", bytes.size(), " bytes)");
-  const uint32_t magic = big_endian_u32(bytes.data());
+  std::vector<uint8_t> header;
+  file.read(header, 4);
+  SUGAR_CHECK(header.size() >= 4, where, ": too short for an IDX header (", header.size(), " bytes)");
+  const uint32_t magic = big_endian_u32(header.data());
   const uint32_t expected_magic = 0x00000800u | static_cast<uint32_t>(expected_ndims);
-  SUGAR_CHECK(bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0x08, where, ": not an unsigned-byte IDX file (magic ",
+  SUGAR_CHECK(header[0] == 0 && header[1] == 0 && header[2] == 0x08, where, ": not an unsigned-byte IDX file (magic ",
               hex32(magic), ", expected ", hex32(expected_magic), ")");
-  const int ndims = bytes[3];
+  const int ndims = header[3];
   SUGAR_CHECK(ndims == expected_ndims, where, ": IDX file has ", ndims, " dimensions (magic ", hex32(magic),
               "), expected ", expected_ndims, " (magic ", hex32(expected_magic), ")");
-  const size_t header = 4 + 4 * static_cast<size_t>(ndims);
-  SUGAR_CHECK(bytes.size() >= header, where, ": truncated IDX header (", bytes.size(), " bytes, the header needs ",
-              header, ")");
+  const size_t header_size = 4 + 4 * static_cast<size_t>(ndims);
+  file.read(header, header_size - 4);
+  SUGAR_CHECK(header.size() >= header_size, where, ": truncated IDX header (", header.size(),
+              " bytes, the header needs ", header_size, ")");
   IdxArray array;
   for (int d = 0; d < ndims; ++d) {
-    const int64_t size = big_endian_u32(bytes.data() + 4 + 4 * d);
+    const int64_t size = big_endian_u32(header.data() + 4 + 4 * d);
     SUGAR_CHECK(size > 0, where, ": IDX dimension ", d, " is 0");
     array.dims.push_back(size);
   }
-  // Three 32-bit sizes can multiply past 64 bits (found by tests/fuzz/fuzz_idx).
+  // Three 32-bit sizes can multiply past 64 bits (found by tests/fuzz/fuzz_idx). What the header
+  // declares is checked before any data is read, so a header that promises more than a dataset file
+  // may hold costs nothing.
   int64_t total = 1;
   bool overflow = false;
   for (const int64_t size : array.dims) overflow = overflow || __builtin_mul_overflow(total, size, &total);
-  const int64_t available = static_cast<int64_t>(bytes.size() - header);
-  SUGAR_CHECK(!overflow, where, ": truncated: header says ", shape_string(array.dims),
-              ", more bytes of data than any file holds, but only ", available, " follow");
+  SUGAR_CHECK(!overflow && static_cast<uint64_t>(total) <= io::kMaxDatasetFileBytes, where, ": header says ",
+              shape_string(array.dims), " = ", overflow ? std::string("more than 2^63") : std::to_string(total),
+              " bytes of data, more than a dataset file may hold (", io::kMaxDatasetFileBytes >> 20, " MiB)");
+  // Inflating stops a little past the declared size: enough to count a few stray bytes, never the
+  // gigabytes a decompression bomb would give.
+  constexpr uint64_t kExtraLooked = 1 << 16;
+  file.read(array.data, static_cast<uint64_t>(total) + kExtraLooked + 1);
+  const int64_t available = static_cast<int64_t>(array.data.size());
   SUGAR_CHECK(available >= total, where, ": truncated: header says ", shape_string(array.dims), " = ", total,
               " bytes of data but only ", available, " follow");
-  SUGAR_CHECK(available == total, where, ": ", available - total, " unexpected bytes after the ", total,
-              " bytes of data that the header ", shape_string(array.dims), " describes");
-  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header));
-  array.data = std::move(bytes);
+  SUGAR_CHECK(available == total, where, ": ", available - total > static_cast<int64_t>(kExtraLooked) ? "more than " : "",
+              std::min<int64_t>(available - total, kExtraLooked), " unexpected bytes after the ", total, " bytes of data that the header ",
+              shape_string(array.dims), " describes");
   return array;
+}
+
+}  // namespace
+
+IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
+  DatasetBytes file(path);
+  try {
+    return read_idx_content(file, path, expected_ndims);
+  } catch (const Error&) {
+    file.throw_if_corrupt();  // a bad header read from a corrupt gzip stream is the stream's fault
+    throw;
+  }
 }
 
 std::shared_ptr<InMemoryDataset> read_idx_dataset(const std::filesystem::path& dir, Split split,

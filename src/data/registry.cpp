@@ -1,5 +1,8 @@
 #include "sugar/data/registry.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include "sugar/data/cifar.hpp"
 #include "sugar/data/idx.hpp"
 #include "sugar/data/image_folder.hpp"
@@ -19,7 +22,40 @@ std::shared_ptr<const Dataset> read_split(const DataOptions& o, const std::files
     return read_cifar100(root, split, o.coarse_labels ? Cifar100Labels::coarse : Cifar100Labels::fine);
   if (o.name == "mnist") return read_mnist(root, split, {o.pad_to});
   if (o.name == "fashion_mnist") return read_fashion_mnist(root, split, {o.pad_to});
-  return read_image_folder(root / split_name(split), {o.image_size, o.image_size});
+  throw Error("read_split: image folders are read by read_image_folders", ErrorKind::usage);
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+// The names in `a` that `b` lacks.
+std::vector<std::string> missing_from(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> out;
+  for (const auto& name : a)
+    if (std::find(b.begin(), b.end(), name) == b.end()) out.push_back(name);
+  return out;
+}
+
+// Both splits listed and compared before either is decoded: a broken test/ folder is reported in
+// seconds, not after the whole train/ folder was decoded.
+std::pair<std::shared_ptr<const Dataset>, std::shared_ptr<const Dataset>> read_image_folders(
+    const DataOptions& o, const std::filesystem::path& root) {
+  const ImageFolderListing train = list_image_folder(root / "train");
+  const ImageFolderListing test = list_image_folder(root / "test");
+  if (train.class_names != test.class_names) {
+    const auto only_train = missing_from(train.class_names, test.class_names);
+    const auto only_test = missing_from(test.class_names, train.class_names);
+    throw Error(detail::concat("image_folder: ", test.root.string(), " has classes [", join_names(test.class_names),
+                               "] but ", train.root.string(), " has [", join_names(train.class_names),
+                               "]; expected the same class folders",
+                               only_train.empty() ? "" : "; missing in test: " + join_names(only_train),
+                               only_test.empty() ? "" : "; not in train: " + join_names(only_test)));
+  }
+  const ImageFolderOptions size{o.image_size, o.image_size};
+  return {decode_image_folder(train, size), decode_image_folder(test, size)};
 }
 
 }  // namespace
@@ -57,11 +93,16 @@ DataSplits load_data(const DataOptions& o) {
 
   const std::filesystem::path root = o.root.empty() ? default_root(o.name) : o.root;
   DataSplits splits;
-  std::shared_ptr<const Dataset> train = read_split(o, root, Split::train);
-  std::shared_ptr<const Dataset> test = read_split(o, root, Split::test);
+  std::shared_ptr<const Dataset> train, test;
+  if (o.name == "image_folder") {
+    std::tie(train, test) = read_image_folders(o, root);
+  } else {
+    train = read_split(o, root, Split::train);
+    test = read_split(o, root, Split::test);
+  }
   SUGAR_CHECK(train->num_classes() == test->num_classes() && train->class_names() == test->class_names(),
-              o.name, ": the train and test sets have different classes (", train->num_classes(), " vs ",
-              test->num_classes(), ")");
+              o.name, ": the train and test sets have different classes (", train->num_classes(), ": ",
+              join_names(train->class_names()), " vs ", test->num_classes(), ": ", join_names(test->class_names()), ")");
   SUGAR_CHECK(train->channels() == test->channels() && train->height() == test->height() &&
                   train->width() == test->width(),
               o.name, ": train and test images differ in shape");

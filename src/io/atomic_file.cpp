@@ -9,10 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "sugar/error.hpp"
+#include "sugar/io/regular_file.hpp"
 
 namespace sugar::io {
 namespace {
@@ -141,13 +140,6 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
   return removed;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path + ": " + errno_text());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw Error("cannot read " + path);
-  return buffer.str();
-}
+std::string read_file(const std::string& path) { return read_regular_file(path, kMaxTextFileBytes, "text file"); }
 
 }  // namespace sugar::io

@@ -8,6 +8,8 @@
 
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/io/json_parse.hpp"
+#include "sugar/io/regular_file.hpp"
 
 namespace sugar::io {
 
@@ -123,7 +125,9 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
 
 // ---- reading ----------------------------------------------------------------------------------
 
-SafetensorsFile SafetensorsFile::read(const std::string& path) { return parse(read_file(path), path); }
+SafetensorsFile SafetensorsFile::read(const std::string& path) {
+  return parse(read_regular_file(path, kMaxCheckpointFileBytes, "safetensors checkpoint"), path);
+}
 
 SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& source) {
   SafetensorsFile file;
@@ -143,7 +147,7 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& sou
   }
   json header;
   try {
-    header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_length));
+    header = parse_json(std::string_view(bytes).substr(8, static_cast<size_t>(header_length)));
   } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw format_error(source, std::string("header is not valid JSON (") + e.what() + ")");
   }

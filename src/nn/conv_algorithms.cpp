@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/nn/conv2d.hpp"
 
 namespace sugar::nn {
@@ -31,7 +32,7 @@ std::string conv_algorithm_choices_json(Module& root) {
 void pin_conv_algorithm_choices(Module& root, const std::string& json_text, const std::string& where) {
   nlohmann::json all;
   try {
-    all = nlohmann::json::parse(json_text);
+    all = io::parse_json(json_text);
   } catch (const std::exception&) {
     throw Error(where + ": convolution algorithm choices are not valid JSON");
   }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 
 namespace sugar::ops {
 
@@ -59,7 +60,7 @@ std::string to_json_text(const ConvLayerChoice& c) {
 ConvLayerChoice conv_layer_choice_from_json(const std::string& text, const std::string& where) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    j = io::parse_json(text);
   } catch (const std::exception&) {
     throw Error(where + ": convolution algorithm choice is not valid JSON");
   }

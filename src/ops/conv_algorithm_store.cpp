@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/random.hpp"
 #include "sugar/runtime.hpp"
@@ -80,7 +81,7 @@ nlohmann::json read_entries(const std::string& file) {
   if (!std::filesystem::exists(file)) return nlohmann::json::object();
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(io::read_file(file));
+    j = io::parse_json(io::read_file(file));
   } catch (const nlohmann::json::exception&) {
     throw Error(file + ": not valid JSON");
   }
@@ -123,7 +124,7 @@ ConvLayerChoice machine_cached_choice(const std::string& key, const std::functio
     entries = nlohmann::json::object();
   }
   const ConvLayerChoice choice = measure();
-  entries[key] = nlohmann::json::parse(to_json_text(choice));
+  entries[key] = io::parse_json(to_json_text(choice));
   const nlohmann::json content = {{"machine", machine_signature()}, {"choices", entries}};
   try {
     io::write_file_atomic(file, content.dump(1) + "\n");

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/run_dir/layout.hpp"
 #include "sugar/run_dir/status.hpp"
 
@@ -57,7 +58,7 @@ void write_lock_file(int fd, const std::string& content) {
 // "pid 4242 on host box (sugar train, since ...)" from a holder line; a line that does not parse says so.
 std::string describe_holder(const std::string& content) {
   try {
-    const nlohmann::json j = nlohmann::json::parse(content);
+    const nlohmann::json j = io::parse_json(content);
     std::string text = "pid " + std::to_string(j.at("pid").get<int64_t>()) + " on host " + j.at("host").get<std::string>();
     const std::string purpose = j.value("purpose", "");
     const std::string since = j.value("since", "");

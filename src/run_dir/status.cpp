@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 
 namespace sugar::run_dir {
@@ -57,7 +58,7 @@ std::optional<nlohmann::json> read_status_json(const std::string& path) {
   if (!std::filesystem::exists(path, error)) return std::nullopt;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(io::read_file(path));
+    j = io::parse_json(io::read_file(path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not a status file (invalid JSON: " + e.what() + ")");
   }

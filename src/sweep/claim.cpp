@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 
 namespace sugar::sweep {
@@ -147,7 +148,7 @@ std::optional<ClaimRecord> ClaimStore::read(const std::string& cell, uint64_t ge
   r.cell = cell;
   r.generation = generation;
   try {
-    const nlohmann::json j = nlohmann::json::parse(io::read_file(path));
+    const nlohmann::json j = io::parse_json(io::read_file(path));
     r.state = j.at("state").get<std::string>();
     r.host = j.value("host", "unknown");
     r.pid = j.value("pid", int64_t{0});

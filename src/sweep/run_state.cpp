@@ -6,6 +6,7 @@
 
 #include "sugar/config/config_schema.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/run_dir/layout.hpp"
 #include "sugar/train/resume_plan.hpp"
@@ -86,7 +87,7 @@ RunInspection inspect_run(const std::string& run_dir, const config::ExperimentCo
   out.has_checkpoint = exists(in_dir(run_dir, run_dir::kLastCheckpoint));
   if (exists(status_path)) {
     try {
-      const nlohmann::json status = nlohmann::json::parse(io::read_file(status_path));
+      const nlohmann::json status = io::parse_json(io::read_file(status_path));
       out.status = status.value("state", "");
       out.epochs_done = status.value("epoch", int64_t{0});
       out.epochs = status.value("epochs", int64_t{0});

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/nn/activation.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
@@ -198,7 +199,7 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
   if (auto it = file.metadata().find(kRngCallsKey); it != file.metadata().end()) {
     nlohmann::json parsed;
     try {
-      parsed = nlohmann::json::parse(it->second);
+      parsed = io::parse_json(it->second);
     } catch (const nlohmann::json::exception&) {  // parse_error, or out_of_range for a number like 1e999
       throw Error(source + ": metadata '" + kRngCallsKey + "' is not valid JSON");
     }

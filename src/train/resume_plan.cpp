@@ -11,6 +11,7 @@
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/run_dir/layout.hpp"
 #include "sugar/train/metrics_csv.hpp"
@@ -96,7 +97,7 @@ void check_run_info(const std::string& path) {
   if (!fs::exists(path, error)) return;
   nlohmann::json info;
   try {
-    info = nlohmann::json::parse(io::read_file(path));
+    info = io::parse_json(io::read_file(path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON (" + e.what() + ")");
   }

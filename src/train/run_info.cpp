@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/io/json_parse.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/runtime.hpp"
@@ -57,7 +58,7 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
   nlohmann::json info = nlohmann::json::object();
   if (std::filesystem::exists(path)) {
     try {
-      info = nlohmann::json::parse(io::read_file(path));
+      info = io::parse_json(io::read_file(path));
     } catch (const std::exception&) {
       info = nlohmann::json::object();  // unreadable provenance is replaced, never fatal
     }
@@ -94,7 +95,7 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
 void record_layer_implementations(const std::string& path, nn::Module& model, const std::string& policy) {
   nlohmann::json info = nlohmann::json::object();
   try {
-    info = nlohmann::json::parse(io::read_file(path));
+    info = io::parse_json(io::read_file(path));
   } catch (const std::exception&) {
     info = nlohmann::json::object();  // as in write_run_info: unreadable provenance is replaced
   }
@@ -103,7 +104,7 @@ void record_layer_implementations(const std::string& path, nn::Module& model, co
   for (const PrimitiveImplementation& p : primitive_implementations()) implementations[p.key] = p.implementation;
   info["layer_implementations"] = implementations;
   info["conv_algorithms"] = {{"policy", policy},
-                             {"layers", nlohmann::json::parse(nn::conv_algorithm_choices_json(model))}};
+                             {"layers", io::parse_json(nn::conv_algorithm_choices_json(model))}};
   io::write_file_atomic(path, info.dump(2) + "\n");
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sugar/error.hpp"
+#include "sugar/io/json_parse.hpp"
 
 namespace sugar::train {
 namespace {
@@ -96,7 +97,7 @@ std::optional<std::map<std::string, std::string>> recorded_math_values(const io:
   if (it == metadata.end()) return std::nullopt;
   nlohmann::json parsed;
   try {
-    parsed = nlohmann::json::parse(it->second);
+    parsed = io::parse_json(it->second);
   } catch (const nlohmann::json::exception&) {
     throw Error(source + ": metadata '" + kConfigMathKey + "' is not valid JSON");
   }

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target of a SUGAR_FUZZ build for a fixed time each (see README.md).
 # usage: tests/fuzz/run.sh [BUILD_DIR] [SECONDS_PER_TARGET]     (defaults: build-fuzz 60)
+# SUGAR_FUZZ_RSS_MB: the memory limit per target (default 1024).
 # New interesting inputs go to BUILD_DIR/fuzz-corpus/<target>/ (the seeds in tests/fuzz/corpus/ are only
 # read); a crashing input is saved as BUILD_DIR/fuzz-findings/<target>-crash-<sha1> and the script exits 1.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-build-fuzz}
 seconds=${2:-60}
+# A parser's memory must follow what its input honestly declares: an input that makes a target hold
+# more than this (or ask for more in one allocation) is a finding. Inputs are at most a few KB.
+rss_mb=${SUGAR_FUZZ_RSS_MB:-1024}
 [[ $build == /* ]] || build="$repo_root/$build"
 shopt -s nullglob
 targets=("$build"/bin/fuzz_*)
@@ -21,7 +25,7 @@ for target in "${targets[@]}"; do
   corpus="$build/fuzz-corpus/$name"
   mkdir -p "$corpus"
   echo "== fuzz_$name for ${seconds}s"
-  if ! "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb" -print_final_stats=1 \
       -artifact_prefix="$build/fuzz-findings/$name-" "$corpus" "$repo_root/tests/fuzz/corpus/$name" \
       >"$build/fuzz-findings/$name.log" 2>&1; then
     failed+=("$name")

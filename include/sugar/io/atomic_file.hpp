@@ -30,7 +30,8 @@ void remove_files_being_written();
 // fwrite that throws sugar::Error naming `path` on a short write.
 void write_all(std::FILE* file, const void* data, size_t bytes, const std::string& path);
 
-// The whole file as bytes; sugar::Error naming the path when it cannot be read.
+// The whole file as bytes; sugar::Error naming the path when it cannot be read or is not a regular
+// file of at most kMaxTextFileBytes (io/regular_file.hpp, which does the reading).
 std::string read_file(const std::string& path);
 
 }  // namespace sugar::io

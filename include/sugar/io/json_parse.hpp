@@ -1,0 +1,25 @@
+#pragma once
+// Parsing JSON that comes from files (safetensors headers, status.json, run.json, sweep claims, the
+// convolution algorithm store). nlohmann::json parses without recursion, but dumping, copying and
+// comparing a value recurse once per level, so a file nested 100,000 levels deep would overflow the
+// stack later, far from the read. Every such parse goes through here and refuses more than
+// kMaxJsonDepth levels; what Sugar writes is at most four deep.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace sugar::io {
+
+inline constexpr int kMaxJsonDepth = 64;
+
+// Thrown for JSON nested deeper than kMaxJsonDepth. A nlohmann::json::exception like the parser's own
+// errors, so a caller's existing `catch (const nlohmann::json::exception&)` reports it as invalid JSON.
+class JsonTooDeep : public nlohmann::json::exception {
+ public:
+  JsonTooDeep();
+};
+
+// nlohmann::json::parse(text) with the depth limit; throws what it throws, or JsonTooDeep.
+nlohmann::json parse_json(std::string_view text);
+
+}  // namespace sugar::io
