@@ -138,7 +138,7 @@ TEST_F(ConfigErrors, OutOfRangeValuesSayTheAllowedRange) {
   EXPECT_EQ(error("data: {val_split: 1.5}\n"),
             at("1:19: data.val_split: expected 0, a fraction in (0, 1) or a whole number of samples, got 1.5"));
   EXPECT_EQ(error("data: {std: [0.2, 0, 0.2]}\n"), at("1:19: data.std[1]: must be in [1e-06, 1000], got 0"));
-  EXPECT_EQ(error("data: {augment: {crop_padding: -4}}\n"), at("1:32: data.augment.crop_padding: must be in [0, 1024], got -4"));
+  EXPECT_EQ(error("data: {augment: {crop_padding: -4}}\n"), at("1:32: data.augment.crop_padding: must be in [0, 1023], got -4"));
   EXPECT_EQ(error("data: {augment: {hflip_probability: 1.5}}\n"),
             at("1:37: data.augment.hflip_probability: must be in [0, 1], got 1.5"));
   EXPECT_EQ(error("optim: {momentum: 1}\n"), at("1:19: optim.momentum: must be in [0, 1), got 1"));
