@@ -175,13 +175,25 @@ void expect_usage_error(const bench::BenchOptions& o, const std::string& words) 
 TEST(Bench, BadOptionsAreUsageErrorsNamingTheOption) {
   bench::BenchOptions o;
   o.iters = 0;
-  expect_usage_error(o, "--iters must be at least 1, got 0");
+  expect_usage_error(o, "--iters must be in [1, 10000], got 0");
   o = {};
   o.warmup = -1;
   expect_usage_error(o, "--warmup");
   o = {};
   o.batch = 0;
-  expect_usage_error(o, "--batch must be at least 1");
+  expect_usage_error(o, "--batch must be in [1, 4096]");
+  o = {};
+  o.batch = 4097;
+  expect_usage_error(o, "--batch must be in [1, 4096], got 4097");
+  o = {};
+  o.iters = 10'001;
+  expect_usage_error(o, "--iters must be in [1, 10000], got 10001");
+  o = {};
+  o.classes = 100'001;
+  expect_usage_error(o, "--classes must be in [2, 100000], got 100001");
+  o = {};
+  o.threads = 4097;
+  expect_usage_error(o, "--threads must be in [0, 4096] (0: all cores), got 4097");
   o = {};
   o.batch = 1;
   expect_usage_error(o, "at least 2 for --phase train");

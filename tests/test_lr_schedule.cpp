@@ -5,6 +5,8 @@
 
 #include "sugar/error.hpp"
 #include "sugar/optim/lr_schedule.hpp"
+#include "sugar/config/config_yaml.hpp"
+#include "sugar/train/builders.hpp"
 
 using namespace sugar;
 using namespace sugar::optim;
@@ -111,4 +113,36 @@ TEST(LrSchedule, OneCycleThreePhaseAndLinearAnneal) {
   too_short.total_steps = 3;  // 0.3 * 3 - 1 < 0: the warm-up phase would be empty
   EXPECT_THROW(LrSchedule::one_cycle(0.1, too_short), Error);
   EXPECT_THROW(LrSchedule::one_cycle(0.0, o), Error);
+}
+
+// Epochs times iterations per epoch used to wrap around int64 ("total_iters must be > 0, got -4");
+// now the product is checked, and every schedule problem is a usage error naming what to change.
+TEST(LrSchedule, BuildScheduleRefusesStepCountsBeyondInt64) {
+  sugar::config::ExperimentConfig c = sugar::config::load_config_text("train: {epochs: 1000000}\n", "x.yaml");
+  const int64_t huge_epoch = int64_t{1} << 44;  // 10^6 epochs x 2^44 steps > 2^63
+  for (const char* schedule : {"cosine", "one_cycle", "constant"}) {
+    c.schedule.name = schedule;
+    try {
+      sugar::train::build_schedule(c, huge_epoch);
+      ADD_FAILURE() << schedule << ": no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), sugar::ErrorKind::usage);
+      EXPECT_EQ(std::string(e.what()),
+                "train.epochs: 1000000 epochs of 17592186044416 steps is more steps than a 64-bit count holds; "
+                "expected fewer epochs");
+    }
+  }
+  // Just below the limit: 10^6 x 2^43 = 8.8e18 < 2^63 builds.
+  c.schedule.name = "cosine";
+  EXPECT_NO_THROW(sugar::train::build_schedule(c, int64_t{1} << 43));
+  // A one-cycle with an empty phase is the config's fault: exit 2, not 1.
+  c.schedule.name = "one_cycle";
+  c.train.epochs = 1;
+  try {
+    sugar::train::build_schedule(c, 3);
+    ADD_FAILURE() << "one_cycle over 3 steps: no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), sugar::ErrorKind::usage);
+    EXPECT_EQ(std::string(e.what()).rfind("schedule: lr schedule one_cycle: with total_steps 3", 0), 0u) << e.what();
+  }
 }

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "option_checks.hpp"
 #include "command_activations.hpp"
 #include "command_bench.hpp"
 #include "command_report.hpp"
@@ -20,6 +22,7 @@
 #include "command_train.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
+#include "sugar/printable.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::cli {
@@ -47,11 +50,30 @@ std::string version_text() {
          "\n" + "OpenMP threads available: " + std::to_string(num_threads());
 }
 
-// Error messages may hold newlines (oneDNN's do); the contract is one line per error.
+// Error messages may hold newlines (oneDNN's do); the contract is one line per error. They may also
+// quote user text (a value, a file name): control bytes and broken UTF-8 in it are escaped, so an
+// ESC sequence in a --set value never reaches the terminal.
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
   while (!text.empty() && text.back() == ' ') text.pop_back();
-  return text;
+  return printable(text);
+}
+
+// The log pattern's message, with the same escaping as error lines (newlines and tabs kept: some
+// messages are tables).
+class PrintableMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& message, const std::tm&, spdlog::memory_buf_t& out) override {
+    const std::string text = printable(std::string_view(message.payload.data(), message.payload.size()), true);
+    out.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PrintableMessage>(); }
+};
+
+void set_pattern(spdlog::logger& logger, const std::string& pattern) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<PrintableMessage>('*').set_pattern(pattern);
+  logger.set_formatter(std::move(formatter));
 }
 
 // Under mpirun, a failure on one rank ends every rank (MPI_Abort) rather than leaving the others
@@ -72,12 +94,12 @@ int report_error(const std::string& message, int exit_code) {
 void setup_logging(const std::string& level) {
   // Logs go to stderr so that stdout carries only results (tables, metrics) and can be piped.
   auto logger = spdlog::stderr_color_mt("sugar");
-  logger->set_pattern("[%H:%M:%S] %^%l%$: %v");
+  set_pattern(*logger, "[%H:%M:%S] %^%l%$: %*");
   logger->set_level(spdlog::level::from_str(level));
   // Data parallelism: rank 0 reports for all; the others only say what goes wrong, and who they are.
   const dist::Communicator& ranks = dist::world();
   if (ranks.size() > 1 && ranks.rank() > 0) {
-    logger->set_pattern("[%H:%M:%S] rank " + std::to_string(ranks.rank()) + " %^%l%$: %v");
+    set_pattern(*logger, "[%H:%M:%S] rank " + std::to_string(ranks.rank()) + " %^%l%$: %*");
     logger->set_level(std::max(logger->level(), spdlog::level::warn));
   }
   spdlog::set_default_logger(logger);
@@ -111,7 +133,7 @@ int main(int argc, char** argv) {
   CLI::Option* threads_option =
       app.add_option("--threads", threads,
                      "Threads of OpenMP and oneDNN (default: OMP_NUM_THREADS if set, else all cores; 0: all)")
-          ->check(CLI::Range(0, 4096))
+          ->check(within<int>(0, 4096))
           ->type_name("N");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "How much to log to stderr (default: info)")

@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "line_plot.hpp"
+#include "option_checks.hpp"
 #include "sugar/activations/apply.hpp"
 #include "sugar/activations/registry.hpp"
 #include "sugar/error.hpp"
@@ -22,6 +24,12 @@ namespace sugar::cli {
 namespace {
 
 using activations::ActivationSpec;
+
+// Bounds that keep memory and the plot's arithmetic bounded: eval's points are a table to read, and
+// a plot range beyond +-1e6 makes HIGH - LOW and the axis ticks lose all precision in float.
+constexpr size_t kMaxEvalPoints = 10'000;
+constexpr float kMaxPlotX = 1e6f;
+constexpr size_t kMaxPlotSpecs = 16;
 
 [[noreturn]] void usage(const std::string& message) { throw Error(message, ErrorKind::usage); }
 
@@ -111,8 +119,12 @@ struct EvalOptions {
 
 int run_eval(const EvalOptions& options) {
   const ActivationSpec spec = ActivationSpec::parse(options.spec);
+  const std::vector<std::string> parts = split(options.x, ',');
+  if (parts.size() > kMaxEvalPoints)
+    usage("activations eval --x: expected at most " + std::to_string(kMaxEvalPoints) + " points, got " +
+          std::to_string(parts.size()));
   std::vector<float> x;
-  for (const std::string& part : split(options.x, ',')) x.push_back(parse_float(part, "activations eval --x"));
+  for (const std::string& part : parts) x.push_back(parse_float(part, "activations eval --x"));
   const activations::PointwiseValues values =
       activations::evaluate_activation(spec, x, options.train, random_source(options.seed));
   std::string csv = "x,y,grad\n";
@@ -143,6 +155,8 @@ std::pair<float, float> parse_range(const std::string& text) {
   const float low = parse_float(parts[0], "activations plot --range");
   const float high = parse_float(parts[1], "activations plot --range");
   if (!(low < high)) usage("activations plot --range: LOW must be below HIGH, got '" + text + "'");
+  if (std::fabs(low) > kMaxPlotX || std::fabs(high) > kMaxPlotX)
+    usage("activations plot --range: expected LOW and HIGH in [-1000000, 1000000], got '" + text + "'");
   return {low, high};
 }
 
@@ -167,6 +181,9 @@ void render_plot(const std::vector<Curve>& curves, const std::vector<float>& xs,
 int run_plot(const PlotOptions& options) {
   // Resolve everything before drawing, so a typo fails fast and nothing is written.
   std::vector<ActivationSpec> specs;
+  if (options.specs.size() > kMaxPlotSpecs)
+    usage("activations plot: expected at most " + std::to_string(kMaxPlotSpecs) + " specs, got " +
+          std::to_string(options.specs.size()));
   for (const std::string& text : options.specs) specs.push_back(ActivationSpec::parse(text));
   const auto [low, high] = parse_range(options.range);
   if (options.out.empty()) usage("activations plot: --out FILE.png is required");
@@ -208,19 +225,23 @@ Command add_activations_command(CLI::App& parent) {
   CLI::App* eval = app->add_subcommand(
       "eval", "CSV x,y,grad on stdout: y = f(x) and grad = what the backward sends for an upstream gradient of 1");
   eval->add_option("spec", eval_options->spec, "Activation spec, e.g. 'leaky_relu(negative_slope=0.1)'")->required();
-  eval->add_option("--x", eval_options->x, "Comma-separated points (default -3,-2,-1,-0.5,0,0.5,1,2,3)")
+  eval->add_option("--x", eval_options->x,
+                   "Comma-separated finite points, at most 10000 (default -3,-2,-1,-0.5,0,0.5,1,2,3)")
       ->type_name("X1,X2,...");
   eval->add_flag("--train", eval_options->train, "Training mode (rrelu draws random slopes)");
-  eval->add_option("--seed", eval_options->seed, "Seed of the random draws in training mode (default 0)");
+  eval->add_option("--seed", eval_options->seed, "Seed of the random draws in training mode (default 0)")
+      ->check(within<uint64_t>(0, std::numeric_limits<uint64_t>::max()));
 
   auto plot_options = std::make_shared<PlotOptions>();
   CLI::App* plot = app->add_subcommand(
       "plot", "PNG of each function (solid) and the gradient its backward passes (dashed), axes through the origin");
-  plot->add_option("specs", plot_options->specs, "One or more activation specs")->required();
+  plot->add_option("specs", plot_options->specs, "One to 16 activation specs")->required();
   plot->add_option("--out", plot_options->out, "Output PNG file")->required()->type_name("FILE.png");
-  plot->add_option("--range", plot_options->range, "x range LOW:HIGH (default -6:6)")->type_name("LOW:HIGH");
+  plot->add_option("--range", plot_options->range, "x range LOW:HIGH, each in [-1e6, 1e6] (default -6:6)")
+      ->type_name("LOW:HIGH");
   plot->add_flag("--train", plot_options->train, "Training mode (rrelu draws random slopes)");
-  plot->add_option("--seed", plot_options->seed, "Seed of the random draws in training mode (default 0)");
+  plot->add_option("--seed", plot_options->seed, "Seed of the random draws in training mode (default 0)")
+      ->check(within<uint64_t>(0, std::numeric_limits<uint64_t>::max()));
 
   Command command;
   command.app = app;

@@ -4,9 +4,11 @@
 
 #include <iostream>
 #include <memory>
+#include <limits>
 #include <string>
 
 #include "sugar/bench/bench.hpp"
+#include "option_checks.hpp"
 #include "sugar/models/registry.hpp"
 
 namespace sugar::cli {
@@ -48,10 +50,13 @@ Command add_bench_command(CLI::App& parent) {
   std::string model_names;
   for (const std::string& name : models::model_names()) model_names += (model_names.empty() ? "" : ", ") + name;
   app->add_option("--model", o.model, "The model (" + model_names + "; default: resnet18)")->type_name("NAME");
-  app->add_option("--classes", o.classes, "Classes of the classifier (default: 10)")->type_name("K");
-  app->add_option("--batch", o.batch, "Images per step (default: 128)")->type_name("N");
+  app->add_option("--classes", o.classes, "Classes of the classifier (default: 10)")->check(within<int64_t>(2, bench::kMaxClasses))->type_name("K");
+  app->add_option("--batch", o.batch, "Images per step (default: 128)")
+      ->check(within<int64_t>(1, bench::kMaxBatch))
+      ->type_name("N");
   app->add_option("--threads", o.threads,
                   "Threads (default: those of 'sugar --threads', else OMP_NUM_THREADS, else all cores)")
+      ->check(within<int>(0, bench::kMaxThreads))
       ->type_name("T");
   app->add_option("--dtype", args->dtype, "Compute data type (default: f32; bf16 needs AVX-512)")
       ->check(CLI::IsMember({"f32", "bf16"}))
@@ -73,9 +78,15 @@ Command add_bench_command(CLI::App& parent) {
                 "--phase train: keep batch-norm and activation outputs for the backward instead of "
                 "recomputing them there (faster, more memory; train.recompute: false)");
   app->add_option("--activation", o.activation, "Activation at every site (default: relu)")->type_name("SPEC");
-  app->add_option("--warmup", o.warmup, "Untimed steps first (default: 3)")->type_name("N");
-  app->add_option("--iters", o.iters, "Timed steps; the result is their median (default: 10)")->type_name("N");
-  app->add_option("--seed", o.seed, "Seed of the weights, images and labels (default: 0)")->type_name("S");
+  app->add_option("--warmup", o.warmup, "Untimed steps first (default: 3)")
+      ->check(within<int64_t>(0, bench::kMaxWarmup))
+      ->type_name("N");
+  app->add_option("--iters", o.iters, "Timed steps; the result is their median (default: 10)")
+      ->check(within<int64_t>(1, bench::kMaxIters))
+      ->type_name("N");
+  app->add_option("--seed", o.seed, "Seed of the weights, images and labels (default: 0)")
+      ->check(within<uint64_t>(0, std::numeric_limits<uint64_t>::max()))
+      ->type_name("S");
   app->add_flag("--json", args->json, "Print one JSON object instead of the table");
   app->footer(
       "\nEach timed step is measured on its own; img/s is the median over the timed steps. The table\n"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "line_plot.hpp"
+#include "option_checks.hpp"
 #include "sugar/activations/spec.hpp"
 #include "sugar/error.hpp"
 #include "sugar/report/aggregate.hpp"
@@ -119,7 +120,7 @@ Command add_report_command(CLI::App& parent) {
       ->type_name("DIR");
   app->add_option("--target-acc", args->target_acc,
                   "Also report the first epoch at which the mean eval top-1 curve reaches X percent")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(within<double>(0.0, 100.0))
       ->type_name("X");
   app->add_option("--ignore", args->ignore,
                   "A config key that does not tell configurations apart, on top of the seed, name, data.root, "

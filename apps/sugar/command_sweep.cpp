@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "option_checks.hpp"
 #include "sugar/error.hpp"
 #include "sugar/sweep/claim.hpp"
 #include "sugar/sweep/plan.hpp"
@@ -192,7 +193,7 @@ Command add_sweep_command(CLI::App& parent) {
   sweep->add_option("--runs", args->runs, "Where run directories go: <runs>/<config name>/<cell> (default: runs)")
       ->type_name("DIR");
   sweep->add_option("--jobs", args->jobs, "Cells trained at once, each in its own process (default: 1)")
-      ->check(CLI::Range(size_t{1}, size_t{1024}))
+      ->check(within<int64_t>(1, 1024))
       ->type_name("N");
   sweep->add_option("--set", args->overrides,
                     "Override a config key in every cell, e.g. --set train.epochs=10, or an axis: "
@@ -208,8 +209,9 @@ Command add_sweep_command(CLI::App& parent) {
       ->type_name("K|env|env:NAME");
   sweep->add_flag("--retry-failed", args->retry_failed, "Run cells whose last run failed again (default: report them)");
   sweep->add_option("--stale-after", args->stale_after_s,
-                    "A claim whose holder has not refreshed it for this long is taken over (default: 600)")
-      ->check(CLI::PositiveNumber)
+                    "A claim whose holder has not refreshed it for this long is taken over (default: 600; "
+                    "1 s to a week: holders refresh at least every minute)")
+      ->check(within<double>(1.0, 604800.0))
       ->type_name("SECONDS");
   sweep->footer(
       "\nCells are the Cartesian product of the sweep axes (file order, last axis fastest); each trains into\n"

@@ -29,6 +29,7 @@ struct TrainArgs {
   std::string resume;
   bool force = false;
   bool no_progress = false;
+  bool list_keys = false;
   CLI::Option* global_threads = nullptr;
 };
 
@@ -59,7 +60,20 @@ void warn_grid_ignored(const std::string& path, const config::ExperimentConfig& 
                path, cells, axes, base, quoted(path));
 }
 
+// One line per config key, straight from the key table: path, kind, what it allows, default. The
+// bounds live in the table only; this listing and the messages print them from there.
+int list_keys() {
+  const config::ExperimentConfig defaults;
+  std::printf("%-32s %-13s %-64s %s\n", "KEY", "KIND", "ALLOWED", "DEFAULT");
+  for (const config::ConfigField& field : config::config_fields()) {
+    std::printf("%-32s %-13s %-64s %s\n", field.path.c_str(), config::kind_name(field.kind),
+                config::allowed_values(field).c_str(), field.write(defaults).c_str());
+  }
+  return 0;
+}
+
 int run_train(const TrainArgs& args) {
+  if (args.list_keys) return list_keys();
   std::vector<std::string> overrides = args.overrides;
   // The global --threads is a shorthand for --set train.threads=N, so the resolved config records it.
   if (args.global_threads != nullptr && args.global_threads->count() > 0) {
@@ -149,13 +163,16 @@ std::vector<Command> add_train_commands(CLI::App& parent) {
   train->add_flag("--force", train_args->force, "Replace an existing run directory");
   train->add_flag("--no-progress", train_args->no_progress,
                   "Log progress lines instead of drawing a progress bar, even on a terminal");
+  train->add_flag("--list-keys", train_args->list_keys,
+                  "Print every config key with its kind, allowed values (bounds included) and default, then exit");
   train->footer(
       "\nThe run directory holds config.yaml (resolved), metrics.csv (one row per epoch), train.log,\n"
       "last.safetensors, best.safetensors, status.json and run.json. The thread count is train.threads\n"
       "(the global --threads sets it). Same config, seed and threads on the same machine give identical\n"
       "metrics; Ctrl-C (SIGTERM) stops at the next batch, saves last.safetensors and exits with code 130\n"
       "(143); a second one exits at once. A NaN/Inf loss or gradient stops the run (exit 1), or skips the\n"
-      "batch with --set train.on_nonfinite=skip_batch.\n"
+      "batch with --set train.on_nonfinite=skip_batch. 'sugar train --list-keys' lists the config keys,\n"
+      "what each allows (every number has a lower and an upper bound) and its default.\n"
       "\nExamples:\n"
       "  sugar train configs/quickstart.yaml\n"
       "  sugar train configs/quickstart.yaml --set train.epochs=2 --out runs/try\n"

@@ -8,12 +8,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <numbers>
 #include <string>
 #include <vector>
 
 #include "command.hpp"
+#include "option_checks.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/nn/batch_norm.hpp"
 #include "sugar/nn/conv2d.hpp"
@@ -233,11 +235,12 @@ Command add_demo_command(CLI::App& parent) {
       "average pool, Linear(32, 4). The data: 512 training and 256 test images of 3x16x16, four classes\n"
       "(horizontal, vertical, diagonal stripes, checkerboard) with random phase, colour and noise.");
   sub->add_option("--epochs", options->epochs, "Passes over the 512 training images (default: 8)")
-      ->check(CLI::Range(1, 1000));
-  sub->add_option("--batch", options->batch, "Images per SGD step (default: 32)")->check(CLI::Range(2, 512));
-  sub->add_option("--seed", options->seed, "Seed of the data, the initial weights and the order (default: 0)");
+      ->check(within<int>(1, 1000));
+  sub->add_option("--batch", options->batch, "Images per SGD step (default: 32)")->check(within<int>(2, 512));
+  sub->add_option("--seed", options->seed, "Seed of the data, the initial weights and the order (default: 0)")
+      ->check(within<uint64_t>(0, std::numeric_limits<uint64_t>::max()));
   sub->add_option("--lr", options->lr, "SGD learning rate, momentum 0.9 (default: 0.05)")
-      ->check(CLI::Range(1e-6, 10.0));
+      ->check(within<double>(1e-6, 10.0));
   return {sub, [options] { return run_demo(*options); }};
 }
 

@@ -157,15 +157,20 @@ void validate(const BenchOptions& o) {
   const auto check = [](bool ok, const std::string& message) {
     if (!ok) throw Error("bench: " + message, ErrorKind::usage);
   };
-  check(o.classes >= 2, "--classes must be at least 2, got " + std::to_string(o.classes));
-  check(o.batch >= 1, "--batch must be at least 1, got " + std::to_string(o.batch));
+  const auto range = [](int64_t low, int64_t high) {
+    return " in [" + std::to_string(low) + ", " + std::to_string(high) + "]";
+  };
+  check(o.classes >= 2 && o.classes <= kMaxClasses,
+        "--classes must be" + range(2, kMaxClasses) + ", got " + std::to_string(o.classes));
+  check(o.batch >= 1 && o.batch <= kMaxBatch, "--batch must be" + range(1, kMaxBatch) + ", got " + std::to_string(o.batch));
   // Batch normalisation in training needs more than one value per channel; ResNet's last stage is
   // 4x4, so a batch of 1 is fine there, but keep the rule simple and PyTorch-like.
   check(o.phase == Phase::infer || o.batch >= 2,
         "--batch must be at least 2 for --phase train (batch normalisation needs two samples)");
-  check(o.threads >= 0, "--threads must be 0 (all cores) or more, got " + std::to_string(o.threads));
-  check(o.warmup >= 0, "--warmup must be 0 or more, got " + std::to_string(o.warmup));
-  check(o.iters >= 1, "--iters must be at least 1, got " + std::to_string(o.iters));
+  check(o.threads >= 0 && o.threads <= kMaxThreads,
+        "--threads must be" + range(0, kMaxThreads) + " (0: all cores), got " + std::to_string(o.threads));
+  check(o.warmup >= 0 && o.warmup <= kMaxWarmup, "--warmup must be" + range(0, kMaxWarmup) + ", got " + std::to_string(o.warmup));
+  check(o.iters >= 1 && o.iters <= kMaxIters, "--iters must be" + range(1, kMaxIters) + ", got " + std::to_string(o.iters));
 }
 
 double median(std::vector<double> values) {

@@ -2,6 +2,8 @@
 #include "sugar/config/config_schema.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <stdexcept>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -11,21 +13,34 @@
 #include "sugar/activations/spec.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
+#include "sugar/printable.hpp"
 
 namespace sugar::config {
 namespace {
 
-// An interval of allowed values, printed as it is checked: "> 0", ">= 1", "in [0, 1)".
+// A bound as messages print it: whole numbers in full ("1000000000", not "1e+09"), others shortest.
+template <class T>
+std::string bound_text(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), static_cast<double>(v));
+    return std::string(buffer, result.ptr);
+  } else {
+    return std::to_string(v);
+  }
+}
+
+// An interval of allowed values, printed as it is checked: "in [0, 1)", "in (0, 1000]".
 template <class T>
 struct Range {
   std::optional<T> low, high;
   bool low_open = false, high_open = false;
 
   static Range any() { return {}; }
-  static Range above(T v) { return {v, std::nullopt, true, false}; }
-  static Range at_least(T v) { return {v, std::nullopt, false, false}; }
-  static Range half_open(T lo, T hi) { return {lo, hi, false, true}; }
   static Range closed(T lo, T hi) { return {lo, hi, false, false}; }
+  static Range half_open(T lo, T hi) { return {lo, hi, false, true}; }     // [lo, hi)
+  static Range open_closed(T lo, T hi) { return {lo, hi, true, false}; }   // (lo, hi]
   static Range open(T lo, T hi) { return {lo, hi, true, true}; }
 
   bool contains(T v) const {
@@ -33,24 +48,42 @@ struct Range {
     if (high && (high_open ? !(v < *high) : !(v <= *high))) return false;
     return true;
   }
-  static std::string text(T v) {
-    if constexpr (std::is_floating_point_v<T>) return write_number(static_cast<double>(v));
-    else return std::to_string(v);
-  }
   std::string describe() const {
     if (low && high)
-      return "in " + std::string(low_open ? "(" : "[") + text(*low) + ", " + text(*high) + (high_open ? ")" : "]");
-    if (low) return (low_open ? "> " : ">= ") + text(*low);
-    if (high) return (high_open ? "< " : "<= ") + text(*high);
+      return "in " + std::string(low_open ? "(" : "[") + bound_text(*low) + ", " + bound_text(*high) + (high_open ? ")" : "]");
+    if (low) return (low_open ? "> " : ">= ") + bound_text(*low);
+    if (high) return (high_open ? "< " : "<= ") + bound_text(*high);
     return "any value";
   }
+  FieldRange metadata() const {
+    FieldRange r;
+    if (low) r.low = static_cast<double>(*low);
+    if (high) r.high = static_cast<double>(*high);
+    r.low_open = low_open;
+    r.high_open = high_open;
+    r.text = describe();
+    return r;
+  }
 };
+
+// "a whole number in [1, 1024]", "a number in (0, 1000]": what a message says was expected.
+std::string whole_expected(const Range<int64_t>& range) { return "a whole number " + range.describe(); }
+std::string number_expected(const Range<double>& range) { return "a number " + range.describe(); }
 
 template <class T>
 void check_range(T value, const Range<T>& range, const ValueSource& source, const std::string& path) {
   if (!range.contains(value))
     config_error(source.where, message_path(source, path),
-                 "must be " + range.describe() + ", got " + (source.node.IsScalar() ? source.node.Scalar() : Range<T>::text(value)));
+                 "must be " + range.describe() + ", got " + (source.node.IsScalar() ? source.node.Scalar() : bound_text(value)));
+}
+
+// A row with its path, kind and range; the builders below then give it a reader and a writer.
+ConfigField make_field(std::string path, FieldKind kind, FieldRange range = {}) {
+  ConfigField field;
+  field.path = std::move(path);
+  field.kind = kind;
+  field.range = std::move(range);
+  return field;
 }
 
 template <class Access>
@@ -58,238 +91,335 @@ using FieldType = std::remove_cvref_t<decltype(std::declval<Access>()(std::declv
 
 // ---- field builders: `access` is a generic lambda returning a reference to the member ------------
 
+// double and float fields: read as a double, checked, then narrowed (every bound is far inside float).
 template <class Access>
 ConfigField number(std::string path, Access access, Range<double> range) {
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-            const double value = read_number(s, path);
-            check_range(value, range, s, path);
-            access(c) = value;
-          },
-          [=](const ExperimentConfig& c) { return write_number(access(c)); }};
+  using T = FieldType<Access>;
+  ConfigField field = make_field(path, FieldKind::number, range.metadata());
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    const double value = read_number(s, path, number_expected(range));
+    check_range(value, range, s, path);
+    access(c) = static_cast<T>(value);
+  };
+  field.write = [=](const ExperimentConfig& c) {
+    if constexpr (std::is_same_v<T, float>) return write_float(access(c));
+    else return write_number(access(c));
+  };
+  return field;
 }
 
-// int and int64_t fields; an int field also stops at the largest int.
+// int and int64_t fields, always within [low, high] (checked to fit the member's type).
 template <class Access>
-ConfigField integer(std::string path, Access access, Range<int64_t> range) {
+ConfigField integer(std::string path, Access access, int64_t low, int64_t high) {
   using T = FieldType<Access>;
-  const Range<int64_t> type_limit{std::nullopt, static_cast<int64_t>(std::numeric_limits<T>::max())};
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-            const int64_t value = read_integer(s, path);
-            check_range(value, range, s, path);
-            check_range(value, type_limit, s, path);
-            access(c) = static_cast<T>(value);
-          },
-          [=](const ExperimentConfig& c) { return std::to_string(access(c)); }};
+  if (high > static_cast<int64_t>(std::numeric_limits<T>::max()))
+    throw std::logic_error("config key " + path + ": bound beyond its type");
+  const Range<int64_t> range = Range<int64_t>::closed(low, high);
+  ConfigField field = make_field(path, FieldKind::integer, range.metadata());
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    const int64_t value = read_integer(s, path, whole_expected(range));
+    check_range(value, range, s, path);
+    access(c) = static_cast<T>(value);
+  };
+  field.write = [=](const ExperimentConfig& c) { return std::to_string(access(c)); };
+  return field;
 }
 
 template <class Access>
 ConfigField flag(std::string path, Access access) {
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) { access(c) = read_bool(s, path); },
-          [=](const ExperimentConfig& c) { return std::string(access(c) ? "true" : "false"); }};
+  ConfigField field = make_field(path, FieldKind::flag);
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) { access(c) = read_bool(s, path); };
+  field.write = [=](const ExperimentConfig& c) { return std::string(access(c) ? "true" : "false"); };
+  return field;
 }
 
 // A name from a fixed vocabulary; `noun` says what kind of name it is in "unknown optimizer 'x'".
 template <class Access>
 ConfigField choice(std::string path, std::string noun, Access access,
                    std::function<std::vector<std::string>(const ConfigVocabulary&)> names) {
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary& vocabulary) {
-            const std::vector<std::string> known = names(vocabulary);
-            const std::string name = read_text(s, path);
-            if (std::find(known.begin(), known.end(), name) == known.end()) {
-              const std::vector<std::string> near = nearest_names(name, known);
-              config_error(s.where, message_path(s, path),
-                           "unknown " + noun + " '" + name + "'" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
-                               " (known: " + join(known) + ")");
-            }
-            access(c) = name;
-          },
-          [=](const ExperimentConfig& c) { return write_text(access(c)); }};
+  ConfigField field = make_field(path, FieldKind::choice);
+  field.choices = names;
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary& vocabulary) {
+    const std::vector<std::string> known = names(vocabulary);
+    const std::string name = read_text(s, path);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      // A name longer than every known one by far is no misspelling (and edit distance is quadratic).
+      const std::vector<std::string> near = name.size() > 64 ? std::vector<std::string>{} : nearest_names(name, known);
+      const std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+      config_error(s.where, message_path(s, path),
+                   "unknown " + noun + " '" + shown + "'" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
+                       " (known: " + join(known) + ")");
+    }
+    access(c) = name;
+  };
+  field.write = [=](const ExperimentConfig& c) { return write_text(access(c)); };
+  return field;
 }
 
 std::function<std::vector<std::string>(const ConfigVocabulary&)> fixed(std::vector<std::string> names) {
   return [names = std::move(names)](const ConfigVocabulary&) { return names; };
 }
 
-template <class Access>
-ConfigField text(std::string path, Access access, std::function<std::string(const std::string&)> problem = {}) {
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-            std::string value = read_text(s, path);
-            if (problem) {
-              const std::string what = problem(value);
-              if (!what.empty()) config_error(s.where, message_path(s, path), what);
-            }
-            access(c) = std::move(value);
-          },
-          [=](const ExperimentConfig& c) { return write_text(access(c)); }};
+bool has_control_byte(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
 }
 
-// vector<double> or vector<float> with a range per item and optionally an exact count.
+// Free text of at most `max_length` bytes; `problem` adds the key's own rules. (Control bytes quoted
+// in a message are escaped where the message is printed: cli.cpp.)
 template <class Access>
-ConfigField number_list(std::string path, Access access, Range<double> item_range, size_t exact_count = 0,
-                        std::string count_meaning = "") {
+ConfigField text(std::string path, Access access, size_t max_length,
+                 std::function<std::string(const std::string&)> problem = {}) {
+  ConfigField field = make_field(path, FieldKind::text);
+  field.max_length = max_length;
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    std::string value = read_text(s, path);
+    if (value.size() > max_length)
+      config_error(s.where, message_path(s, path),
+                   "expected at most " + std::to_string(max_length) + " bytes, got " + std::to_string(value.size()));
+    if (problem) {
+      const std::string what = problem(value);
+      if (!what.empty()) config_error(s.where, message_path(s, path), what);
+    }
+    access(c) = std::move(value);
+  };
+  field.write = [=](const ExperimentConfig& c) { return write_text(access(c)); };
+  return field;
+}
+
+// vector<double> or vector<float> with a range per item, at most `max_items` of them, and optionally
+// an exact count.
+template <class Access>
+ConfigField number_list(std::string path, Access access, Range<double> item_range, size_t max_items,
+                        size_t exact_count = 0, std::string count_meaning = "") {
   using T = typename FieldType<Access>::value_type;
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-            const std::vector<ValueSource> items = read_list(s, path, "a list of numbers");
-            if (exact_count && items.size() != exact_count)
-              config_error(s.where, message_path(s, path),
-                           "expected " + std::to_string(exact_count) + " numbers " + count_meaning + ", got " +
-                               (s.node.IsSequence() ? std::to_string(items.size()) : describe(s.node)));
-            std::vector<T> values;
-            for (const ValueSource& item : items) {
-              T value;
-              if constexpr (std::is_same_v<T, float>) value = read_float(item, path);
-              else value = read_number(item, path);
-              check_range(static_cast<double>(value), item_range, item, path);
-              values.push_back(value);
-            }
-            access(c) = std::move(values);
-          },
-          [=](const ExperimentConfig& c) {
-            std::vector<std::string> items;
-            for (const T value : access(c)) {
-              if constexpr (std::is_same_v<T, float>) items.push_back(write_float(value));
-              else items.push_back(write_number(value));
-            }
-            return write_list(items);
-          }};
+  ConfigField field = make_field(path, FieldKind::number_list, item_range.metadata());
+  field.max_length = exact_count ? exact_count : max_items;
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    const std::vector<ValueSource> items = read_list(s, path, "a list of numbers");
+    if (exact_count && items.size() != exact_count)
+      config_error(s.where, message_path(s, path),
+                   "expected " + std::to_string(exact_count) + " numbers " + count_meaning + ", got " +
+                       (s.node.IsSequence() ? std::to_string(items.size()) : describe(s.node)));
+    if (items.size() > max_items)
+      config_error(s.where, message_path(s, path),
+                   "expected at most " + std::to_string(max_items) + " numbers, got " + std::to_string(items.size()));
+    std::vector<T> values;
+    for (const ValueSource& item : items) {
+      const double value = read_number(item, path, number_expected(item_range));
+      check_range(value, item_range, item, path);
+      values.push_back(static_cast<T>(value));
+    }
+    access(c) = std::move(values);
+  };
+  field.write = [=](const ExperimentConfig& c) {
+    std::vector<std::string> items;
+    for (const T value : access(c)) {
+      if constexpr (std::is_same_v<T, float>) items.push_back(write_float(value));
+      else items.push_back(write_number(value));
+    }
+    return write_list(items);
+  };
+  return field;
 }
 
-ConfigField milestones_field() {
+ConfigField milestones_field(int64_t max_epoch, size_t max_items) {
   const std::string path = "schedule.milestones";
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-            std::vector<int64_t> values;
-            for (const ValueSource& item : read_list(s, path, "a list of epochs")) {
-              const int64_t value = read_integer(item, path);
-              check_range(value, Range<int64_t>::at_least(1), item, path);
-              if (!values.empty() && value <= values.back())
-                config_error(item.where, item.label,
-                             "milestones must increase, got " + std::to_string(value) + " after " + std::to_string(values.back()));
-              values.push_back(value);
-            }
-            c.schedule.milestones = std::move(values);
-          },
-          [](const ExperimentConfig& c) {
-            std::vector<std::string> items;
-            for (const int64_t m : c.schedule.milestones) items.push_back(std::to_string(m));
-            return write_list(items);
-          }};
+  const Range<int64_t> range = Range<int64_t>::closed(1, max_epoch);
+  ConfigField field = make_field(path, FieldKind::integer_list, range.metadata());
+  field.max_length = max_items;
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    const std::vector<ValueSource> items = read_list(s, path, "a list of epochs");
+    if (items.size() > max_items)
+      config_error(s.where, message_path(s, path),
+                   "expected at most " + std::to_string(max_items) + " epochs, got " + std::to_string(items.size()));
+    std::vector<int64_t> values;
+    for (const ValueSource& item : items) {
+      const int64_t value = read_integer(item, path, whole_expected(range));
+      check_range(value, range, item, path);
+      if (!values.empty() && value <= values.back())
+        config_error(item.where, item.label,
+                     "milestones must increase, got " + std::to_string(value) + " after " + std::to_string(values.back()));
+      values.push_back(value);
+    }
+    c.schedule.milestones = std::move(values);
+  };
+  field.write = [](const ExperimentConfig& c) {
+    std::vector<std::string> items;
+    for (const int64_t m : c.schedule.milestones) items.push_back(std::to_string(m));
+    return write_list(items);
+  };
+  return field;
 }
 
 // The activation spec is parsed against the activation table and kept in canonical form, so that a
 // resolved config names every parameter value that ran.
-ConfigField activation_field() {
+ConfigField activation_field(size_t max_length) {
   const std::string path = "model.activation";
-  return {path,
-          [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-            const std::string spec = read_text(s, path);
-            if (spec.empty()) config_error(s.where, message_path(s, path), "expected an activation spec such as relu or \"sugar(surrogate=bsilu)\", got nothing");
-            try {
-              c.model.activation = activations::ActivationSpec::parse(spec).to_string();
-            } catch (const Error& e) {
-              config_error(s.where, message_path(s, path), e.what());
-            }
-          },
-          [](const ExperimentConfig& c) { return write_text(c.model.activation); }};
+  ConfigField field = make_field(path, FieldKind::text);
+  field.max_length = max_length;
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    const std::string spec = read_text(s, path);
+    if (spec.empty()) config_error(s.where, message_path(s, path), "expected an activation spec such as relu or \"sugar(surrogate=bsilu)\", got nothing");
+    if (spec.size() > max_length)
+      config_error(s.where, message_path(s, path),
+                   "expected at most " + std::to_string(max_length) + " bytes, got " + std::to_string(spec.size()));
+    try {
+      c.model.activation = activations::ActivationSpec::parse(spec).to_string();
+    } catch (const Error& e) {
+      config_error(s.where, message_path(s, path), e.what());
+    }
+  };
+  field.write = [](const ExperimentConfig& c) { return write_text(c.model.activation); };
+  return field;
 }
 
-// A run name becomes a directory name under runs/.
+// A run name becomes a directory name under runs/ (and, in a sweep, the parent of the cells).
+// NAME_MAX is 255 bytes; 128 leaves room for the suffixes added to it ("-2", ".tmp-<pid>").
+constexpr size_t kMaxNameBytes = 128;
+
 std::string run_name_problem(const std::string& name) {
   if (name.empty()) return "must not be empty (it names the run directory)";
-  const bool bad_char = std::any_of(name.begin(), name.end(), [](char ch) {
-    return ch == '/' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
-  });
+  const bool bad_char =
+      has_control_byte(name) || std::any_of(name.begin(), name.end(), [](char ch) { return ch == '/' || ch == '\\'; });
   if (bad_char || name == "." || name == "..")
     return "'" + name + "' cannot name a run directory (expected no '/', '\\' or control characters, and not '.' or '..')";
+  // Well-formed UTF-8 without C1 controls: what printable() leaves as it is.
+  if (printable(name) != name) return "'" + name + "' is not printable UTF-8 (it names the run directory)";
   return "";
 }
 
+// ---- the bounds. Each is far above any real use and low enough that nothing computed from it
+// overflows or asks for unbounded memory. --------------------------------------------------------
+
+// Epoch counts (train.epochs, eval_every, step_size, milestones, warm-up): a million epochs is
+// beyond any training, and a million times the batches of an epoch (at most kMaxSamples) stays far
+// below 2^63 in the schedule's step arithmetic (train/builders.cpp checks the product anyway).
+constexpr int64_t kMaxEpochs = 1'000'000;
+// Sample counts (train_limit, test_limit, val_split): more 32x32 images than memory holds.
+constexpr int64_t kMaxSamples = 1'000'000'000;
+// Images per step: 65,536 is the largest global batch in the large-batch literature; a batch of that
+// many 32x32 RGB images is 800 MB of floats.
+constexpr int64_t kMaxBatch = 65'536;
+// Image sides: an image folder resized to 1024x1024 is 12 MB per image in floats; beyond that one
+// resize took minutes and GBs. MNIST padded to 256x256 is 3.9 GB for its 60,000 images already.
+constexpr int64_t kMaxImageSize = 1024;
+constexpr int64_t kMaxPadTo = 256;
+// OpenMP threads: what runtime.cpp's set_num_threads accepts (and the global --threads).
+constexpr int64_t kMaxThreads = 4096;
+// Rates and factors: far above any sensible learning rate or decay, far below float's overflow.
+constexpr double kMaxRate = 1000;
+// Mean/std are in units of pixel/255 (about [0, 1]); a std below 1e-6 scales pixels by a million.
+constexpr double kMaxNormalisation = 1000;
+constexpr double kMinStd = 1e-6;
+// One value per channel; no image has more than 64 channels.
+constexpr size_t kMaxChannels = 64;
+// A path: PATH_MAX on Linux. An activation spec: the longest real one is under 100 bytes.
+constexpr size_t kMaxPathBytes = 4096;
+constexpr size_t kMaxSpecBytes = 1024;
+// Multistep milestones: one per epoch at most would be absurd already.
+constexpr size_t kMaxMilestones = 1000;
+
 std::vector<ConfigField> build_fields() {
   using R = Range<double>;
-  using I = Range<int64_t>;
   std::vector<ConfigField> f;
-  f.push_back(text("name", [](auto& c) -> auto& { return c.name; }, run_name_problem));
-  f.push_back({"seed",
-               [](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) { c.seed = read_unsigned(s, "seed"); },
-               [](const ExperimentConfig& c) { return std::to_string(c.seed); }});
+  f.push_back(text("name", [](auto& c) -> auto& { return c.name; }, kMaxNameBytes, run_name_problem));
+  {
+    // Any 64-bit seed: seeds only feed the counter-based random streams (unsigned, no overflow).
+    const Range<uint64_t> range = Range<uint64_t>::closed(0, std::numeric_limits<uint64_t>::max());
+    ConfigField seed = make_field("seed", FieldKind::integer, range.metadata());
+    seed.read = [range](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+      c.seed = read_unsigned(s, "seed", "a whole number " + range.describe());
+    };
+    seed.write = [](const ExperimentConfig& c) { return std::to_string(c.seed); };
+    f.push_back(seed);
+  }
 
   f.push_back(choice("model.name", "model", [](auto& c) -> auto& { return c.model.name; },
                      [](const ConfigVocabulary& v) { return v.models; }));
-  f.push_back(activation_field());
+  f.push_back(activation_field(kMaxSpecBytes));
   f.push_back(flag("model.batch_norm", [](auto& c) -> auto& { return c.model.batch_norm; }));
 
   f.push_back(choice("data.name", "dataset", [](auto& c) -> auto& { return c.data.name; },
                      [](const ConfigVocabulary&) { return data::dataset_names(); }));
-  f.push_back(text("data.root", [](auto& c) -> auto& { return c.data.root; }));
-  f.push_back(integer("data.pad_to", [](auto& c) -> auto& { return c.data.pad_to; }, I::at_least(0)));
+  f.push_back(text("data.root", [](auto& c) -> auto& { return c.data.root; }, kMaxPathBytes, [](const std::string& root) {
+    // Any other byte may be in a Linux path; a NUL would cut it short.
+    return root.find('\0') == std::string::npos ? "" : "holds a NUL byte, which no path can";
+  }));
+  f.push_back(integer("data.pad_to", [](auto& c) -> auto& { return c.data.pad_to; }, 0, kMaxPadTo));
   f.push_back(flag("data.coarse_labels", [](auto& c) -> auto& { return c.data.coarse_labels; }));
-  f.push_back(integer("data.image_size", [](auto& c) -> auto& { return c.data.image_size; }, I::at_least(1)));
-  f.push_back(integer("data.train_limit", [](auto& c) -> auto& { return c.data.train_limit; }, I::at_least(0)));
-  f.push_back(integer("data.test_limit", [](auto& c) -> auto& { return c.data.test_limit; }, I::at_least(0)));
-  f.push_back({"data.val_split",
-               [](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-                 const double value = read_number(s, "data.val_split");
-                 check_range(value, R::at_least(0), s, "data.val_split");
-                 if (value >= 1 && value != std::floor(value))
-                   config_error(s.where, message_path(s, "data.val_split"),
-                                "expected 0, a fraction in (0, 1) or a whole number of samples, got " + s.node.Scalar());
-                 c.data.val_split = value;
-               },
-               [](const ExperimentConfig& c) { return write_number(c.data.val_split); }});
-  f.push_back(number_list("data.mean", [](auto& c) -> auto& { return c.data.mean; }, R::any()));
-  f.push_back(number_list("data.std", [](auto& c) -> auto& { return c.data.std; }, R::above(0)));
-  f.push_back(integer("data.augment.crop_padding", [](auto& c) -> auto& { return c.data.augment.crop_padding; }, I::at_least(0)));
+  f.push_back(integer("data.image_size", [](auto& c) -> auto& { return c.data.image_size; }, 1, kMaxImageSize));
+  f.push_back(integer("data.train_limit", [](auto& c) -> auto& { return c.data.train_limit; }, 0, kMaxSamples));
+  f.push_back(integer("data.test_limit", [](auto& c) -> auto& { return c.data.test_limit; }, 0, kMaxSamples));
+  {
+    const std::string path = "data.val_split";
+    const R range = R::closed(0, static_cast<double>(kMaxSamples));
+    ConfigField val_split = make_field(path, FieldKind::number, range.metadata());
+    val_split.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+      const double value = read_number(s, path, number_expected(range));
+      check_range(value, range, s, path);
+      if (value >= 1 && value != std::floor(value))
+        config_error(s.where, message_path(s, path),
+                     "expected 0, a fraction in (0, 1) or a whole number of samples, got " + s.node.Scalar());
+      c.data.val_split = value;
+    };
+    val_split.write = [](const ExperimentConfig& c) { return write_number(c.data.val_split); };
+    f.push_back(val_split);
+  }
+  f.push_back(number_list("data.mean", [](auto& c) -> auto& { return c.data.mean; },
+                          R::closed(-kMaxNormalisation, kMaxNormalisation), kMaxChannels));
+  f.push_back(number_list("data.std", [](auto& c) -> auto& { return c.data.std; }, R::closed(kMinStd, kMaxNormalisation),
+                          kMaxChannels));
+  // Both must fit the image (a padding smaller than its side, a cutout at most its side).
+  f.push_back(integer("data.augment.crop_padding", [](auto& c) -> auto& { return c.data.augment.crop_padding; }, 0,
+                      kMaxImageSize - 1));
   f.push_back(flag("data.augment.hflip", [](auto& c) -> auto& { return c.data.augment.hflip; }));
-  f.push_back({"data.augment.hflip_probability",
-               [](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-                 const float value = read_float(s, "data.augment.hflip_probability");
-                 check_range(static_cast<double>(value), R::closed(0, 1), s, "data.augment.hflip_probability");
-                 c.data.augment.hflip_probability = value;
-               },
-               [](const ExperimentConfig& c) { return write_float(c.data.augment.hflip_probability); }});
-  f.push_back(integer("data.augment.cutout", [](auto& c) -> auto& { return c.data.augment.cutout; }, I::at_least(0)));
+  f.push_back(number("data.augment.hflip_probability", [](auto& c) -> auto& { return c.data.augment.hflip_probability; },
+                     R::closed(0, 1)));
+  f.push_back(integer("data.augment.cutout", [](auto& c) -> auto& { return c.data.augment.cutout; }, 0, kMaxImageSize));
 
   f.push_back(choice("optim.name", "optimizer", [](auto& c) -> auto& { return c.optim.name; }, fixed({"sgd", "adam", "adamw"})));
-  f.push_back(number("optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, R::above(0)));
+  f.push_back(number("optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, R::open_closed(0, kMaxRate)));
   f.push_back(number("optim.momentum", [](auto& c) -> auto& { return c.optim.momentum; }, R::half_open(0, 1)));
   f.push_back(number("optim.dampening", [](auto& c) -> auto& { return c.optim.dampening; }, R::closed(0, 1)));
   f.push_back(flag("optim.nesterov", [](auto& c) -> auto& { return c.optim.nesterov; }));
-  f.push_back(number("optim.weight_decay", [](auto& c) -> auto& { return c.optim.weight_decay; }, R::at_least(0)));
-  f.push_back(number_list("optim.betas", [](auto& c) -> auto& { return c.optim.betas; }, R::half_open(0, 1), 2,
+  f.push_back(number("optim.weight_decay", [](auto& c) -> auto& { return c.optim.weight_decay; }, R::closed(0, kMaxRate)));
+  f.push_back(number_list("optim.betas", [](auto& c) -> auto& { return c.optim.betas; }, R::half_open(0, 1), 2, 2,
                           "[beta1, beta2]"));
-  f.push_back(number("optim.eps", [](auto& c) -> auto& { return c.optim.eps; }, R::at_least(0)));
+  f.push_back(number("optim.eps", [](auto& c) -> auto& { return c.optim.eps; }, R::closed(0, 1)));
 
   f.push_back(choice("schedule.name", "schedule", [](auto& c) -> auto& { return c.schedule.name; },
                      fixed({"constant", "step", "multistep", "cosine", "one_cycle"})));
-  f.push_back(integer("schedule.warmup_epochs", [](auto& c) -> auto& { return c.schedule.warmup_epochs; }, I::at_least(0)));
-  f.push_back(integer("schedule.step_size", [](auto& c) -> auto& { return c.schedule.step_size; }, I::at_least(1)));
-  f.push_back(number("schedule.gamma", [](auto& c) -> auto& { return c.schedule.gamma; }, R::above(0)));
-  f.push_back(milestones_field());
-  f.push_back(number("schedule.eta_min", [](auto& c) -> auto& { return c.schedule.eta_min; }, R::at_least(0)));
+  // Fewer than train.epochs (checked with it).
+  f.push_back(integer("schedule.warmup_epochs", [](auto& c) -> auto& { return c.schedule.warmup_epochs; }, 0, kMaxEpochs - 1));
+  f.push_back(integer("schedule.step_size", [](auto& c) -> auto& { return c.schedule.step_size; }, 1, kMaxEpochs));
+  // gamma > 1 grows the LR at each step; 10 is generous, and gamma^k then overflows only into a
+  // non-finite LR that train.on_nonfinite reports.
+  f.push_back(number("schedule.gamma", [](auto& c) -> auto& { return c.schedule.gamma; }, R::open_closed(0, 10)));
+  f.push_back(milestones_field(kMaxEpochs, kMaxMilestones));
+  f.push_back(number("schedule.eta_min", [](auto& c) -> auto& { return c.schedule.eta_min; }, R::closed(0, kMaxRate)));
   f.push_back(number("schedule.pct_start", [](auto& c) -> auto& { return c.schedule.pct_start; }, R::open(0, 1)));
-  f.push_back(number("schedule.div_factor", [](auto& c) -> auto& { return c.schedule.div_factor; }, R::above(0)));
-  f.push_back(number("schedule.final_div_factor", [](auto& c) -> auto& { return c.schedule.final_div_factor; }, R::above(0)));
+  // The one-cycle LR starts at lr / div_factor and ends at that / final_div_factor: factors below 1
+  // would turn the cycle upside down, and 1e12 already ends at LR 0 in every float.
+  f.push_back(number("schedule.div_factor", [](auto& c) -> auto& { return c.schedule.div_factor; }, R::closed(1, 1e12)));
+  f.push_back(number("schedule.final_div_factor", [](auto& c) -> auto& { return c.schedule.final_div_factor; },
+                     R::closed(1, 1e12)));
 
-  f.push_back(integer("train.epochs", [](auto& c) -> auto& { return c.train.epochs; }, I::at_least(1)));
-  f.push_back(integer("train.batch_size", [](auto& c) -> auto& { return c.train.batch_size; }, I::at_least(1)));
-  f.push_back(integer("train.eval_batch_size", [](auto& c) -> auto& { return c.train.eval_batch_size; }, I::at_least(1)));
-  f.push_back(integer("train.threads", [](auto& c) -> auto& { return c.train.threads; }, I::at_least(0)));
+  f.push_back(integer("train.epochs", [](auto& c) -> auto& { return c.train.epochs; }, 1, kMaxEpochs));
+  f.push_back(integer("train.batch_size", [](auto& c) -> auto& { return c.train.batch_size; }, 1, kMaxBatch));
+  f.push_back(integer("train.eval_batch_size", [](auto& c) -> auto& { return c.train.eval_batch_size; }, 1, kMaxBatch));
+  f.push_back(integer("train.threads", [](auto& c) -> auto& { return c.train.threads; }, 0, kMaxThreads));
   f.push_back(choice("train.dtype", "dtype", [](auto& c) -> auto& { return c.train.dtype; }, fixed({"f32", "bf16"})));
   f.push_back(number("train.label_smoothing", [](auto& c) -> auto& { return c.train.label_smoothing; }, R::half_open(0, 1)));
   f.push_back(choice("train.conv_algo", "convolution algorithm", [](auto& c) -> auto& { return c.train.conv_algo; },
                      fixed({"auto", "direct", "winograd"})));
+  // Steps between checkpoints: a run has at most kMaxEpochs x (its batches) steps; 10^9 is "never".
   f.push_back(integer("train.checkpoint_every_steps", [](auto& c) -> auto& { return c.train.checkpoint_every_steps; },
-                      I::at_least(0)));
+                      0, kMaxSamples));
   f.push_back(choice("train.on_nonfinite", "policy", [](auto& c) -> auto& { return c.train.on_nonfinite; },
                      fixed({"stop", "skip_batch"})));
   f.push_back(flag("train.sync_bn", [](auto& c) -> auto& { return c.train.sync_bn; }));
-  f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, I::at_least(1)));
+  f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, 1, kMaxEpochs));
   f.push_back(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; }));
   f.push_back(flag("train.recompute", [](auto& c) -> auto& { return c.train.recompute; }));
   return f;
@@ -312,6 +442,39 @@ void config_error(const std::string& where, const std::string& path, const std::
   if (!path.empty()) message += (message.empty() ? "" : ": ") + path;
   message += (message.empty() ? "" : ": ") + what;
   throw Error(message, ErrorKind::usage);
+}
+
+const char* kind_name(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::integer: return "integer";
+    case FieldKind::number: return "number";
+    case FieldKind::integer_list: return "integer-list";
+    case FieldKind::number_list: return "number-list";
+    case FieldKind::text: return "text";
+    case FieldKind::choice: return "choice";
+    case FieldKind::flag: return "flag";
+  }
+  return "?";
+}
+
+bool FieldRange::contains(double value) const {
+  if (low && (low_open ? !(value > *low) : !(value >= *low))) return false;
+  if (high && (high_open ? !(value < *high) : !(value <= *high))) return false;
+  return true;
+}
+
+std::string allowed_values(const ConfigField& field, const ConfigVocabulary& vocabulary) {
+  const std::string items = field.max_length ? "at most " + std::to_string(field.max_length) + " " : "";
+  switch (field.kind) {
+    case FieldKind::integer: return "a whole number " + field.range.text;
+    case FieldKind::number: return "a number " + field.range.text;
+    case FieldKind::integer_list: return "a list of " + items + "whole numbers " + field.range.text;
+    case FieldKind::number_list: return "a list of " + items + "numbers " + field.range.text;
+    case FieldKind::text: return "text of at most " + std::to_string(field.max_length) + " bytes";
+    case FieldKind::choice: return "one of " + join(field.choices(vocabulary));
+    case FieldKind::flag: return "true or false";
+  }
+  return "";
 }
 
 const std::vector<ConfigField>& config_fields() {

@@ -300,7 +300,7 @@ void apply_overrides(const std::vector<std::string>& overrides, const ConfigVoca
       const std::vector<std::string> near = nearest_names(path, config_key_paths());
       config_error(where, path,
                    "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
-                       " ('sugar train --help' lists the config keys)");
+                        " ('sugar train --list-keys' lists the config keys)");
     }
     const auto [it, inserted] = given.emplace(path, std::pair{canonical, text});
     if (!inserted && it->second.first != canonical)

@@ -27,13 +27,13 @@ std::string_view without_plus(std::string_view text) {
   return text;
 }
 
-template <class T>
-T parse_floating(const ValueSource& source, const std::string& path) {
-  const std::string_view text = without_plus(scalar_text(source, path, "a number"));
-  T value{};
+double parse_floating(const ValueSource& source, const std::string& path, const std::string& expected) {
+  const std::string_view text = without_plus(scalar_text(source, path, expected));
+  double value{};
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) wrong_value(source, path, "a number");
-  if (!std::isfinite(value)) wrong_value(source, path, "a finite number");
+  // from_chars also takes "nan" and "inf", and 1e400 is out of range: all are "expected ...".
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value))
+    wrong_value(source, path, expected);
   return value;
 }
 
@@ -42,7 +42,6 @@ T parse_whole(const ValueSource& source, const std::string& path, const std::str
   const std::string_view text = without_plus(scalar_text(source, path, expected));
   T value{};
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error == std::errc::result_out_of_range) wrong_value(source, path, expected + " (this one is out of range)");
   if (error != std::errc() || end != text.data() + text.size()) wrong_value(source, path, expected);
   return value;
 }
@@ -80,16 +79,16 @@ const std::string& message_path(const ValueSource& source, const std::string& pa
   return source.label.empty() ? path : source.label;
 }
 
-double read_number(const ValueSource& source, const std::string& path) { return parse_floating<double>(source, path); }
-
-float read_float(const ValueSource& source, const std::string& path) { return parse_floating<float>(source, path); }
-
-int64_t read_integer(const ValueSource& source, const std::string& path) {
-  return parse_whole<int64_t>(source, path, "a whole number");
+double read_number(const ValueSource& source, const std::string& path, const std::string& expected) {
+  return parse_floating(source, path, expected);
 }
 
-uint64_t read_unsigned(const ValueSource& source, const std::string& path) {
-  return parse_whole<uint64_t>(source, path, "a whole number >= 0");
+int64_t read_integer(const ValueSource& source, const std::string& path, const std::string& expected) {
+  return parse_whole<int64_t>(source, path, expected);
+}
+
+uint64_t read_unsigned(const ValueSource& source, const std::string& path, const std::string& expected) {
+  return parse_whole<uint64_t>(source, path, expected);
 }
 
 bool read_bool(const ValueSource& source, const std::string& path) {

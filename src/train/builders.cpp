@@ -47,23 +47,36 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& opt
   throw Error("optim.name: unknown optimizer '" + optim.name + "' (expected sgd, adam, adamw)", ErrorKind::usage);
 }
 
-optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t iterations_per_epoch) {
+namespace {
+
+// epochs x iterations per epoch, as steps. The config bounds epochs (train.epochs <= 10^6) and the
+// data bounds the iterations, so this cannot overflow; checked all the same, because an overflow here
+// became a negative step count ("total_iters must be > 0, got -4") instead of a usage error.
+int64_t epochs_to_steps(int64_t epochs, int64_t iterations_per_epoch, const char* key) {
+  int64_t steps = 0;
+  if (__builtin_mul_overflow(epochs, iterations_per_epoch, &steps))
+    throw Error(std::string(key) + ": " + std::to_string(epochs) + " epochs of " + std::to_string(iterations_per_epoch) +
+                    " steps is more steps than a 64-bit count holds; expected fewer epochs",
+                ErrorKind::usage);
+  return steps;
+}
+
+optim::LrSchedule make_schedule(const config::ExperimentConfig& config, int64_t ipe) {
   const config::ScheduleConfig& s = config.schedule;
   const double lr = config.optim.lr;
-  const int64_t ipe = iterations_per_epoch;
-  const int64_t total = config.train.epochs * ipe;
+  const int64_t total = epochs_to_steps(config.train.epochs, ipe, "train.epochs");
   if (s.name == "constant") return optim::LrSchedule::constant(lr);
-  if (s.name == "step") return optim::LrSchedule::step(lr, s.step_size * ipe, s.gamma);
+  if (s.name == "step") return optim::LrSchedule::step(lr, epochs_to_steps(s.step_size, ipe, "schedule.step_size"), s.gamma);
   if (s.name == "multistep") {
     std::vector<int64_t> milestones;
-    for (int64_t epoch : s.milestones) milestones.push_back(epoch * ipe);
+    for (int64_t epoch : s.milestones) milestones.push_back(epochs_to_steps(epoch, ipe, "schedule.milestones"));
     return optim::LrSchedule::multistep(lr, milestones, s.gamma);
   }
   if (s.name == "cosine") {
     optim::CosineOptions options;
     options.total_iters = total;
     options.eta_min = s.eta_min;
-    options.warmup_iters = s.warmup_epochs * ipe;
+    options.warmup_iters = epochs_to_steps(s.warmup_epochs, ipe, "schedule.warmup_epochs");
     return optim::LrSchedule::cosine(lr, options);
   }
   if (s.name == "one_cycle") {
@@ -77,6 +90,19 @@ optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t
     return optim::LrSchedule::one_cycle(lr, options);
   }
   throw Error("schedule.name: unknown schedule '" + s.name + "'", ErrorKind::usage);
+}
+
+}  // namespace
+
+optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t iterations_per_epoch) {
+  // Every value the schedule checks comes from the config, so what it rejects (a one-cycle phase
+  // with no steps in it) is a usage error: exit 2, fix the config.
+  try {
+    return make_schedule(config, iterations_per_epoch);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::usage) throw;
+    throw Error(std::string("schedule: ") + e.what(), ErrorKind::usage);
+  }
 }
 
 std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentConfig& config,

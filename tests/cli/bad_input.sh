@@ -110,15 +110,15 @@ expect stray-comma 2 "comma.yaml:1:1|malformed YAML: unexpected ','" -- train co
 printf 'optim:\n  name: sgd\n  lrr: 0.1\n' >unknown-key.yaml
 expect unknown-key 2 'unknown-key.yaml:3:3|optim.lrr|did you mean lr' -- train unknown-key.yaml --out runs/new
 printf 'train: {batch_size: many}\n' >wrong-type.yaml
-expect wrong-type 2 'wrong-type.yaml:1:21|train.batch_size|expected a whole number' -- train wrong-type.yaml --out runs/new
+expect wrong-type 2 'wrong-type.yaml:1:21|train.batch_size|expected a whole number in [1, 65536]' -- train wrong-type.yaml --out runs/new
 printf 'optim: {lr: 0}\n' >lr.yaml
-expect lr-zero 2 'lr.yaml:1:13|optim.lr|must be > 0' -- train lr.yaml --out runs/new
+expect lr-zero 2 'lr.yaml:1:13|optim.lr|must be in (0, 1000]' -- train lr.yaml --out runs/new
 printf 'optim: {lr: -0.1}\n' >lr-negative.yaml
-expect lr-negative 2 'lr-negative.yaml:1:13|optim.lr|must be > 0' -- train lr-negative.yaml --out runs/new
+expect lr-negative 2 'lr-negative.yaml:1:13|optim.lr|must be in (0, 1000]' -- train lr-negative.yaml --out runs/new
 printf 'train: {batch_size: 0}\n' >batch.yaml
-expect batch-zero 2 'batch.yaml:1:21|train.batch_size|must be >= 1' -- train batch.yaml --out runs/new
+expect batch-zero 2 'batch.yaml:1:21|train.batch_size|must be in [1, 65536]' -- train batch.yaml --out runs/new
 printf 'train:\n  epochs: 0\n' >epochs.yaml
-expect epochs-zero 2 'epochs.yaml:2:11|train.epochs|must be >= 1' -- train epochs.yaml --out runs/new
+expect epochs-zero 2 'epochs.yaml:2:11|train.epochs|must be in [1, 1000000]' -- train epochs.yaml --out runs/new
 base_config "{name: cifar10, root: $work/cifar10, augment: {crop_padding: 32}}" >crop.yaml
 expect crop-padding 2 'crop.yaml:4:|data.augment.crop_padding|32x32' -- train crop.yaml --out runs/new
 printf 'model: {name: resnet81}\n' >model.yaml

@@ -17,8 +17,8 @@ expect_usage_error() {
   [[ -z $out ]] || fail "sugar $* printed on stdout: $out"
 }
 
-expect_usage_error "--iters must be at least 1, got 0" bench --iters 0
-expect_usage_error "--batch must be at least 1" bench --batch 0
+expect_usage_error "--iters: expected a whole number in [1, 10000], got '0'" bench --iters 0
+expect_usage_error "--batch: expected a whole number in [1, 4096], got '0'" bench --batch 0
 expect_usage_error "--dtype" bench --dtype f16
 expect_usage_error "--phase" bench --phase backward
 expect_usage_error "--batch" bench --batch many

@@ -41,7 +41,15 @@ struct BenchOptions {
   bool recompute = true;
 };
 
-// Throws sugar::Error (usage) for a value out of range, naming the option.
+// The largest values the options take: far above any real benchmark, and small enough that the
+// inputs (batch x 3 x 32 x 32 floats: 50 MB at the largest batch) and the time stay bounded.
+inline constexpr int64_t kMaxClasses = 100'000;  // ImageNet-21k has 21,841
+inline constexpr int64_t kMaxBatch = 4096;
+inline constexpr int kMaxThreads = 4096;         // as set_num_threads
+inline constexpr int64_t kMaxWarmup = 1000;
+inline constexpr int64_t kMaxIters = 10'000;
+
+// Throws sugar::Error (usage) for a value out of range, naming the option and the range.
 void validate(const BenchOptions& options);
 
 // One kind of op (profiler::OpKind names, plus "other": the step time outside every profiled op).

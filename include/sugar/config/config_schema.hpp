@@ -38,8 +38,29 @@ std::string location(const std::string& file, const YAML::Mark& mark);
 // Throws sugar::Error (usage): "<where>: <path>: <what>".
 [[noreturn]] void config_error(const std::string& where, const std::string& path, const std::string& what);
 
+// What a key takes. `sugar train --list-keys` and the tests that feed every key absurd values walk the
+// table by kind.
+enum class FieldKind { integer, number, integer_list, number_list, text, choice, flag };
+const char* kind_name(FieldKind kind);  // "integer", "number", "integer list", ...
+
+// The allowed interval of a numeric key, or of each item of a list key. Every numeric key has a
+// finite upper bound (config_schema.cpp says why each is what it is). `low`/`high` are the bounds as
+// doubles (exact for every bound but the seed's 2^64 - 1); `text` is how messages and --list-keys
+// print the interval: "in [1, 1024]", "in (0, 1)".
+struct FieldRange {
+  std::optional<double> low, high;
+  bool low_open = false, high_open = false;
+  std::string text;
+  bool contains(double value) const;
+};
+
 struct ConfigField {
   std::string path;
+  FieldKind kind = FieldKind::text;
+  FieldRange range;       // integer, number, and the items of the list kinds; unbounded for the others
+  size_t max_length = 0;  // text: the most bytes; lists: the most items; 0: no limit of its own
+  // choice: the names allowed (they may depend on the vocabulary: the models).
+  std::function<std::vector<std::string>(const ConfigVocabulary&)> choices;
   // Reads the value into `config`, or throws config_error naming source.where and path.
   std::function<void(ExperimentConfig& config, const ValueSource& source, const ConfigVocabulary& vocabulary)> read;
   // The value as YAML text: a plain or double-quoted scalar, or a flow sequence. Canonical: two
@@ -49,6 +70,9 @@ struct ConfigField {
 
 // Every leaf key, in the order config files are written.
 const std::vector<ConfigField>& config_fields();
+
+// What a key allows, in words: "a whole number in [1, 1024]", "one of sgd, adam, adamw", ...
+std::string allowed_values(const ConfigField& field, const ConfigVocabulary& vocabulary = {});
 
 // The field called `path`; null when there is none.
 const ConfigField* find_field(std::string_view path);

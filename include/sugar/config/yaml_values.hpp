@@ -19,12 +19,15 @@ std::string describe(const YAML::Node& node);
 // else `path`.
 const std::string& message_path(const ValueSource& source, const std::string& path);
 
-// Decimal numbers as written in YAML ("0.1", "5.0e-4", "-3", "+2"); finite only.
-double read_number(const ValueSource& source, const std::string& path);
-float read_float(const ValueSource& source, const std::string& path);
-// Whole numbers in base 10 ("128", "-1"); "128.0" and "1e3" are not whole numbers.
-int64_t read_integer(const ValueSource& source, const std::string& path);
-uint64_t read_unsigned(const ValueSource& source, const std::string& path);
+// Decimal numbers as written in YAML ("0.1", "5.0e-4", "-3", "+2"); finite only. `expected` names
+// what the key allows in the message for anything else ("a number in (0, 1000]"); a float key reads a
+// double, checks its range, then narrows.
+double read_number(const ValueSource& source, const std::string& path, const std::string& expected = "a number");
+// Whole numbers in base 10 ("128", "-1"); "128.0" and "1e3" are not whole numbers, and neither is
+// one beyond the type's range.
+int64_t read_integer(const ValueSource& source, const std::string& path, const std::string& expected = "a whole number");
+uint64_t read_unsigned(const ValueSource& source, const std::string& path,
+                       const std::string& expected = "a whole number >= 0");
 // true/false, also yes/no and on/off, in any case.
 bool read_bool(const ValueSource& source, const std::string& path);
 // Any scalar as its text; an empty value is "".

@@ -24,7 +24,8 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
 std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& optim, std::vector<Tensor> params);
 
 // The LR schedule, stepped once per iteration: epoch counts of the config (step_size, milestones,
-// warmup_epochs, train.epochs) are multiplied by `iterations_per_epoch`.
+// warmup_epochs, train.epochs) are multiplied by `iterations_per_epoch` (an overflow, and anything else
+// the schedule rejects, is a sugar::Error of kind usage naming the key).
 optim::LrSchedule build_schedule(const config::ExperimentConfig& config, int64_t iterations_per_epoch);
 
 // Training loader: shuffled, augmented, keyed by the config's seed. Evaluation loader: in order,
