@@ -1,7 +1,8 @@
 // train.on_nonfinite: a NaN or Inf in the loss or in a gradient stops the run (naming epoch and step,
 // keeping the last good checkpoint, status failed) or skips the batch (no update; BatchNorm's running
 // statistics and counters put back). Gradients are poisoned through TrainOptions::after_backward; a
-// non-finite loss comes from a learning rate of 1e38 (step 1's update overflows the weights).
+// non-finite loss comes from a learning rate of 1e38 (step 1's update overflows the weights), set in
+// the config struct: a config file may not ask for more than 1000 (config_schema.cpp).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -108,6 +109,11 @@ class TrainNonfinite : public ::testing::Test {
                              "train: {epochs: 2, batch_size: 16, eval_batch_size: 32, threads: 1, neuron_stats: false}\n";
     return config::load_config_text(text, "nonfinite.yaml", overrides);
   }
+  // A learning rate no config file may give (optim.lr is at most 1000), as a program may set it.
+  static config::ExperimentConfig with_huge_lr(config::ExperimentConfig c) {
+    c.optim.lr = 1e38;
+    return c;
+  }
   static std::string dir(const std::string& name) { return root_ + "/runs/" + name; }
   static train::TrainOptions options(const std::string& run_dir) {
     train::TrainOptions o;
@@ -192,7 +198,7 @@ TEST_F(TrainNonfinite, StopOnAnInfiniteGradientBeforeTheFirstCheckpoint) {
 TEST_F(TrainNonfinite, StopOnANonFiniteLossFromAHugeLearningRate) {
   // Step 1's gradients are finite; SGD with lr 1e38 then overflows the weights, and step 2's loss is NaN.
   try {
-    train::train(make_config({"optim.lr=1e38"}), options(dir("stop_loss")));
+    train::train(with_huge_lr(make_config({})), options(dir("stop_loss")));
     FAIL() << "a NaN loss did not stop the run";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -241,7 +247,7 @@ TEST_F(TrainNonfinite, SkipBatchOnANonFiniteLossKeepsTheRunningStatisticsFinite)
   // lr 1e38: step 1 counts, steps 2 and 3 have a NaN loss (overflowed weights) and are skipped; their
   // forwards would have made the running statistics NaN and counted them.
   const train::TrainResult r =
-      train::train(make_config({"train.epochs=1", "optim.lr=1e38", "train.on_nonfinite=skip_batch"}),
+      train::train(with_huge_lr(make_config({"train.epochs=1", "train.on_nonfinite=skip_batch"})),
                    options(dir("skip_loss")));
   EXPECT_EQ(r.state, "finished");
   const io::SafetensorsFile last = io::SafetensorsFile::read(dir("skip_loss") + "/last.safetensors");

@@ -145,6 +145,7 @@ RunDirLock RunDirLock::acquire(const std::string& dir, const std::string& purpos
     const nlohmann::json holder = {{"pid", static_cast<int64_t>(::getpid())}, {"host", host},
                                    {"since", utc_timestamp()}, {"purpose", purpose}};
     write_lock_file(fd, holder.dump() + "\n");
+    lock.wrote_holder_ = true;
     return lock;
   }
   throw Error(purpose + ": cannot lock " + path + ": the file keeps being removed by another process");
@@ -153,6 +154,7 @@ RunDirLock RunDirLock::acquire(const std::string& dir, const std::string& purpos
 RunDirLock::RunDirLock(RunDirLock&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       created_(other.created_),
+      wrote_holder_(other.wrote_holder_),
       dir_(std::move(other.dir_)),
       previous_content_(std::move(other.previous_content_)) {
   previous_times_[0] = other.previous_times_[0];
@@ -164,6 +166,7 @@ RunDirLock& RunDirLock::operator=(RunDirLock&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
     created_ = other.created_;
+    wrote_holder_ = other.wrote_holder_;
     dir_ = std::move(other.dir_);
     previous_content_ = std::move(other.previous_content_);
     previous_times_[0] = other.previous_times_[0];
@@ -180,7 +183,7 @@ void RunDirLock::abandon() {
   if (fd_ < 0) return;
   if (created_) {
     ::unlink(path_in(dir_, kLockFile).c_str());  // while still holding the lock: no one can be inside
-  } else {
+  } else if (wrote_holder_) {
     write_lock_file(fd_, previous_content_);
     ::futimens(fd_, previous_times_);
   }

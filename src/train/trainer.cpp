@@ -85,28 +85,51 @@ bool holds_files(const std::string& dir) {
   return false;
 }
 
-// The directory a fresh run writes, locked from before its checks until the run ends. Nothing is
-// written into it until commit(); abandon() undoes what taking it did (the directory, if it was
-// created, and the lock file), so a run that fails to start leaves nothing behind.
+// A run directory's path must fit the file system's limits (NAME_MAX per component, PATH_MAX in all),
+// or creating it fails deep inside with "File name too long".
+void check_path_length(const std::string& dir) {
+  constexpr size_t kMaxComponent = 255, kMaxPath = 4095;
+  if (dir.size() > kMaxPath)
+    throw Error("run directory: the path has " + std::to_string(dir.size()) + " bytes; at most " +
+                    std::to_string(kMaxPath) + " are allowed",
+                ErrorKind::usage);
+  for (const fs::path& part : fs::path(dir)) {
+    if (part.native().size() > kMaxComponent)
+      throw Error("run directory: a folder name in the path has " + std::to_string(part.native().size()) +
+                      " bytes; at most " + std::to_string(kMaxComponent) + " are allowed (shorten --out or name)",
+                  ErrorKind::usage);
+  }
+}
+
+// The directory a fresh run writes, locked from its checks until the run ends. An existing directory
+// is locked and checked at once, so refusing it costs no data loading; a new one is created only by
+// take(), once the session is built, so a run that fails to start (on any rank: under mpirun the
+// others are aborted, with no chance to clean up) creates nothing. abandon() undoes what taking it did
+// (the directory it created, the lock file), so a failed start leaves nothing behind.
 class NewRunDirectory {
  public:
   NewRunDirectory(const std::string& dir, bool force) : dir_(dir), force_(force) {
+    check_path_length(dir);
     std::error_code error;
     if (fs::exists(dir, error) && !fs::is_directory(dir, error))
       throw Error("run directory " + dir + " exists and is not a directory", ErrorKind::usage);
-    created_ = !fs::exists(dir, error);
-    fs::create_directories(dir);
-    lock_ = run_dir::RunDirLock::acquire(dir, "train");
-    try {
-      check();
-    } catch (...) {
-      abandon();
-      throw;
-    }
+    if (fs::exists(dir, error)) lock_and_check();
+  }
+
+  // Creates the directory when it did not exist, and locks it. Another process may have taken it
+  // meanwhile: then this one is refused as at the start.
+  void take() {
+    if (lock_.held()) return;
+    std::error_code error;
+    created_ = !fs::exists(dir_, error);
+    fs::create_directories(dir_, error);
+    if (error) throw Error("cannot create the run directory " + dir_ + ": " + error.message());
+    lock_and_check();
   }
 
   // Empties a directory replaced with --force (all but the lock: it stays held). The first write.
   void commit() {
+    take();
     if (!force_) return;
     for (const auto& entry : fs::directory_iterator(dir_))
       if (entry.path().filename() != run_dir::kLockFile) fs::remove_all(entry.path());
@@ -119,6 +142,16 @@ class NewRunDirectory {
   }
 
  private:
+  void lock_and_check() {
+    lock_ = run_dir::RunDirLock::acquire(dir_, "train");
+    try {
+      check();
+    } catch (...) {
+      abandon();
+      throw;
+    }
+  }
+
   // Refuses an existing run unless --force; with --force, checks that the directory really holds a
   // Sugar run (deleting a folder given by mistake would be unforgivable).
   void check() const {
@@ -630,7 +663,7 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   std::optional<MetricsCsv> csv;
   std::optional<NeuronsCsv> neurons;
   if (writer) {
-    target->commit();
+    target->commit();  // (a refusal here leaves what take() created removed again)
     io::write_file_atomic(path_in(dir, run_dir::kConfigFile), config::to_yaml(config));
     write_run_info(path_in(dir, run_dir::kRunInfoFile), provenance(*session, 1, options.command));
     csv.emplace(MetricsCsv::create(path_in(dir, run_dir::kMetricsFile)));

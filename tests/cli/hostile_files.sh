@@ -70,6 +70,8 @@ python3 - <<'PY'
 import gzip, os, struct, zlib
 deep = 20000
 spec = "sugar(surrogate=" * deep + "relu" + ")" * deep
+open("deep-spec-long.yaml", "w").write('model: {name: vgg11, activation: "%s"}\n' % spec)
+spec = "sugar(surrogate=" * 50 + "relu" + ")" * 50  # within the 1024 bytes a spec may have
 open("deep-spec.yaml", "w").write('model: {name: vgg11, activation: "%s"}\n' % spec)
 open("deep-yaml.yaml", "w").write("train: " + "[" * deep + "]" * deep + "\n")
 
@@ -109,8 +111,10 @@ PY
 # ---- class 1: unbounded recursion and allocation ----------------------------------------------------
 expect 1 deep-activation-spec 2 'deep-spec.yaml:1:|model.activation|nests deeper than 16 levels' 256 -- \
   train deep-spec.yaml --set "data.root=$work/cifar" --out runs/new
+expect 1 deep-activation-spec-long 2 'deep-spec-long.yaml:1:|model.activation|expected at most 1024 bytes' 256 -- \
+  train deep-spec-long.yaml --set "data.root=$work/cifar" --out runs/new
 expect 1 deep-activation-spec-set 2 'model.activation|nests deeper than 16 levels' 256 -- \
-  train good.yaml --set "model.activation=$(printf 'sugar(surrogate=%.0s' {1..5000})relu$(printf ')%.0s' {1..5000})" --out runs/new
+  train good.yaml --set "model.activation=$(printf 'sugar(surrogate=%.0s' {1..50})relu$(printf ')%.0s' {1..50})" --out runs/new
 expect 1 deep-yaml 2 'deep-yaml.yaml:1:|malformed YAML: nested deeper than 32 levels' 256 -- train deep-yaml.yaml --out runs/new
 expect 1 deep-yaml-set 2 'train.epochs|malformed value: nested deeper than 32 levels' 256 -- \
   train good.yaml --set "train.epochs=$(printf '[%.0s' {1..20000})$(printf ']%.0s' {1..20000})" --out runs/new
@@ -163,7 +167,7 @@ mkdir -p report-runs
 broken_run deep-status
 printf '{"state": %s"x"%s}\n' "$(printf '[%.0s' {1..100000})" "$(printf ']%.0s' {1..100000})" >runs/deep-status/status.json
 mv runs/deep-status report-runs/
-UNTOUCHED=report-runs expect 1 report-deep-status-json 1 'report-runs/deep-status/status.json|not valid JSON|nested deeper than 64 levels' 256 -- \
+UNTOUCHED=report-runs expect 1 report-deep-status-json 1 'report-runs/deep-status/status.json|not a status file (invalid JSON|nested deeper than 64 levels' 256 -- \
   report report-runs --out report-out
 [[ ! -e report-out ]] || fail "report-deep-status-json: the failed report wrote report-out"
 

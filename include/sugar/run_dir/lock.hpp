@@ -63,6 +63,7 @@ class RunDirLock {
  private:
   int fd_ = -1;
   bool created_ = false;
+  bool wrote_holder_ = false;  // the holder line replaced previous_content_
   std::string previous_content_;  // the lock file before acquire wrote its holder line
   struct timespec previous_times_[2] = {};  // its access and modification times
   std::string dir_;
