@@ -4,6 +4,7 @@
 
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/run_dir/status.hpp"
 
 namespace sugar {
 namespace {
@@ -16,8 +17,10 @@ std::atomic<bool> g_watching{false};
 extern "C" void on_stop_signal(int signal_number) {
   int none = 0;
   if (g_stop_signal.compare_exchange_strong(none, signal_number) || g_stop_signal.load() != signal_number) return;
-  // The same signal again: the user wants the process gone now. Leave no half-written file behind.
+  // The same signal again: the user wants the process gone now. Leave no half-written file behind, and
+  // no status.json that says the run still runs.
   io::remove_files_being_written();
+  run_dir::write_last_status();
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   sigemptyset(&default_action.sa_mask);

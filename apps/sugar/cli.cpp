@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include <csignal>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
@@ -122,6 +124,9 @@ std::string command_names(const std::vector<Command>& commands) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed output (`sugar train | head`, a dropped ssh session) must make writes fail, not kill a
+  // training or a sweep: every write here checks its result or does not matter (sugar/signals.hpp).
+  std::signal(SIGPIPE, SIG_IGN);
   // MPI is initialised before any thread starts (a no-op unless started by mpirun).
   DistributedSession distributed;
   CLI::App app{kDescription, "sugar"};

@@ -3,7 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <array>
 #include <ctime>
 #include <filesystem>
@@ -26,7 +30,42 @@ std::optional<double> parse_utc(const std::string& text) {
   return static_cast<double>(timegm(&utc));
 }
 
+// The status written by write_last_status() from a signal handler: plain bytes prepared in advance
+// (a handler may not allocate), guarded by a flag that is off while they change.
+struct LastStatus {
+  std::atomic<bool> ready{false};
+  char path[4096] = {};
+  char temporary[4096 + 32] = {};
+  char text[16384] = {};
+  size_t size = 0;
+};
+LastStatus g_last_status;
+
+void prepare_last_status(const std::string& path, const std::string& text) {
+  g_last_status.ready = false;
+  if (path.empty() || path.size() >= sizeof g_last_status.path || text.size() > sizeof g_last_status.text) return;
+  std::memcpy(g_last_status.path, path.c_str(), path.size() + 1);
+  // Named like write_file_atomic's temporaries (.status.json.tmp.XXXXXX), so that one left by a death
+  // between open and rename is removed by the next resume like theirs.
+  const std::filesystem::path target(path);
+  const std::string temporary = (target.parent_path() / ("." + target.filename().string() + ".tmp.SIGNAL")).string();
+  std::memcpy(g_last_status.temporary, temporary.c_str(), temporary.size() + 1);
+  std::memcpy(g_last_status.text, text.data(), text.size());
+  g_last_status.size = text.size();
+  g_last_status.ready = true;
+}
+
 }  // namespace
+
+void write_last_status() {
+  if (!g_last_status.ready.load()) return;
+  const int fd = ::open(g_last_status.temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  const bool written = ::write(fd, g_last_status.text, g_last_status.size) == static_cast<ssize_t>(g_last_status.size);
+  ::close(fd);
+  if (written) ::rename(g_last_status.temporary, g_last_status.path);
+  else ::unlink(g_last_status.temporary);
+}
 
 std::string utc_timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -156,15 +195,22 @@ void RunStatus::finish(const std::string& state, const std::string& message) {
 }
 
 void RunStatus::write_locked() {
-  const nlohmann::json status = {{"state", state_},   {"host", host_name()},          {"pid", static_cast<int64_t>(::getpid())},
-                                 {"epoch", epoch_},   {"epochs", epochs_},            {"step", step_},
-                                 {"started", started_}, {"heartbeat", utc_timestamp()}, {"heartbeat_unix", unix_now()},
-                                 {"message", message_}};
+  nlohmann::json status = {{"state", state_},   {"host", host_name()},          {"pid", static_cast<int64_t>(::getpid())},
+                           {"epoch", epoch_},   {"epochs", epochs_},            {"step", step_},
+                           {"started", started_}, {"heartbeat", utc_timestamp()}, {"heartbeat_unix", unix_now()},
+                           {"message", message_}};
   try {
     io::write_file_atomic(path_, status.dump(2) + "\n");
   } catch (const std::exception& e) {
     // A status file that cannot be written must not kill a long run; say so and go on.
     spdlog::warn("{}", e.what());
+  }
+  if (state_ == "running") {
+    status["state"] = "interrupted";
+    status["message"] = "stopped at once by a second stop signal; the run resumes from its last checkpoint";
+    prepare_last_status(path_, status.dump(2) + "\n");
+  } else {
+    prepare_last_status("", "");  // a final state stays as it is
   }
 }
 

@@ -143,8 +143,73 @@ grep -q '"state": "interrupted"' runs/b/status.json || fail "SIGTERM: status.jso
 step2=$(checkpoint_field runs/b/last.safetensors step)
 ((step2 > step1)) || fail "SIGTERM: no progress past step $step1"
 
+# ---- sessions 2b-2d: SIGHUP (a closed terminal, a dropped ssh session), SIGQUIT and SIGUSR2 stop the
+# run like SIGTERM: a checkpoint at the step, status interrupted, exit 128 + the signal, no temporary file.
+for name in HUP QUIT USR2; do
+  start_and_stop "$step2" "$name"
+  expected=$((128 + $(kill -l "$name")))
+  [[ $status == "$expected" ]] || fail "SIG$name: exit $status (expected $expected): $(cat "$work/err")"
+  grep -q '"state": "interrupted"' runs/b/status.json || fail "SIG$name: status.json: $(cat runs/b/status.json)"
+  grep -q "interrupted after 0 epochs; continue with: sugar train --resume runs/b" "$work/out" \
+    || fail "SIG$name: stdout: $(cat "$work/out")"
+  next=$(checkpoint_field runs/b/last.safetensors step)
+  ((next > step2)) || fail "SIG$name: no checkpoint past step $step2"
+  [[ -z $(find runs/b -name '.*.tmp.*') ]] || fail "SIG$name: a temporary file was left: $(find runs/b -name '.*.tmp.*')"
+  step2=$next
+done
+
+# ---- session 2e: SIGUSR1 asks for a checkpoint now, and the run goes on ---------------------------
+# Without periodic checkpoints, a mid-epoch checkpoint can only come from the signal. The session is
+# then stopped with SIGTERM.
+"$sugar" train --resume runs/b --set train.checkpoint_every_steps=0 >"$work/out" 2>"$work/err" &
+pid=$!
+pids+=("$pid")
+python3 - "$pid" "$step2" runs/b <<'PY' || fail "SIGUSR1: $(cat "$work/err")"
+import json, os, signal, struct, sys, time
+pid, before, run = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def header():
+    try:
+        with open(run + "/last.safetensors", "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            return json.loads(f.read(n))["__metadata__"]
+    except (OSError, ValueError, KeyError, struct.error):
+        return {"step": "0", "batch": "0"}
+def status():
+    try:
+        with open(run + "/status.json") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+deadline = time.monotonic() + 120
+while not (status().get("pid") == pid and status().get("state") == "running"):
+    if time.monotonic() > deadline:
+        sys.exit("the session never reported running")
+    time.sleep(0.005)
+os.kill(pid, signal.SIGUSR1)
+while int(header()["step"]) == before:
+    if time.monotonic() > deadline:
+        sys.exit("no checkpoint after SIGUSR1 within 120 s")
+    time.sleep(0.002)
+h = header()
+with open(f"/proc/{pid}/stat") as f:
+    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+        sys.exit("the session ended instead of going on")
+os.kill(pid, signal.SIGTERM)
+PY
+set +e
+wait "$pid"
+status=$?
+set -e
+[[ $status == 143 ]] || fail "SIGUSR1 then SIGTERM: exit $status: $(cat "$work/err")"
+grep -q "checkpoint requested (SIGUSR1): saved last.safetensors at epoch" runs/b/train.log || fail "SIGUSR1: not in train.log"
+next=$(checkpoint_field runs/b/last.safetensors step)
+((next > step2)) || fail "SIGUSR1: no progress past step $step2"
+step2=$next
 # ---- session 3: SIGKILL -> no cleanup at all; the next session resumes from the last checkpoint ---
+# (with a checkpoint after every step again, which the next sessions rely on)
+session_args=(train --resume runs/b --set train.checkpoint_every_steps=1)
 start_and_stop "$step2" KILL
+session_args=(train --resume runs/b)
 [[ $status == 137 ]] || fail "SIGKILL: exit $status (expected 137)"
 grep -q '"state": "running"' runs/b/status.json || fail "SIGKILL: status.json should still say running"
 step3=$(checkpoint_field runs/b/last.safetensors step)
@@ -153,15 +218,16 @@ step3=$(checkpoint_field runs/b/last.safetensors step)
 # ---- session 4: a second SIGINT while the first is handled -> dies at once -----------------------
 # The first SIGINT's handler asks for a stop at the next batch boundary; the second, sent as soon as
 # the first was delivered, removes the temporary file of a write in progress and kills the process
-# wherever it is (before the step ends or inside the checkpoint's write). bash reports a death by SIGINT as 130
-# too, so what tells the two apart is that the clean stop never completed: status.json does not say
-# interrupted and no summary was printed. The next session must still resume.
+# wherever it is (before the step ends or inside the checkpoint's write), after writing status.json
+# as interrupted by the second signal. bash reports a death by SIGINT as 130 too, so what tells the
+# two apart is that the clean stop never completed: status.json says so and no summary was printed.
+# The next session must still resume.
 start_and_stop "$step3" INT INT
 [[ $status == 130 ]] || fail "double SIGINT: exit $status (expected death by SIGINT)"
-if grep -q '"state": "interrupted"' runs/b/status.json; then
-  fail "double SIGINT: the run finished its clean stop instead of exiting at once"
-fi
+grep -q '"state": "interrupted"' runs/b/status.json && grep -q "stopped at once by a second stop signal" runs/b/status.json \
+  || fail "double SIGINT: status.json does not say it was stopped at once: $(cat runs/b/status.json)"
 [[ ! -s $work/out ]] || fail "double SIGINT: the program printed its summary: $(cat "$work/out")"
+[[ -z $(find runs/b -name '.*.tmp.*') ]] || fail "double SIGINT: a temporary file was left: $(find runs/b -name '.*.tmp.*')"
 
 # ---- session 5: to the end; the sessions together equal the reference -----------------------------
 "$sugar" train --resume runs/b >"$work/out" 2>"$work/err" || fail "final resume: $(cat "$work/err")"
@@ -180,6 +246,13 @@ if a != b or len(a) != 3:
 PY
 cmp -s <(checkpoint_field runs/a/last.safetensors step) <(checkpoint_field runs/b/last.safetensors step) \
   || fail "the final checkpoints disagree on the step"
+# A closed output (stdout and stderr into a pipe whose reader is gone) does not kill a training.
+set +e
+"$sugar" train signals.yaml --out runs/pipe --set train.epochs=1 2>&1 | true
+code=${PIPESTATUS[0]}
+set -e
+[[ $code == 0 ]] || fail "a closed output: exit $code (141 is death by SIGPIPE)"
+grep -q '"state": "finished"' runs/pipe/status.json || fail "a closed output: status.json: $(cat runs/pipe/status.json)"
 # No temporary file of an interrupted atomic write is left behind.
 leftovers=$(find runs/b -name '.*.tmp.*')
 [[ -z $leftovers ]] || fail "temporary files left in the run directory: $leftovers"

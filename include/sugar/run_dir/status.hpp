@@ -51,6 +51,12 @@ std::optional<StatusRecord> read_status(const std::string& path);
 // not exist; a file that is not JSON, or whose state is missing or unknown, is a sugar::Error.
 std::string read_state(const std::string& path);
 
+// Writes status.json as "interrupted" (message: stopped at once by a second stop signal) for the
+// RunStatus that is running in this process, from text it prepared at its last write. Async-signal-
+// safe: sugar/signals.hpp calls it before a second stop signal ends the process, so a run killed that
+// way is not left looking alive. Does nothing when no run is in progress.
+void write_last_status();
+
 class RunStatus {
  public:
   // Writes the first status (state "running") and starts the heartbeat thread.
