@@ -127,6 +127,9 @@ int main(int argc, char** argv) {
   // A closed output (`sugar train | head`, a dropped ssh session) must make writes fail, not kill a
   // training or a sweep: every write here checks its result or does not matter (sugar/signals.hpp).
   std::signal(SIGPIPE, SIG_IGN);
+  // "Write a checkpoint now" before there is anything to checkpoint (a training still loading its data,
+  // an MPI rank a little behind the others) must not end the process, as SIGUSR1's default would.
+  std::signal(SIGUSR1, SIG_IGN);
   // MPI is initialised before any thread starts (a no-op unless started by mpirun).
   DistributedSession distributed;
   CLI::App app{kDescription, "sugar"};

@@ -167,6 +167,7 @@ RunStatus::~RunStatus() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    prepare_last_status("", "");  // no run in progress any more: a late second signal writes nothing
   }
   wake_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();

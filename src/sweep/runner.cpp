@@ -94,6 +94,7 @@ class SweepRun {
     if (SignalWatch::stop_signal() != 0 && !stopping_) stop(SignalWatch::stop_signal());
     for (const size_t cell : queue) add_report({cell, plan_.cells[cell].run_dir, CellOutcome::not_started, "", "", 0});
     summary_.stopped = stopping_;
+    summary_.stop_signal = SignalWatch::stop_signal();
     std::sort(summary_.cells.begin(), summary_.cells.end(),
               [](const CellReport& a, const CellReport& b) { return a.index < b.index; });
     return std::move(summary_);
@@ -345,7 +346,8 @@ size_t SweepSummary::count(CellOutcome outcome) const {
 
 int SweepSummary::exit_code() const {
   if (count(CellOutcome::failed) + count(CellOutcome::lost) > 0) return 1;
-  if (stopped || count(CellOutcome::interrupted) > 0) return 130;
+  if (stopped) return 128 + (stop_signal != 0 ? stop_signal : SIGINT);  // as `sugar train` after a signal
+  if (count(CellOutcome::interrupted) > 0) return 130;
   return 0;
 }
 

@@ -58,11 +58,17 @@ class RunLog {
         file_only_(std::make_shared<spdlog::logger>("sugar-run-file", sink_)) {
     sink_->set_pattern("[%Y-%m-%d %H:%M:%S] %l: %v");
     file_only_->set_level(spdlog::level::info);
+    // Each line reaches the file at once, for `tail -f train.log` and for whoever reads it after a
+    // kill: a few lines per epoch cost nothing.
+    file_only_->flush_on(spdlog::level::info);
+    previous_flush_level_ = spdlog::default_logger()->flush_level();
+    spdlog::default_logger()->flush_on(spdlog::level::info);
     spdlog::default_logger()->sinks().push_back(sink_);
   }
   ~RunLog() {
     auto& sinks = spdlog::default_logger()->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    spdlog::default_logger()->flush_on(previous_flush_level_);
     sink_->flush();
   }
   RunLog(const RunLog&) = delete;
@@ -72,6 +78,7 @@ class RunLog {
  private:
   std::shared_ptr<spdlog::sinks::basic_file_sink_mt> sink_;
   std::shared_ptr<spdlog::logger> file_only_;
+  spdlog::level::level_enum previous_flush_level_ = spdlog::level::off;
 };
 
 // ---- run directory ----------------------------------------------------------------------------
@@ -274,6 +281,10 @@ class Run {
 
   TrainResult execute() {
     std::optional<RunLog> log;
+    // Signals are watched before status.json says "running", so whoever waits for that may signal.
+    std::optional<SignalWatch> signals;
+    if (options_.handle_signals) signals.emplace();
+    watching_signals_ = options_.handle_signals;
     std::optional<run_dir::RunStatus> status;
     if (writer_) {
       log.emplace(path_in(dir_, run_dir::kLogFile));
@@ -282,9 +293,6 @@ class Run {
     }
     status_ = status ? &*status : nullptr;
     log_ = log ? &*log : nullptr;
-    std::optional<SignalWatch> signals;
-    if (options_.handle_signals) signals.emplace();
-    watching_signals_ = options_.handle_signals;
     TrainResult result;
     result.run_dir = dir_;
     try {

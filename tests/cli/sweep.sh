@@ -135,4 +135,63 @@ run sweep grid.yaml --set seed=3
 run sweep grid.yaml --set 'sweep.schedule.warmup_epochs=[0, 2]'
 [[ $status == 2 && $err == "error: grid.yaml: sweep cell 1 (model.activation=relu seed=0 schedule.warmup_epochs=2):"*"only the cosine schedule has a warm-up"* ]] \
   || fail "invalid cell: exit $status, $err"
+# Signals reach the cells through the sweep (they run in their own process groups): SIGUSR1 asks each
+# running cell for a checkpoint and the sweep goes on; SIGHUP (a closed terminal) stops each cell at its
+# next step with a checkpoint, the sweep exits 129, and the same command finishes the grid.
+write_synthetic_cifar10 "$work/cifar-long" "96 96 96 96 96" 16
+cat >"$work/long.yaml" <<YAML
+name: long
+model: {name: vgg11}
+data: {name: cifar10, root: $work/cifar-long}
+optim: {name: sgd, lr: 0.02, momentum: 0.9}
+schedule: {name: constant}
+train: {epochs: 3, batch_size: 16, eval_batch_size: 16, threads: 1, neuron_stats: false}
+sweep:
+  seed: [0, 1]
+YAML
+"$sugar" sweep long.yaml --jobs 2 >long.out 2>long.err &
+sweeper=$!
+python3 - "$sweeper" runs/long/seed=0 runs/long/seed=1 <<'PY' || fail "signals to the sweep: $(cat long.err)"
+import json, os, signal, sys, time
+sweeper, cells = int(sys.argv[1]), sys.argv[2:]
+deadline = time.monotonic() + 120
+def wait_for(what, ok):
+    while not ok():
+        if time.monotonic() > deadline:
+            sys.exit("timed out waiting for " + what)
+        time.sleep(0.01)
+def running(cell):
+    try:
+        return json.load(open(cell + "/status.json"))["state"] == "running"
+    except (OSError, ValueError, KeyError):
+        return False
+def mid_epoch_checkpoint(cell):  # only SIGUSR1 makes one here (no train.checkpoint_every_steps)
+    try:
+        with open(cell + "/last.safetensors", "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            return int(json.loads(f.read(n))["__metadata__"]["batch"]) > 0
+    except (OSError, ValueError, KeyError):
+        return False
+wait_for("both cells running", lambda: all(running(c) for c in cells))
+os.kill(sweeper, signal.SIGUSR1)
+wait_for("a checkpoint in each cell", lambda: all(mid_epoch_checkpoint(c) for c in cells))
+if not all(running(c) for c in cells):
+    sys.exit("a cell stopped after SIGUSR1")
+os.kill(sweeper, signal.SIGHUP)
+PY
+status=0; wait "$sweeper" || status=$?
+[[ $status == 129 ]] || fail "a sweep stopped by SIGHUP exited $status (expected 129): $(cat long.err)"
+grep -q "stopped by a signal" long.out || fail "the sweep did not say it was stopped: $(cat long.out)"
+for cell in runs/long/seed=0 runs/long/seed=1; do
+  grep -q '"state": "interrupted"' "$cell/status.json" || fail "$cell after SIGHUP: $(cat "$cell/status.json")"
+  grep -q "checkpoint requested (SIGUSR1)" "$cell/train.log" || fail "$cell: the SIGUSR1 checkpoint is not in train.log"
+  [[ -z $(find "$cell" -name '.*.tmp.*') ]] || fail "$cell: temporary files left: $(find "$cell" -name '.*.tmp.*')"
+done
+grep -q "interrupted  runs/long/seed=0" long.out || fail "the stopped cell is not reported as interrupted: $(cat long.out)"
+run sweep long.yaml --jobs 2
+[[ $status == 0 ]] || fail "the sweep after SIGHUP did not finish the grid: $err"
+for cell in runs/long/seed=0 runs/long/seed=1; do
+  [[ $(grep -c '^[0-9]' "$cell/metrics.csv") == 3 ]] || fail "$cell/metrics.csv: $(cat "$cell/metrics.csv")"
+done
+
 echo "sweep: all checks passed"

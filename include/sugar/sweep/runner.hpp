@@ -61,10 +61,12 @@ struct CellReport {
 
 struct SweepSummary {
   std::vector<CellReport> cells;  // the cells looked at, in grid order
-  bool stopped = false;           // SIGINT/SIGTERM stopped the sweep
+  bool stopped = false;           // a stop signal (sugar/signals.hpp) stopped the sweep
+  int stop_signal = 0;            // which one
   size_t count(CellOutcome outcome) const;
-  // 1 when a cell failed or was lost, else 130 when the sweep was stopped or a cell interrupted,
-  // else 0 (busy cells are someone else's: not an error).
+  // 1 when a cell failed or was lost, else 128 + the signal when the sweep was stopped by one (130
+  // for SIGINT, 129 for SIGHUP), else 130 when a cell was interrupted, else 0 (busy cells are
+  // someone else's: not an error).
   int exit_code() const;
 };
 
