@@ -261,3 +261,34 @@ TEST_F(TrainNonfinite, SkipBatchOnANonFiniteLossKeepsTheRunningStatisticsFinite)
 }
 
 }  // namespace
+
+namespace {
+
+// A model whose evaluation is NaN must never look like the best one: before the fix, NaN logits ranked
+// every label first, scored 100% and became best.safetensors.
+TEST_F(TrainNonfinite, ANaNEvaluationIsReportedAndNeverChosenAsBest) {
+  // 3 steps per epoch; after the backward of step 6 (epoch 2's last) the classifier becomes NaN: the
+  // step's loss was finite, its gradients are finite, and epoch 2's evaluation sees only NaN logits.
+  train::TrainOptions o = options(dir("nan_eval"));
+  o.after_backward = [](int64_t, int64_t step, nn::Module& model) {
+    if (step != 6) return;
+    for (auto& [name, param] : model.named_parameters())
+      if (name == "classifier.weight")
+        for (int64_t i = 0; i < param.numel(); ++i) param.data<float>()[i] = std::numeric_limits<float>::quiet_NaN();
+  };
+  const train::TrainResult r = train::train(make_config({}), o);
+  ASSERT_EQ(r.epochs.size(), 2u);
+  EXPECT_TRUE(std::isfinite(r.epochs[0].eval_loss));
+  EXPECT_TRUE(std::isnan(r.epochs[1].eval_loss));
+  EXPECT_EQ(r.epochs[1].eval_top1, 0.0);  // not 100
+  EXPECT_EQ(r.epochs[1].eval_top5, 0.0);
+  EXPECT_EQ(r.best_epoch, 1);
+  EXPECT_EQ(r.best_eval_top1, r.epochs[0].eval_top1);
+  const io::SafetensorsFile best = io::SafetensorsFile::read(dir("nan_eval") + "/best.safetensors");
+  EXPECT_EQ(best.metadata().at("epoch"), "1");
+  const std::string metrics = io::read_file(dir("nan_eval") + "/metrics.csv");
+  EXPECT_NE(metrics.find("\n2,"), std::string::npos);
+  EXPECT_NE(metrics.find(",nan,0.0000,0.0000,"), std::string::npos) << metrics;
+}
+
+}  // namespace

@@ -24,6 +24,7 @@
 #include "command_train.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
+#include "sugar/log_format.hpp"
 #include "sugar/printable.hpp"
 #include "sugar/runtime.hpp"
 
@@ -61,21 +62,8 @@ std::string one_line(std::string text) {
   return printable(text);
 }
 
-// The log pattern's message, with the same escaping as error lines (newlines and tabs kept: some
-// messages are tables).
-class PrintableMessage : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& message, const std::tm&, spdlog::memory_buf_t& out) override {
-    const std::string text = printable(std::string_view(message.payload.data(), message.payload.size()), true);
-    out.append(text.data(), text.data() + text.size());
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PrintableMessage>(); }
-};
-
 void set_pattern(spdlog::logger& logger, const std::string& pattern) {
-  auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<PrintableMessage>('*').set_pattern(pattern);
-  logger.set_formatter(std::move(formatter));
+  logger.set_formatter(printable_log_formatter(pattern));
 }
 
 // Under mpirun, a failure on one rank ends every rank (MPI_Abort) rather than leaving the others

@@ -19,6 +19,7 @@
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/log_format.hpp"
 #include "sugar/ops/loss.hpp"
 #include "sugar/run_dir/layout.hpp"
 #include "sugar/run_dir/lock.hpp"
@@ -56,7 +57,7 @@ class RunLog {
   explicit RunLog(const std::string& path)
       : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false)),
         file_only_(std::make_shared<spdlog::logger>("sugar-run-file", sink_)) {
-    sink_->set_pattern("[%Y-%m-%d %H:%M:%S] %l: %v");
+    sink_->set_formatter(printable_log_formatter("[%Y-%m-%d %H:%M:%S] %l: %*"));
     file_only_->set_level(spdlog::level::info);
     // Each line reaches the file at once, for `tail -f train.log` and for whoever reads it after a
     // kill: a few lines per epoch cost nothing.

@@ -268,4 +268,10 @@ refused eval-nan-model 1 "the model of runs/nan/best.safetensors produces non-fi
   runs/nan -- eval --run runs/nan
 [[ -z $(cat "$work/out") ]] || fail "eval of a NaN model printed a result: $(cat "$work/out")"
 
+# ---- user text in train.log is escaped like the terminal's lines -----------------------------------
+"$sugar" train base.yaml --out $'runs/esc\e[31mred' --no-progress >/dev/null 2>"$work/err" || fail "a run named with an ESC: $(cat "$work/err")"
+! grep -q $'\e' $'runs/esc\e[31mred/train.log' "$work/err" || fail "a raw ESC reached train.log or the terminal"
+grep -qF 'runs/esc\x1b[31mred' $'runs/esc\e[31mred/train.log' || fail "train.log does not show the escaped name"
+checked=$((checked + 1))
+
 echo "run_dir_integrity: all $checked checks passed"
