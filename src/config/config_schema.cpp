@@ -187,6 +187,13 @@ ConfigField text(std::string path, Access access, size_t max_length,
   return field;
 }
 
+// A list value may hold at most `max_items` items (a list as long as the file would be read whole).
+void check_item_count(const ValueSource& s, const std::string& path, size_t items, size_t max_items, const char* noun) {
+  if (items > max_items)
+    config_error(s.where, message_path(s, path),
+                 "expected at most " + std::to_string(max_items) + " " + noun + ", got " + std::to_string(items));
+}
+
 // vector<double> or vector<float> with a range per item, at most `max_items` of them, and optionally
 // an exact count.
 template <class Access>
@@ -201,9 +208,7 @@ ConfigField number_list(std::string path, Access access, Range<double> item_rang
       config_error(s.where, message_path(s, path),
                    "expected " + std::to_string(exact_count) + " numbers " + count_meaning + ", got " +
                        (s.node.IsSequence() ? std::to_string(items.size()) : describe(s.node)));
-    if (items.size() > max_items)
-      config_error(s.where, message_path(s, path),
-                   "expected at most " + std::to_string(max_items) + " numbers, got " + std::to_string(items.size()));
+    check_item_count(s, path, items.size(), max_items, "numbers");
     std::vector<T> values;
     for (const ValueSource& item : items) {
       const double value = read_number(item, path, number_expected(item_range));
@@ -230,9 +235,7 @@ ConfigField milestones_field(int64_t max_epoch, size_t max_items) {
   field.max_length = max_items;
   field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
     const std::vector<ValueSource> items = read_list(s, path, "a list of epochs");
-    if (items.size() > max_items)
-      config_error(s.where, message_path(s, path),
-                   "expected at most " + std::to_string(max_items) + " epochs, got " + std::to_string(items.size()));
+    check_item_count(s, path, items.size(), max_items, "epochs");
     std::vector<int64_t> values;
     for (const ValueSource& item : items) {
       const int64_t value = read_integer(item, path, whole_expected(range));

@@ -1,5 +1,10 @@
 #include "sugar/io/json_parse.hpp"
 
+#include <filesystem>
+
+#include "sugar/error.hpp"
+#include "sugar/io/atomic_file.hpp"
+
 namespace sugar::io {
 
 namespace {
@@ -18,6 +23,19 @@ nlohmann::json parse_json(std::string_view text) {
     return true;
   };
   return nlohmann::json::parse(text.begin(), text.end(), limit);
+}
+
+std::optional<nlohmann::json> read_json_object(const std::string& path, const std::string& what) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = parse_json(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not " + what + " (invalid JSON: " + e.what() + ")");
+  }
+  if (!j.is_object()) throw Error(path + ": not " + what + " (expected a JSON object)");
+  return j;
 }
 
 }  // namespace sugar::io

@@ -93,16 +93,7 @@ bool is_known_state(const std::string& state) {
 namespace {
 
 std::optional<nlohmann::json> read_status_json(const std::string& path) {
-  std::error_code error;
-  if (!std::filesystem::exists(path, error)) return std::nullopt;
-  nlohmann::json j;
-  try {
-    j = io::parse_json(io::read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": not a status file (invalid JSON: " + e.what() + ")");
-  }
-  SUGAR_CHECK(j.is_object(), path, ": not a status file (expected a JSON object)");
-  return j;
+  return io::read_json_object(path, "a status file");
 }
 
 std::string checked_state(const nlohmann::json& j, const std::string& path) {

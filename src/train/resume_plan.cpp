@@ -92,17 +92,7 @@ config::ExperimentConfig load_run_config(const std::string& path) {
   }
 }
 
-void check_run_info(const std::string& path) {
-  std::error_code error;
-  if (!fs::exists(path, error)) return;
-  nlohmann::json info;
-  try {
-    info = io::parse_json(io::read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
-  SUGAR_CHECK(info.is_object(), path, ": expected a JSON object");
-}
+void check_run_info(const std::string& path) { io::read_json_object(path, "a run.json this program wrote"); }
 
 std::string epochs_text(const std::vector<int64_t>& epochs) {
   std::vector<std::string> items;

@@ -7,6 +7,7 @@
 # added) by a failed `--resume` or `sugar eval`. (Unreadable files are not covered: tests run as root.)
 # usage: bad_input.sh <sugar binary> <build dir>
 set -euo pipefail
+test_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)  # python helpers (synthetic_images.py)
 sugar=$1
 work=$(mktemp -d /tmp/sugar-bad-input.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -44,7 +45,7 @@ expect() {
 fingerprint() { (cd "$1" && find . -printf '%p %s %T@ %i\n' | sort); }
 
 # ---- data: CIFAR-10, CIFAR-100, MNIST (IDX, gzipped), image folders -------------------------------
-python3 - <<'PY'
+PYTHONPATH="$test_lib" python3 - <<'PY'
 import gzip, os, random, struct
 rng = random.Random(3)
 def cifar_records(n, label_bytes):
@@ -70,17 +71,8 @@ for prefix, n in (("train", 32), ("t10k", 16)):
     open(f"mnist/{prefix}-images-idx3-ubyte.gz", "wb").write(gzip.compress(images))
     open(f"mnist/{prefix}-labels-idx1-ubyte.gz", "wb").write(gzip.compress(labels))
 
-def bmp(side, seed):  # 24-bit uncompressed BMP, rows padded to 4 bytes
-    row = side * 3 + (-side * 3) % 4
-    pixels = bytes((seed * 37 + i) % 256 for i in range(row * side))
-    header = b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54)
-    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
-    return header + info + pixels
-for split in ("train", "test"):
-    for c, name in enumerate(("cat", "dog")):
-        os.makedirs(f"images/{split}/{name}")
-        for i in range(2):
-            open(f"images/{split}/{name}/{i}.bmp", "wb").write(bmp(8, c * 10 + i))
+from synthetic_images import bmp, cat_dog_folder
+cat_dog_folder("images")
 PY
 
 base_config() {  # base_config DATA_YAML > file

@@ -9,6 +9,7 @@
 # Class 1: unbounded recursion and allocation. Class 7: silent acceptance and late detection.
 # usage: hostile_files.sh <sugar binary> <build dir>
 set -euo pipefail
+test_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)  # python helpers (synthetic_images.py)
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, write_synthetic_cifar10
 cd "$work"
 [[ -x /usr/bin/time ]] || fail "GNU time (/usr/bin/time, Debian package 'time') is needed to measure peak RSS"
@@ -66,7 +67,7 @@ YAML
 config "{name: cifar10, root: $work/cifar}" >good.yaml
 
 # Data sets and files built by python: nesting 20,000 levels deep, a gzip bomb, image folders.
-python3 - <<'PY'
+PYTHONPATH="$test_lib" python3 - <<'PY'
 import gzip, os, struct, zlib
 deep = 20000
 spec = "sugar(surrogate=" * deep + "relu" + ")" * deep
@@ -95,17 +96,8 @@ mnist("m-huge", gzip.compress(idx([3000000, 28, 28], bytes(100))))
 # A header declaring 1,000,000 images (784 MB, allowed) on 100 bytes: truncated, found without 784 MB.
 mnist("m-liar", gzip.compress(idx([1000000, 28, 28], bytes(100))))
 
-def bmp(side, seed):  # 24-bit uncompressed BMP, rows padded to 4 bytes
-    row = side * 3 + (-side * 3) % 4
-    pixels = bytes((seed * 37 + i) % 256 for i in range(row * side))
-    header = b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54)
-    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
-    return header + info + pixels
-for split in ("train", "test"):
-    for c, name in enumerate(("cat", "dog")):
-        os.makedirs(f"images/{split}/{name}")
-        for i in range(2):
-            open(f"images/{split}/{name}/{i}.bmp", "wb").write(bmp(8, c * 10 + i))
+from synthetic_images import bmp, cat_dog_folder
+cat_dog_folder("images")
 PY
 
 # ---- class 1: unbounded recursion and allocation ----------------------------------------------------

@@ -222,7 +222,7 @@ tampered status-epoch 'import json; s = json.load(open("status.json")); s["epoch
 refused status-ahead 1 "runs/status-epoch/status.json: says 9 epochs are done, but runs/status-epoch/last.safetensors holds epoch 1" \
   runs/status-epoch -- train --resume runs/status-epoch --set train.epochs=2
 tampered run-json 'open("run.json", "w").write("{\"sessions\": [")'
-refused run-json-not-json 1 "runs/run-json/run.json: not valid JSON" runs/run-json -- train --resume runs/run-json --set train.epochs=2
+refused run-json-not-json 1 "runs/run-json/run.json: not a run.json this program wrote (invalid JSON" runs/run-json -- train --resume runs/run-json --set train.epochs=2
 tampered meta-best "$(edit_header 'h["__metadata__"]["best_epoch"] = "7"')"
 refused checkpoint-best-epoch 1 "runs/meta-best/last.safetensors: metadata 'best_epoch' 7 is after 'epoch' 1" runs/meta-best -- \
   train --resume runs/meta-best --set train.epochs=2

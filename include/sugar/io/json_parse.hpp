@@ -5,6 +5,7 @@
 // stack later, far from the read. Every such parse goes through here and refuses more than
 // kMaxJsonDepth levels; what Sugar writes is at most four deep.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,9 @@ class JsonTooDeep : public nlohmann::json::exception {
 
 // nlohmann::json::parse(text) with the depth limit; throws what it throws, or JsonTooDeep.
 nlohmann::json parse_json(std::string_view text);
+
+// The JSON object in the file at `path`; nullopt when there is no such file. A file that is not a JSON
+// object is a sugar::Error "<path>: not <what> (invalid JSON: ...)" or "(expected a JSON object)".
+std::optional<nlohmann::json> read_json_object(const std::string& path, const std::string& what);
 
 }  // namespace sugar::io
