@@ -1,8 +1,8 @@
 #include "sugar/signals.hpp"
 
 #include <atomic>
+#include <mutex>
 
-#include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/run_dir/status.hpp"
 
@@ -12,7 +12,11 @@ namespace {
 // Lock-free atomics are async-signal-safe; the handlers touch nothing else but unlink and raise.
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_checkpoint_request{false};
-std::atomic<bool> g_watching{false};
+// Watches may overlap (ranks simulated by threads each train): the first installs the handlers, the
+// last restores what was there before.
+std::mutex g_watch_mutex;
+int g_watches = 0;
+struct sigaction g_previous[kStopSignals.size() + 2] = {};
 
 extern "C" void on_stop_signal(int signal_number) {
   int none = 0;
@@ -41,19 +45,25 @@ void install(int signal_number, void (*handler)(int), struct sigaction* previous
 }  // namespace
 
 SignalWatch::SignalWatch() {
-  SUGAR_CHECK(!g_watching.exchange(true), "SignalWatch: another one is active");
+  const std::lock_guard<std::mutex> lock(g_watch_mutex);
+  if (g_watches++ > 0) return;
   g_stop_signal = 0;
   g_checkpoint_request = false;
-  for (size_t i = 0; i < kStopSignals.size(); ++i) install(kStopSignals[i], on_stop_signal, &previous_[i]);
-  install(SIGUSR1, on_checkpoint_signal, &previous_[kStopSignals.size()]);
-  install(SIGPIPE, SIG_IGN, &previous_[kStopSignals.size() + 1]);
+  for (size_t i = 0; i < kStopSignals.size(); ++i) {
+    install(kStopSignals[i], on_stop_signal, &g_previous[i]);
+    // `nohup` ignores SIGHUP so that the job outlives its terminal: keep it so.
+    if (kStopSignals[i] == SIGHUP && g_previous[i].sa_handler == SIG_IGN) ::sigaction(SIGHUP, &g_previous[i], nullptr);
+  }
+  install(SIGUSR1, on_checkpoint_signal, &g_previous[kStopSignals.size()]);
+  install(SIGPIPE, SIG_IGN, &g_previous[kStopSignals.size() + 1]);
 }
 
 SignalWatch::~SignalWatch() {
-  for (size_t i = 0; i < kStopSignals.size(); ++i) ::sigaction(kStopSignals[i], &previous_[i], nullptr);
-  ::sigaction(SIGUSR1, &previous_[kStopSignals.size()], nullptr);
-  ::sigaction(SIGPIPE, &previous_[kStopSignals.size() + 1], nullptr);
-  g_watching = false;
+  const std::lock_guard<std::mutex> lock(g_watch_mutex);
+  if (--g_watches > 0) return;
+  for (size_t i = 0; i < kStopSignals.size(); ++i) ::sigaction(kStopSignals[i], &g_previous[i], nullptr);
+  ::sigaction(SIGUSR1, &g_previous[kStopSignals.size()], nullptr);
+  ::sigaction(SIGPIPE, &g_previous[kStopSignals.size() + 1], nullptr);
 }
 
 int SignalWatch::stop_signal() { return g_stop_signal.load(); }

@@ -132,6 +132,11 @@ TEST_F(RunDir, ARunningStatusFromAnotherHostExcludesUntilItsHeartbeatIsStale) {
   EXPECT_EQ(refusal(short_stale), "");  // 30 s > 20 s: its host is taken to have crashed
   write_status("running", "node17", 4242, run_dir::unix_now() - 3600);
   EXPECT_EQ(refusal(), "");
+  // A heartbeat far in the future (clocks apart, a hand-made file) must not lock it out forever.
+  write_status("running", "node17", 4242, run_dir::unix_now() + 3600);
+  EXPECT_EQ(refusal(), "");
+  write_status("running", "node17", 4242, run_dir::unix_now() + 60);  // a little ahead: alive
+  EXPECT_NE(refusal(), "");
   // Finished or interrupted runs and this host's own history never exclude.
   write_status("interrupted", "node17", 4242, run_dir::unix_now());
   EXPECT_EQ(refusal(), "");

@@ -3,6 +3,8 @@
 // run directory's state means to a sweep, and the runner with a stand-in training program (a crash of
 // one cell does not stop the others; busy cells are left alone).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +289,30 @@ TEST(SweepClaims, TheFirstClaimWinsAndOthersSeeItsHolder) {
   EXPECT_EQ(third.claim.record().host, "hostB");
 }
 
+TEST(SweepClaims, AClaimOfADeadProcessOnThisHostIsStaleAtOnce) {
+  TempDir dir;
+  FakeClock clock;
+  const pid_t child = ::fork();  // a pid that surely belonged to a process that is gone
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const ClaimStore dead(dir / "claims", options(clock, "hostA", child));
+  const ClaimStore alive(dir / "claims", options(clock, "hostA", ::getpid()));
+  const ClaimStore elsewhere(dir / "claims", options(clock, "hostB", 22));
+  ASSERT_TRUE(dead.try_claim("cell").claim.held());
+  // Without waiting for the heartbeat: the holder lived on this host and no longer exists. (The Claim
+  // object above is gone too; its release marked the claim released, so hold it again by hand.)
+  ClaimRecord held = *alive.current("cell");
+  EXPECT_EQ(held.state, "released");
+  ClaimAttempt again = dead.try_claim("cell");
+  ASSERT_TRUE(again.claim.held());
+  EXPECT_TRUE(alive.is_stale(*alive.current("cell")));   // same host, dead pid
+  EXPECT_FALSE(elsewhere.is_stale(*elsewhere.current("cell")));  // another host cannot look at our pids
+  ClaimAttempt taken = alive.try_claim("cell");
+  EXPECT_TRUE(taken.claim.held());
+  EXPECT_TRUE(taken.taken_over.has_value());
+}
+
 TEST(SweepClaims, AStaleClaimIsTakenOverAndItsHolderFindsOut) {
   TempDir dir;
   FakeClock clock;
@@ -545,7 +571,7 @@ TEST(SweepRunner, ASignalStopsTheSweepAndInterruptsItsCells) {
   EXPECT_EQ(summary.cells[0].outcome, CellOutcome::interrupted);
   EXPECT_EQ(summary.cells[1].outcome, CellOutcome::interrupted);
   EXPECT_EQ(summary.cells[2].outcome, CellOutcome::not_started);
-  EXPECT_EQ(summary.exit_code(), 130);
+  EXPECT_EQ(summary.exit_code(), 128 + SIGTERM);  // as `sugar train` stopped by the signal
   const ClaimStore claims(plan.sweep_dir);
   EXPECT_EQ(claims.current("seed=0")->outcome, "interrupted");  // released: the next sweep needs no wait
   EXPECT_EQ(inspect_run(plan.cells[0].run_dir, plan.cells[0].config).state, RunState::restart);  // no checkpoint

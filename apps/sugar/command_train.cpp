@@ -111,7 +111,9 @@ int run_train(const TrainArgs& args) {
   // Under mpirun every rank returns the same result; rank 0 reports it.
   const bool report = dist::world().rank() == 0;
   if (result.state == "interrupted") {
-    if (report) {
+    if (report && !result.started) {
+      std::printf("run %s stopped before training began; nothing was written\n", result.run_dir.c_str());
+    } else if (report) {
       std::printf("run %s interrupted after %lld epochs; continue with: sugar train --resume %s\n",
                   result.run_dir.c_str(), static_cast<long long>(result.epochs_done), result.run_dir.c_str());
     }
@@ -169,9 +171,12 @@ std::vector<Command> add_train_commands(CLI::App& parent) {
       "\nThe run directory holds config.yaml (resolved), metrics.csv (one row per epoch), train.log,\n"
       "last.safetensors, best.safetensors, status.json and run.json. The thread count is train.threads\n"
       "(the global --threads sets it). Same config, seed and threads on the same machine give identical\n"
-      "metrics; Ctrl-C (SIGTERM) stops at the next batch, saves last.safetensors and exits with code 130\n"
-      "(143); a second one exits at once. A NaN/Inf loss or gradient stops the run (exit 1), or skips the\n"
-      "batch with --set train.on_nonfinite=skip_batch. 'sugar train --list-keys' lists the config keys,\n"
+      "metrics. Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or SIGUSR2 stops at the next batch, saves last.safetensors\n"
+      "and exits with 128 + the signal (130 for Ctrl-C); the same signal again exits at once. SIGUSR1 saves\n"
+      "a checkpoint and goes on. One process owns a run directory: a second one is refused, naming it.\n"
+      "--resume checks every run file first and refuses a config.yaml edited after the run started. A\n"
+      "NaN/Inf loss or gradient stops the run (exit 1), or skips the batch with --set\n"
+      "train.on_nonfinite=skip_batch. 'sugar train --list-keys' lists the config keys,\n"
       "what each allows (every number has a lower and an upper bound) and its default.\n"
       "\nExamples:\n"
       "  sugar train configs/quickstart.yaml\n"

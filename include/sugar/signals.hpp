@@ -4,7 +4,8 @@
 //   SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2   stop cleanly: the job notices at its next safe point
 //                                              (a batch boundary), saves a checkpoint, records the run
 //                                              as interrupted and exits 128 + the signal (SIGHUP: a
-//                                              closed terminal or a dropped ssh session, 129).
+//                                              closed terminal or a dropped ssh session, 129; under
+//                                              `nohup`, which ignores SIGHUP, it stays ignored).
 //   the same signal a second time              "stop now": the temporary file of a write in progress
 //                                              is removed and the process dies of the signal (the
 //                                              directory still resumes from its last checkpoint).
@@ -22,8 +23,8 @@ namespace sugar {
 
 inline constexpr std::array<int, 5> kStopSignals{SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2};
 
-// Installs the handlers above for its lifetime and restores the previous ones afterwards. Only one
-// may exist at a time.
+// Installs the handlers above for its lifetime and restores the previous ones afterwards. Watches may
+// overlap (in threads): the handlers stay until the last one ends, and all share one stop flag.
 class SignalWatch {
  public:
   SignalWatch();
@@ -35,9 +36,6 @@ class SignalWatch {
   static int stop_signal();
   // Whether SIGUSR1 arrived since the last call (each request is answered once).
   static bool take_checkpoint_request();
-
- private:
-  struct sigaction previous_[kStopSignals.size() + 2] = {};
 };
 
 }  // namespace sugar

@@ -110,8 +110,13 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
     throw Error("cannot close " + path + ": " + why);
   }
   // mkstemp creates the file 0600; give it the usual permissions of a new file (0666 & ~umask).
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
+  // The umask is read once: reading it means setting it, and two threads writing files at once (the
+  // heartbeat's status.json, a checkpoint) could otherwise leave it at 0 for good.
+  static const mode_t mask = [] {
+    const mode_t current = ::umask(0);
+    ::umask(current);
+    return current;
+  }();
   ::chmod(tmpl.c_str(), 0666 & ~mask);
   if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
     const std::string why = errno_text();

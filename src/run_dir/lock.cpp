@@ -81,6 +81,13 @@ void refuse_live_owner_elsewhere(const std::string& dir, const std::string& purp
   if (!status || status->state != "running" || status->host == host) return;
   const double age = unix_now() - status->heartbeat_unix;
   const double stale_seconds = std::chrono::duration<double>(options.stale_after).count();
+  if (age < -stale_seconds) {
+    // A heartbeat from the future (clocks far apart, or a hand-made file) would otherwise lock the
+    // directory forever.
+    spdlog::warn("{}: taking over {}: status.json says running on host {} (pid {}), with a heartbeat {:.0f} s in the "
+                 "future", purpose, dir, status->host, status->pid, -age);
+    return;
+  }
   if (age > stale_seconds) {
     spdlog::warn("{}: taking over {}: status.json says running on host {} (pid {}), but its heartbeat is {:.0f} s old",
                  purpose, dir, status->host, status->pid, age);
@@ -101,6 +108,11 @@ RunDirLock RunDirLock::acquire(const std::string& dir, const std::string& purpos
     RunDirLock lock;
     lock.dir_ = dir;
     lock.created_ = true;
+    struct stat directory {};
+    if (::stat(dir.c_str(), &directory) == 0) {
+      lock.directory_times_[0] = directory.st_atim;
+      lock.directory_times_[1] = directory.st_mtim;
+    }
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 && errno == EEXIST) {
       lock.created_ = false;
@@ -157,8 +169,10 @@ RunDirLock::RunDirLock(RunDirLock&& other) noexcept
       wrote_holder_(other.wrote_holder_),
       dir_(std::move(other.dir_)),
       previous_content_(std::move(other.previous_content_)) {
-  previous_times_[0] = other.previous_times_[0];
-  previous_times_[1] = other.previous_times_[1];
+  for (int i = 0; i < 2; ++i) {
+    previous_times_[i] = other.previous_times_[i];
+    directory_times_[i] = other.directory_times_[i];
+  }
 }
 
 RunDirLock& RunDirLock::operator=(RunDirLock&& other) noexcept {
@@ -169,8 +183,10 @@ RunDirLock& RunDirLock::operator=(RunDirLock&& other) noexcept {
     wrote_holder_ = other.wrote_holder_;
     dir_ = std::move(other.dir_);
     previous_content_ = std::move(other.previous_content_);
-    previous_times_[0] = other.previous_times_[0];
-    previous_times_[1] = other.previous_times_[1];
+    for (int i = 0; i < 2; ++i) {
+      previous_times_[i] = other.previous_times_[i];
+      directory_times_[i] = other.directory_times_[i];
+    }
   }
   return *this;
 }
@@ -183,6 +199,7 @@ void RunDirLock::abandon() {
   if (fd_ < 0) return;
   if (created_) {
     ::unlink(path_in(dir_, kLockFile).c_str());  // while still holding the lock: no one can be inside
+    ::utimensat(AT_FDCWD, dir_.c_str(), directory_times_, 0);  // the directory's times as they were
   } else if (wrote_holder_) {
     write_lock_file(fd_, previous_content_);
     ::futimens(fd_, previous_times_);

@@ -1,5 +1,6 @@
 #include "sugar/sweep/claim.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,6 +131,9 @@ std::chrono::milliseconds ClaimStore::refresh_interval() const {
 
 bool ClaimStore::is_stale(const ClaimRecord& record) const {
   if (record.state != "held") return false;
+  // A holder on this host that no longer exists (killed outright) needs no waiting for.
+  if (record.host == options_.host && record.pid > 0 && ::kill(static_cast<pid_t>(record.pid), 0) != 0 && errno == ESRCH)
+    return true;
   const double age = options_.clock() - record.heartbeat_unix;
   return age * 1000.0 > static_cast<double>(options_.stale_after.count());
 }

@@ -1,5 +1,7 @@
 #include "sugar/train/metrics_csv.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -80,6 +82,9 @@ void MetricsCsv::append(const EpochMetrics& metrics) {
   const std::string row = format_row(metrics) + "\n";
   io::write_all(file_, row.data(), row.size(), path_);
   if (std::fflush(file_) != 0) throw Error("cannot write " + path_ + ": " + std::strerror(errno));
+  // On disk before the epoch's checkpoint is written (a checkpoint whose rows a power loss took would
+  // make the run refuse to resume).
+  if (::fsync(::fileno(file_)) != 0) throw Error("cannot sync " + path_ + " to disk: " + std::strerror(errno));
 }
 
 }  // namespace sugar::train

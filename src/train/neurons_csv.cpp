@@ -1,5 +1,7 @@
 #include "sugar/train/neurons_csv.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -78,6 +80,9 @@ void NeuronsCsv::append(int64_t epoch, const std::vector<SiteNeuronStats>& sites
   }
   io::write_all(file_, rows.data(), rows.size(), path_);
   if (std::fflush(file_) != 0) throw Error("cannot write " + path_ + ": " + std::strerror(errno));
+  // On disk before the epoch's checkpoint is written (a checkpoint whose rows a power loss took would
+  // make the run refuse to resume).
+  if (::fsync(::fileno(file_)) != 0) throw Error("cannot sync " + path_ + " to disk: " + std::strerror(errno));
 }
 
 }  // namespace sugar::train

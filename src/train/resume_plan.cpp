@@ -37,8 +37,9 @@ std::set<std::string> override_keys(const std::vector<std::string>& overrides) {
 }
 
 // The one change of a math key a resume allows: more (or as many) epochs under a schedule whose
-// learning rates do not depend on the total.
-void check_epochs_change(const config::ExperimentConfig& resumed, int64_t completed_epochs) {
+// learning rates do not depend on the total. An epoch under way (a mid-epoch checkpoint) counts as one
+// that must be finished: ending the run before it would leave a checkpoint ahead of its last row.
+void check_epochs_change(const config::ExperimentConfig& resumed, int64_t completed_epochs, bool mid_epoch = false) {
   const std::string& schedule = resumed.schedule.name;
   const bool epoch_free = schedule == "constant" || schedule == "step" || schedule == "multistep";
   if (!epoch_free) {
@@ -52,6 +53,12 @@ void check_epochs_change(const config::ExperimentConfig& resumed, int64_t comple
                     std::to_string(completed_epochs) + " epochs already trained",
                 ErrorKind::usage);
   }
+  if (mid_epoch && resumed.train.epochs == completed_epochs) {
+    throw Error("--resume: train.epochs=" + std::to_string(resumed.train.epochs) + " would end the run inside epoch " +
+                    std::to_string(completed_epochs + 1) + ", which the checkpoint has begun; give at least " +
+                    std::to_string(completed_epochs + 1),
+                ErrorKind::usage);
+  }
 }
 
 [[noreturn]] void refuse_overrides(const std::vector<std::string>& keys) {
@@ -63,7 +70,7 @@ void check_epochs_change(const config::ExperimentConfig& resumed, int64_t comple
 // Every value that changes the math must be what the checkpoint was trained with, unless --set
 // changes a key that may change.
 void check_against_checkpoint(const std::map<std::string, std::string>& recorded, const config::ExperimentConfig& resumed,
-                              const std::set<std::string>& explicit_keys, int64_t completed_epochs,
+                              const std::set<std::string>& explicit_keys, const TrainingPosition& position,
                               const std::string& config_path, const std::string& checkpoint_path) {
   std::vector<std::string> refused;
   for (const auto& [key, value] : config::math_values(resumed)) {
@@ -75,7 +82,7 @@ void check_against_checkpoint(const std::map<std::string, std::string>& recorded
                   "put the value back" + (key == "train.epochs" ? ", or pass --set train.epochs=N" : ""));
     }
     if (key == "train.epochs") {
-      check_epochs_change(resumed, completed_epochs);
+      check_epochs_change(resumed, position.epoch, position.batch > 0);
       continue;
     }
     refused.push_back(key);
@@ -130,7 +137,7 @@ ResumePlan plan_resume(const std::string& dir, const std::vector<std::string>& o
   plan.position = read_position(plan.checkpoint.metadata(), plan.checkpoint_path);
   const auto recorded = recorded_math_values(plan.checkpoint.metadata(), plan.checkpoint_path);
   if (recorded) {
-    check_against_checkpoint(*recorded, plan.config, override_keys(overrides), plan.position.epoch, config_path,
+    check_against_checkpoint(*recorded, plan.config, override_keys(overrides), plan.position, config_path,
                              plan.checkpoint_path);
   } else {
     plan.notes.push_back(plan.checkpoint_path + " was written before checkpoints recorded their config: an edit of " +

@@ -119,8 +119,19 @@ class NewRunDirectory {
   NewRunDirectory(const std::string& dir, bool force) : dir_(dir), force_(force) {
     check_path_length(dir);
     std::error_code error;
+    if (fs::is_symlink(fs::symlink_status(dir, error)) && !fs::exists(dir, error))
+      throw Error("run directory " + dir + " is a symbolic link to nothing", ErrorKind::usage);
     if (fs::exists(dir, error) && !fs::is_directory(dir, error))
       throw Error("run directory " + dir + " exists and is not a directory", ErrorKind::usage);
+    // Creating it later must not fail on the way: its nearest existing parent must be a directory.
+    for (fs::path up = fs::path(dir).parent_path(); !up.empty(); up = up.parent_path()) {
+      if (fs::exists(up, error)) {
+        if (!fs::is_directory(up, error))
+          throw Error("run directory " + dir + ": " + up.string() + " is not a directory", ErrorKind::usage);
+        break;
+      }
+      if (up == up.parent_path()) break;
+    }
     if (fs::exists(dir, error)) lock_and_check();
   }
 
@@ -130,6 +141,11 @@ class NewRunDirectory {
     if (lock_.held()) return;
     std::error_code error;
     created_ = !fs::exists(dir_, error);
+    // The topmost folder this creates, so that abandon() removes all it made (runs/new/a/b).
+    for (fs::path up = dir_; created_ && !up.empty() && !fs::exists(up, error); up = up.parent_path()) {
+      first_created_ = up;
+      if (up == up.parent_path()) break;
+    }
     fs::create_directories(dir_, error);
     if (error) throw Error("cannot create the run directory " + dir_ + ": " + error.message());
     lock_and_check();
@@ -146,7 +162,11 @@ class NewRunDirectory {
   void abandon() {
     lock_.abandon();
     std::error_code error;
-    if (created_) fs::remove(dir_, error);  // only when empty: someone else's files stay
+    if (!created_) return;
+    // Each folder it created, innermost first, and only when empty: someone else's files stay.
+    for (fs::path folder = dir_; !folder.empty(); folder = folder.parent_path()) {
+      if (!fs::remove(folder, error) || folder == first_created_) break;
+    }
   }
 
  private:
@@ -174,11 +194,22 @@ class NewRunDirectory {
                       run_dir::kStatusFile + " or " + run_dir::kMetricsFile + "); refusing to delete it",
                   ErrorKind::usage);
     }
+    // --force replaces a run, nothing else: a folder that also holds other files (sources, data, a
+    // run's sub-folder) may be a project that happens to have a config.yaml.
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      const std::string name = entry.path().filename().string();
+      if (!run_dir::is_run_file(name) || !entry.is_regular_file()) {
+        throw Error("--force: " + dir_ + " holds " + name + ", which is not a file of a Sugar run; refusing to delete " +
+                        "it (remove it yourself, or choose another --out)",
+                    ErrorKind::usage);
+      }
+    }
   }
 
   std::string dir_;
   bool force_;
   bool created_ = false;
+  fs::path first_created_;
   run_dir::RunDirLock lock_;
 };
 
@@ -282,10 +313,7 @@ class Run {
 
   TrainResult execute() {
     std::optional<RunLog> log;
-    // Signals are watched before status.json says "running", so whoever waits for that may signal.
-    std::optional<SignalWatch> signals;
-    if (options_.handle_signals) signals.emplace();
-    watching_signals_ = options_.handle_signals;
+    watching_signals_ = options_.handle_signals;  // train()/resume() hold the SignalWatch
     std::optional<run_dir::RunStatus> status;
     if (writer_) {
       log.emplace(path_in(dir_, run_dir::kLogFile));
@@ -341,8 +369,11 @@ class Run {
     if (!writer_) return;
     const std::string bytes =
         checkpoint_bytes(*s_.model, s_.optimizer.get(), position_metadata(position_, s_.config, s_.eval_split));
-    io::write_file_atomic(path_in(dir_, run_dir::kLastCheckpoint), bytes);
+    // best first: a run killed between the two writes then has a last.safetensors from before this
+    // epoch, whose best_epoch still names the best.safetensors on disk (the other order would leave a
+    // last.safetensors naming a best that was never written); the resumed run trains the epoch again.
     if (also_best) io::write_file_atomic(path_in(dir_, run_dir::kBestCheckpoint), bytes);
+    io::write_file_atomic(path_in(dir_, run_dir::kLastCheckpoint), bytes);
     record_layer_implementations(path_in(dir_, run_dir::kRunInfoFile), *s_.model, s_.config.train.conv_algo);
   }
 
@@ -647,16 +678,31 @@ RunProvenance provenance(const Session& s, int64_t first_epoch, const std::strin
   return p;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
+// A stop signal that arrived while the run was being set up, agreed by all ranks (each must take the
+// same branch: one going on alone would wait forever in its first all-reduce); 0 for none.
+int stop_signal_before_start(dist::Communicator& ranks, const TrainOptions& options) {
+  int64_t stop = options.handle_signals ? SignalWatch::stop_signal() : 0;
+  if (ranks.size() > 1) ranks.allreduce_max(&stop, 1);
+  return static_cast<int>(stop);
+}
+
+TrainResult stopped_before_start(const std::string& dir, int stop) {
+  spdlog::warn("stopped by signal {} before training began; nothing was written to {}", stop, dir);
+  TrainResult result;
+  result.run_dir = dir;
+  result.state = "interrupted";
+  result.stop_signal = stop;
+  result.started = false;
+  return result;
 }
 
 }  // namespace
 
 TrainResult train(const config::ExperimentConfig& config, const TrainOptions& options) {
   const std::string dir = options.run_dir.empty() ? (fs::path("runs") / config.name).string() : options.run_dir;
+  // Watched from the start: a stop signal while the data loads ends the command with nothing written.
+  std::optional<SignalWatch> signals;
+  if (options.handle_signals) signals.emplace();
   dist::Communicator& ranks = training_ranks();
   const bool writer = ranks.rank() == 0;  // only rank 0 touches the run directory
   std::optional<NewRunDirectory> target;
@@ -668,6 +714,10 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   } catch (...) {
     if (target) target->abandon();
     throw;
+  }
+  if (const int stop = stop_signal_before_start(ranks, options)) {
+    if (target) target->abandon();
+    return stopped_before_start(dir, stop);
   }
   std::optional<MetricsCsv> csv;
   std::optional<NeuronsCsv> neurons;
@@ -683,23 +733,30 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
 }
 
 TrainResult resume(const std::string& dir, const std::vector<std::string>& overrides, const TrainOptions& options) {
-  SUGAR_CHECK(fs::is_directory(dir), "--resume: ", dir, " is not a directory");
-  const std::string config_path = path_in(dir, run_dir::kConfigFile);
-  const std::string checkpoint_path = path_in(dir, run_dir::kLastCheckpoint);
-  if (!fs::exists(config_path)) throw Error("--resume: " + config_path + " does not exist", ErrorKind::usage);
-  if (!fs::exists(checkpoint_path)) {
-    throw Error("--resume: " + checkpoint_path + " does not exist (the run ended before its first checkpoint; "
-                "start it again with --force)",
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) {
+    throw Error("--resume: " + dir + " is not a directory" + (error ? " (" + error.message() + ")" : ""),
                 ErrorKind::usage);
   }
+  const std::string config_path = path_in(dir, run_dir::kConfigFile);
+  const std::string checkpoint_path = path_in(dir, run_dir::kLastCheckpoint);
+  std::optional<SignalWatch> signals;  // as in train(): a stop before the first write changes nothing
+  if (options.handle_signals) signals.emplace();
   dist::Communicator& ranks = training_ranks();
   const bool writer = ranks.rank() == 0;  // every rank reads the run directory; only rank 0 writes
+  // The lock first: a directory another process owns is refused as such, whatever its files say now.
   std::optional<run_dir::RunDirLock> lock;
   if (writer) lock.emplace(run_dir::RunDirLock::acquire(dir, "--resume"));
   // Validate, then commit: everything is read and checked, and the session built, before the first write.
   ResumePlan plan;
   std::optional<Session> session;
   try {
+    if (!fs::exists(config_path, error)) throw Error("--resume: " + config_path + " does not exist", ErrorKind::usage);
+    if (!fs::exists(checkpoint_path, error)) {
+      throw Error("--resume: " + checkpoint_path + " does not exist (the run ended before its first checkpoint; "
+                  "start it again with --force)",
+                  ErrorKind::usage);
+    }
     plan = plan_resume(dir, overrides);
     if (writer)
       for (const std::string& note : plan.notes) spdlog::warn("{}", note);
@@ -722,6 +779,10 @@ TrainResult resume(const std::string& dir, const std::vector<std::string>& overr
   } catch (...) {
     if (lock) lock->abandon();
     throw;
+  }
+  if (const int stop = stop_signal_before_start(ranks, options)) {
+    if (lock) lock->abandon();
+    return stopped_before_start(dir, stop);
   }
   plan.checkpoint = io::SafetensorsFile{};  // loaded: its bytes are not needed any more
   std::optional<MetricsCsv> csv;
@@ -748,12 +809,13 @@ EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   SUGAR_CHECK(checkpoint == "best" || checkpoint == "last", "eval: --checkpoint must be best or last, got '",
               checkpoint, "'");
   const std::string config_path = path_in(dir, run_dir::kConfigFile);
-  if (!fs::exists(config_path)) {
+  std::error_code error;
+  if (!fs::exists(config_path, error)) {
     throw Error("eval: " + config_path + " does not exist (is " + dir + " a run directory?)", ErrorKind::usage);
   }
   const std::string checkpoint_path =
       path_in(dir, checkpoint == "best" ? run_dir::kBestCheckpoint : run_dir::kLastCheckpoint);
-  if (!fs::exists(checkpoint_path)) throw Error("eval: " + checkpoint_path + " does not exist", ErrorKind::usage);
+  if (!fs::exists(checkpoint_path, error)) throw Error("eval: " + checkpoint_path + " does not exist", ErrorKind::usage);
   const config::ExperimentConfig config = config::load_config(config_path);
   keep_large_blocks_in_the_heap();
   const data::DataSplits splits = data::load_data(config.data);
@@ -761,10 +823,14 @@ EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   load_checkpoint(checkpoint_path, *model, nullptr);
   auto loader = build_eval_loader(config, splits.test, splits.normalization);
   const EvalResult result = evaluate(*model, *loader, compute_dtype(config));
-  if (!result.finite()) {
+  if (result.nonfinite_samples > 0) {
     throw Error("eval: the model of " + checkpoint_path + " produces non-finite outputs (NaN or Inf logits) for " +
                 std::to_string(result.nonfinite_samples) + " of " + std::to_string(result.samples) +
-                " test images (loss " + std::to_string(result.loss) + "); its accuracy would mean nothing");
+                " test images; its accuracy would mean nothing");
+  }
+  if (!result.finite()) {
+    throw Error("eval: the model of " + checkpoint_path + " has an infinite test loss (its logits are finite but "
+                "so large that the softmax gives a label probability 0); its accuracy would mean little");
   }
   return result;
 }

@@ -143,11 +143,11 @@ checked=$((checked + 1))
 busy=$!
 pids+=("$busy")
 for _ in $(seq 600); do
-  [[ -f runs/busy/best.safetensors ]] && break
+  [[ -f runs/busy/last.safetensors ]] && break
   kill -0 "$busy" 2>/dev/null || fail "the busy run ended early: $(cat busy.err)"
   sleep 0.1
 done
-[[ -f runs/busy/best.safetensors ]] || fail "the busy run wrote no checkpoint in 60 s"
+[[ -f runs/busy/last.safetensors ]] || fail "the busy run wrote no checkpoint in 60 s"
 for args in "train base.yaml --out runs/busy --force" "train --resume runs/busy"; do
   set +e
   # shellcheck disable=SC2086
@@ -164,6 +164,21 @@ done
 "$sugar" eval --run runs/busy --checkpoint best >/dev/null 2>"$work/err" || fail "sugar eval could not read a running run: $(cat "$work/err")"
 wait "$busy" || fail "the busy run failed after the refused commands: $(cat busy.err)"
 [[ $(rows runs/busy/metrics.csv) == 3 ]] || fail "the busy run's metrics.csv: $(cat runs/busy/metrics.csv)"
+
+# ---- class 3: --force replaces a run and nothing else; a run that fails to start leaves nothing -------
+mkdir -p project/src && echo 'int main() {}' >project/src/main.c && cp base.yaml project/config.yaml
+refused force-foreign-files 2 "--force: project holds src, which is not a file of a Sugar run; refusing to delete it" project -- \
+  train base.yaml --out project --force
+mkdir scratch && cp base.yaml scratch/ && ln -s "$work/nowhere" scratch/dangling
+refused out-under-a-file 2 "run directory scratch/base.yaml/sub: scratch/base.yaml is not a directory" scratch -- \
+  train base.yaml --out scratch/base.yaml/sub
+refused out-dangling-link 2 "run directory scratch/dangling is a symbolic link to nothing" scratch -- train base.yaml --out scratch/dangling
+set +e
+timeout 60 "$sugar" train base.yaml --set "data.root=$work/nowhere" --out runs/deep/a/b >/dev/null 2>"$work/err"
+status=$?
+set -e
+[[ $status == 1 && ! -e runs/deep ]] || fail "a run that failed to start left $(find runs/deep 2>/dev/null) (exit $status)"
+checked=$((checked + 1))
 
 # ---- class 4: a finished run resumed as a no-op changes nothing -------------------------------------
 "$sugar" train base.yaml --out runs/ok --no-progress >/dev/null 2>&1 || fail "the reference run failed"
@@ -232,6 +247,12 @@ refused checkpoint-config 1 "config.yaml has optim.momentum: 0.9|runs/meta-math/
 tampered meta-lr "$(edit_header 'h["__metadata__"]["lr"] = "nan"')"
 refused checkpoint-nan 1 "runs/meta-lr/last.safetensors: metadata 'lr' is not a finite number: 'nan'" runs/meta-lr -- \
   train --resume runs/meta-lr --set train.epochs=2
+# A checkpoint inside epoch 2 of 2 (as a stop mid-epoch leaves it): train.epochs may not end the run
+# before the epoch it has begun.
+tampered midway "$(edit_header 'm = json.loads(h["__metadata__"]["config_math"]); m["train.epochs"] = "2"; h["__metadata__"]["config_math"] = json.dumps(m); h["__metadata__"]["batch"] = "1"; h["__metadata__"]["step"] = "6"')"
+(cd runs/midway && python3 -c 'c = open("config.yaml").read(); open("config.yaml", "w").write(c.replace("epochs: 1", "epochs: 2"))')
+refused epochs-inside-begun-epoch 2 "--resume: train.epochs=1 would end the run inside epoch 2, which the checkpoint has begun; give at least 2" \
+  runs/midway -- train --resume runs/midway --set train.epochs=1
 # A running status of another host whose heartbeat is fresh: its owner may be alive there.
 tampered elsewhere 'import json, time; s = json.load(open("status.json")); s.update(state="running", host="node17", pid=4242, heartbeat_unix=time.time()); json.dump(s, open("status.json", "w"))'
 refused other-host-owner 1 "runs/elsewhere is in use by pid 4242 on host node17" runs/elsewhere -- train --resume runs/elsewhere --set train.epochs=2

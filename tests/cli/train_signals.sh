@@ -246,6 +246,32 @@ if a != b or len(a) != 3:
 PY
 cmp -s <(checkpoint_field runs/a/last.safetensors step) <(checkpoint_field runs/b/last.safetensors step) \
   || fail "the final checkpoints disagree on the step"
+# Under nohup, SIGHUP stays ignored: the run outlives its terminal.
+nohup "$sugar" train signals.yaml --out runs/nohup --set train.epochs=1 --no-progress >"$work/out" 2>"$work/err" &
+pid=$!
+pids+=("$pid")
+python3 - "$pid" runs/nohup <<'PY' || fail "nohup: $(cat "$work/err")"
+import json, os, signal, sys, time
+pid, run = int(sys.argv[1]), sys.argv[2]
+deadline = time.monotonic() + 120
+while True:
+    try:
+        if json.load(open(run + "/status.json"))["pid"] == pid:
+            break
+    except (OSError, ValueError, KeyError):
+        pass
+    if time.monotonic() > deadline:
+        sys.exit("the run never started")
+    time.sleep(0.005)
+os.kill(pid, signal.SIGHUP)
+PY
+set +e
+wait "$pid"
+status=$?
+set -e
+[[ $status == 0 ]] || fail "nohup: SIGHUP ended the run (exit $status): $(cat "$work/err")"
+grep -q '"state": "finished"' runs/nohup/status.json || fail "nohup: $(cat runs/nohup/status.json)"
+
 # A closed output (stdout and stderr into a pipe whose reader is gone) does not kill a training.
 set +e
 "$sugar" train signals.yaml --out runs/pipe --set train.epochs=1 2>&1 | true

@@ -28,6 +28,10 @@ inline constexpr const char* kLockFile = ".lock";
 // dir/file as a string.
 std::string path_in(const std::string& dir, const char* file);
 
+// Whether `name` is one of the files above, or a temporary file of an atomic write of one of them
+// (.<file>.tmp.XXXXXX): what `--force` may delete.
+bool is_run_file(const std::string& name);
+
 // Whether `dir` holds at least one of the files only a Sugar run writes (config.yaml, status.json,
 // metrics.csv): what --force demands before it deletes anything.
 bool looks_like_run(const std::string& dir);

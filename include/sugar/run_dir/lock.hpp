@@ -64,9 +64,10 @@ class RunDirLock {
   int fd_ = -1;
   bool created_ = false;
   bool wrote_holder_ = false;  // the holder line replaced previous_content_
+  std::string dir_;
   std::string previous_content_;  // the lock file before acquire wrote its holder line
   struct timespec previous_times_[2] = {};  // its access and modification times
-  std::string dir_;
+  struct timespec directory_times_[2] = {};  // the directory's, before acquire created the lock file
 };
 
 }  // namespace sugar::run_dir

@@ -18,14 +18,20 @@
 //
 // Resuming: `resume` restores model, optimizer, BatchNorm counters, random-call counters, step and
 // best metric from last.safetensors and continues with the same data order and augmentation, so the
-// finished metrics.csv equals that of an uninterrupted run (time columns aside). Overrides on resume
-// may only change keys that do not alter the math (config::non_math_keys()) or train.epochs under a
-// schedule that does not depend on it (constant, step, multistep). An interrupt (SIGINT, SIGTERM)
-// stops at the next batch boundary and saves last.safetensors mid-epoch, which resumes exactly too;
-// train.checkpoint_every_steps adds such mid-epoch checkpoints periodically. A second SIGINT/SIGTERM
-// during the run kills the process at once (the default action); every file is replaced atomically,
-// so the directory still resumes from its last checkpoint. `sugar train` exits 128 + the signal
-// (130, 143) after an interrupt.
+// finished metrics.csv equals that of an uninterrupted run (time columns aside). Every run file is
+// checked before anything is written (train/resume_plan.hpp: validate, then commit); overrides on
+// resume may only change keys that do not alter the math (config::non_math_keys()) or train.epochs
+// under a schedule that does not depend on it (constant, step, multistep).
+//
+// Ownership: train and resume (rank 0 under mpirun) hold the run directory's lock for the whole run
+// (run_dir/lock.hpp); a second writer is refused naming the owner.
+//
+// Signals (sugar/signals.hpp): SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR2 stop at the next batch
+// boundary and save last.safetensors mid-epoch, which resumes exactly; train.checkpoint_every_steps
+// adds such mid-epoch checkpoints periodically, and SIGUSR1 asks for one at the next boundary. The
+// same stop signal a second time kills the process at once (status.json says so); every file is
+// replaced atomically, so the directory still resumes from its last checkpoint. `sugar train` exits
+// 128 + the signal (130, 143, 129, ...) after an interrupt.
 //
 // Non-finite values (train.on_nonfinite): a NaN or Inf loss, or a NaN or Inf in any parameter's
 // gradient (checked after backward, before the optimizer step), either stops the run (`stop`: a
@@ -57,7 +63,7 @@ struct TrainOptions {
   std::optional<bool> progress_bar;       // default: when stderr is a terminal
   std::chrono::seconds heartbeat{30};     // status.json refresh interval
   std::chrono::milliseconds log_interval{30000};  // progress log lines when not on a terminal
-  bool handle_signals = true;             // SIGINT/SIGTERM end the run cleanly as "interrupted"
+  bool handle_signals = true;             // stop signals end the run cleanly as "interrupted" (sugar/signals.hpp)
   std::string command;                    // the command line, recorded in run.json
   // Called after every optimizer step with the epoch (1-based) and the steps done so far: a hook for
   // programs embedding the trainer (and for tests, which raise SIGINT here to interrupt a run).
@@ -71,7 +77,8 @@ struct TrainOptions {
 struct TrainResult {
   std::string run_dir;
   std::string state;  // "finished" or "interrupted"
-  int stop_signal = 0;  // the signal that interrupted the run (SIGINT, SIGTERM); 0 otherwise
+  bool started = true;  // false: a stop signal came before training began, and nothing was written
+  int stop_signal = 0;  // the signal that interrupted the run (SIGINT, SIGTERM, SIGHUP, ...); 0 otherwise
   int64_t epochs_done = 0;
   double best_eval_top1 = -1;
   int64_t best_epoch = 0;
