@@ -288,6 +288,41 @@ open("best.safetensors", "wb").write(b)'
 refused eval-nan-model 1 "the model of runs/nan/best.safetensors produces non-finite outputs (NaN or Inf logits) for 16 of 16 test images" \
   runs/nan -- eval --run runs/nan
 [[ -z $(cat "$work/out") ]] || fail "eval of a NaN model printed a result: $(cat "$work/out")"
+refused eval-nan-model-json 1 "produces non-finite outputs (NaN or Inf logits) for 16 of 16 test images" runs/nan -- \
+  eval --run runs/nan --json
+[[ -z $(cat "$work/out") ]] || fail "eval --json of a NaN model printed a result: $(cat "$work/out")"
+# last.safetensors with an infinite bias for class 0: every logit row holds +Inf.
+tampered inf '
+import json, struct
+b = bytearray(open("last.safetensors", "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+t = json.loads(b[8:8 + n])["classifier.bias"]
+start = 8 + n + t["data_offsets"][0]
+b[start:start + 4] = struct.pack("<f", float("inf"))
+open("last.safetensors", "wb").write(b)'
+refused eval-inf-logits 1 "the model of runs/inf/last.safetensors produces non-finite outputs (NaN or Inf logits) for 16 of 16" \
+  runs/inf -- eval --run runs/inf --checkpoint last
+# Finite but enormous logits: the loss overflows while every logit is finite.
+tampered huge '
+import json, struct
+b = bytearray(open("best.safetensors", "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+t = json.loads(b[8:8 + n])["classifier.bias"]
+start, end = (8 + n + o for o in t["data_offsets"])
+for k in range((end - start) // 4):
+    b[start + 4 * k:start + 4 * k + 4] = struct.pack("<f", 3e38 if k % 2 else -3e38)
+open("best.safetensors", "wb").write(b)'
+set +e
+timeout 60 "$sugar" eval --run runs/huge >"$work/out" 2>"$work/err"
+status=$?
+set -e
+# Either the loss is infinite (refused with its own message) or finite: never a silent Inf/NaN result.
+if [[ $status != 0 ]]; then
+  [[ $status == 1 && $(cat "$work/err") == "error: eval: the model of runs/huge/best.safetensors "* ]] || fail "huge logits: $status $(cat "$work/err")"
+else
+  ! grep -qi "nan\|inf" "$work/out" || fail "huge logits printed a non-finite result: $(cat "$work/out")"
+fi
+checked=$((checked + 1))
 
 # ---- user text in train.log is escaped like the terminal's lines -----------------------------------
 "$sugar" train base.yaml --out $'runs/esc\e[31mred' --no-progress >/dev/null 2>"$work/err" || fail "a run named with an ESC: $(cat "$work/err")"
