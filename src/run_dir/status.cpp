@@ -48,7 +48,10 @@ void prepare_last_status(const std::string& path, const std::string& text) {
   // Named like write_file_atomic's temporaries (.status.json.tmp.XXXXXX), so that one left by a death
   // between open and rename is removed by the next resume like theirs.
   const std::filesystem::path target(path);
-  const std::string temporary = (target.parent_path() / ("." + target.filename().string() + ".tmp.SIGNAL")).string();
+  std::string name = ".";  // appended piece by piece: operator+ on a literal trips GCC 12's -Wrestrict
+  name += target.filename().string();
+  name += ".tmp.SIGNAL";
+  const std::string temporary = (target.parent_path() / name).string();
   std::memcpy(g_last_status.temporary, temporary.c_str(), temporary.size() + 1);
   std::memcpy(g_last_status.text, text.data(), text.size());
   g_last_status.size = text.size();

@@ -23,6 +23,7 @@
 #include "sugar/ops/loss.hpp"
 #include "sugar/run_dir/layout.hpp"
 #include "sugar/run_dir/lock.hpp"
+#include "sugar/run_dir/new_run_directory.hpp"
 #include "sugar/run_dir/status.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/signals.hpp"
@@ -85,133 +86,6 @@ class RunLog {
 // ---- run directory ----------------------------------------------------------------------------
 
 using run_dir::path_in;
-
-// Whether `dir` holds anything but its lock file.
-bool holds_files(const std::string& dir) {
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.path().filename() != run_dir::kLockFile) return true;
-  return false;
-}
-
-// A run directory's path must fit the file system's limits (NAME_MAX per component, PATH_MAX in all),
-// or creating it fails deep inside with "File name too long".
-void check_path_length(const std::string& dir) {
-  constexpr size_t kMaxComponent = 255, kMaxPath = 4095;
-  if (dir.size() > kMaxPath)
-    throw Error("run directory: the path has " + std::to_string(dir.size()) + " bytes; at most " +
-                    std::to_string(kMaxPath) + " are allowed",
-                ErrorKind::usage);
-  for (const fs::path& part : fs::path(dir)) {
-    if (part.native().size() > kMaxComponent)
-      throw Error("run directory: a folder name in the path has " + std::to_string(part.native().size()) +
-                      " bytes; at most " + std::to_string(kMaxComponent) + " are allowed (shorten --out or name)",
-                  ErrorKind::usage);
-  }
-}
-
-// The directory a fresh run writes, locked from its checks until the run ends. An existing directory
-// is locked and checked at once, so refusing it costs no data loading; a new one is created only by
-// take(), once the session is built, so a run that fails to start (on any rank: under mpirun the
-// others are aborted, with no chance to clean up) creates nothing. abandon() undoes what taking it did
-// (the directory it created, the lock file), so a failed start leaves nothing behind.
-class NewRunDirectory {
- public:
-  NewRunDirectory(const std::string& dir, bool force) : dir_(dir), force_(force) {
-    check_path_length(dir);
-    std::error_code error;
-    if (fs::is_symlink(fs::symlink_status(dir, error)) && !fs::exists(dir, error))
-      throw Error("run directory " + dir + " is a symbolic link to nothing", ErrorKind::usage);
-    if (fs::exists(dir, error) && !fs::is_directory(dir, error))
-      throw Error("run directory " + dir + " exists and is not a directory", ErrorKind::usage);
-    // Creating it later must not fail on the way: its nearest existing parent must be a directory.
-    for (fs::path up = fs::path(dir).parent_path(); !up.empty(); up = up.parent_path()) {
-      if (fs::exists(up, error)) {
-        if (!fs::is_directory(up, error))
-          throw Error("run directory " + dir + ": " + up.string() + " is not a directory", ErrorKind::usage);
-        break;
-      }
-      if (up == up.parent_path()) break;
-    }
-    if (fs::exists(dir, error)) lock_and_check();
-  }
-
-  // Creates the directory when it did not exist, and locks it. Another process may have taken it
-  // meanwhile: then this one is refused as at the start.
-  void take() {
-    if (lock_.held()) return;
-    std::error_code error;
-    created_ = !fs::exists(dir_, error);
-    // The topmost folder this creates, so that abandon() removes all it made (runs/new/a/b).
-    for (fs::path up = dir_; created_ && !up.empty() && !fs::exists(up, error); up = up.parent_path()) {
-      first_created_ = up;
-      if (up == up.parent_path()) break;
-    }
-    fs::create_directories(dir_, error);
-    if (error) throw Error("cannot create the run directory " + dir_ + ": " + error.message());
-    lock_and_check();
-  }
-
-  // Empties a directory replaced with --force (all but the lock: it stays held). The first write.
-  void commit() {
-    take();
-    if (!force_) return;
-    for (const auto& entry : fs::directory_iterator(dir_))
-      if (entry.path().filename() != run_dir::kLockFile) fs::remove_all(entry.path());
-  }
-
-  void abandon() {
-    lock_.abandon();
-    std::error_code error;
-    if (!created_) return;
-    // Each folder it created, innermost first, and only when empty: someone else's files stay.
-    for (fs::path folder = dir_; !folder.empty(); folder = folder.parent_path()) {
-      if (!fs::remove(folder, error) || folder == first_created_) break;
-    }
-  }
-
- private:
-  void lock_and_check() {
-    lock_ = run_dir::RunDirLock::acquire(dir_, "train");
-    try {
-      check();
-    } catch (...) {
-      abandon();
-      throw;
-    }
-  }
-
-  // Refuses an existing run unless --force; with --force, checks that the directory really holds a
-  // Sugar run (deleting a folder given by mistake would be unforgivable).
-  void check() const {
-    if (!holds_files(dir_)) return;
-    if (!force_) {
-      throw Error("run directory " + dir_ + " already exists; use 'sugar train --resume " + dir_ +
-                      "' to continue it, --force to replace it, or --out to choose another",
-                  ErrorKind::usage);
-    }
-    if (!run_dir::looks_like_run(dir_)) {
-      throw Error("--force: " + dir_ + " does not look like a Sugar run directory (no " + run_dir::kConfigFile + ", " +
-                      run_dir::kStatusFile + " or " + run_dir::kMetricsFile + "); refusing to delete it",
-                  ErrorKind::usage);
-    }
-    // --force replaces a run, nothing else: a folder that also holds other files (sources, data, a
-    // run's sub-folder) may be a project that happens to have a config.yaml.
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      const std::string name = entry.path().filename().string();
-      if (!run_dir::is_run_file(name) || !entry.is_regular_file()) {
-        throw Error("--force: " + dir_ + " holds " + name + ", which is not a file of a Sugar run; refusing to delete " +
-                        "it (remove it yourself, or choose another --out)",
-                    ErrorKind::usage);
-      }
-    }
-  }
-
-  std::string dir_;
-  bool force_;
-  bool created_ = false;
-  fs::path first_created_;
-  run_dir::RunDirLock lock_;
-};
 
 // ---- one training session ---------------------------------------------------------------------
 
@@ -705,7 +579,7 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   if (options.handle_signals) signals.emplace();
   dist::Communicator& ranks = training_ranks();
   const bool writer = ranks.rank() == 0;  // only rank 0 touches the run directory
-  std::optional<NewRunDirectory> target;
+  std::optional<run_dir::NewRunDirectory> target;
   if (writer) target.emplace(dir, options.force);
   // Build everything before writing anything, so a typo in the data path leaves nothing behind.
   std::optional<Session> session;
@@ -723,10 +597,17 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   std::optional<NeuronsCsv> neurons;
   if (writer) {
     target->commit();  // (a refusal here leaves what take() created removed again)
-    io::write_file_atomic(path_in(dir, run_dir::kConfigFile), config::to_yaml(config));
-    write_run_info(path_in(dir, run_dir::kRunInfoFile), provenance(*session, 1, options.command));
-    csv.emplace(MetricsCsv::create(path_in(dir, run_dir::kMetricsFile)));
-    if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, run_dir::kNeuronsFile)));
+    try {
+      io::write_file_atomic(path_in(dir, run_dir::kConfigFile), config::to_yaml(config));
+      write_run_info(path_in(dir, run_dir::kRunInfoFile), provenance(*session, 1, options.command));
+      csv.emplace(MetricsCsv::create(path_in(dir, run_dir::kMetricsFile)));
+      if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, run_dir::kNeuronsFile)));
+    } catch (...) {
+      csv.reset();
+      neurons.reset();
+      target->discard();
+      throw;
+    }
   }
   Run run(*session, dir, options, TrainingPosition{}, {csv ? &*csv : nullptr, neurons ? &*neurons : nullptr});
   return run.execute();
