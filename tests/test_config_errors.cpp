@@ -98,7 +98,8 @@ TEST_F(ConfigErrors, MissingFile) {
     load_config(dir_.string());
     ADD_FAILURE() << "loaded a directory";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), dir_.string() + ": cannot read the config file: not a regular file");
+    EXPECT_EQ(std::string(e.what()), dir_.string() + ": cannot read the config file: " + dir_.string() +
+                                         " is a directory, expected a regular file (config file)");
   }
 }
 

@@ -14,6 +14,7 @@
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/regular_file.hpp"
 
 namespace sugar::config {
 namespace {
@@ -370,19 +371,21 @@ ExperimentConfig load_config_text(std::string_view text, const std::string& sour
   return resolve(collect_text(text, source_name), overrides, vocabulary);
 }
 
+std::string read_config_file(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error))
+    throw Error(path + ": cannot read the config file: no such file", ErrorKind::usage);
+  try {
+    // Stops a config given as a huge file (or /dev/zero through a link) before it is read.
+    return io::read_regular_file(path, io::kMaxConfigFileBytes, "config file");
+  } catch (const Error& e) {
+    throw Error(path + ": cannot read the config file: " + e.what(), ErrorKind::usage);
+  }
+}
+
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides,
                              const ConfigVocabulary& vocabulary) {
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) {
-    const bool exists = std::filesystem::exists(path, error);
-    throw Error(path + ": cannot read the config file: " + (exists ? "not a regular file" : "no such file"),
-                ErrorKind::usage);
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read the config file: " + std::strerror(errno), ErrorKind::usage);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path, overrides, vocabulary);
+  return load_config_text(read_config_file(path), path, overrides, vocabulary);
 }
 
 }  // namespace sugar::config

@@ -21,14 +21,7 @@ std::string trimmed(std::string_view text) {
   return std::string(text.substr(begin, text.find_last_not_of(" \t") - begin + 1));
 }
 
-std::string read_config_text(const std::string& path) {
-  // load_config gives the one-line message for a missing or unreadable file; call it for that.
-  std::ifstream in(path, std::ios::binary);
-  if (!in) config::load_config(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string read_config_text(const std::string& path) { return config::read_config_file(path); }
 
 bool is_number(const std::string& text) {
   double value = 0;

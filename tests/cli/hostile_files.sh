@@ -163,6 +163,13 @@ UNTOUCHED=report-runs expect 1 report-deep-status-json 1 'report-runs/deep-statu
   report report-runs --out report-out
 [[ ! -e report-out ]] || fail "report-deep-status-json: the failed report wrote report-out"
 
+# A config file that is not a small regular file: read no further than its size says.
+ln -s /dev/zero zero.yaml
+expect 1 config-dev-zero 2 'zero.yaml: cannot read the config file|character device' -- train zero.yaml --out runs/new
+head -c $((17 << 20)) /dev/zero | tr '\0' '#' >huge.yaml
+expect 1 config-huge 2 'huge.yaml: cannot read the config file|holds 17825792 bytes, more than a config file may (16 MiB)' -- train huge.yaml --out runs/new
+rm -f huge.yaml
+
 # ---- class 7: silent acceptance and late detection --------------------------------------------------
 folder() { echo "--set data.name=image_folder --set data.root=$work/$1 --set data.image_size=32"; }
 variant() {  # variant NEW_DIR: a copy of the image folder to break

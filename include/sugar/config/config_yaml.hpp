@@ -38,6 +38,10 @@ struct ConfigVocabulary {
   std::vector<std::string> models = default_model_names();
 };
 
+// The text of a config file: a regular file (symlinks followed) of at most 16 MiB. Anything else is a
+// usage error "<path>: cannot read the config file: <why>".
+std::string read_config_file(const std::string& path);
+
 // Loads `path`, applies `overrides` ("key.path=value", the value read as a YAML scalar or flow
 // sequence, e.g. "optim.betas=[0.9, 0.99]", "sweep.seed=[0, 1]"), then validates. An override of an
 // unknown key, a malformed override or the same key overridden twice with different values is an

@@ -18,6 +18,7 @@ inline constexpr uint64_t kMaxDatasetFileBytes = uint64_t{2} << 30;     // CIFAR
 inline constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;     // one image of an image folder
 inline constexpr uint64_t kMaxCheckpointFileBytes = uint64_t{16} << 30;  // a VGG-16 + Adam checkpoint is ~0.6 GB
 inline constexpr uint64_t kMaxTextFileBytes = uint64_t{256} << 20;       // status.json, run.json, metrics.csv
+inline constexpr uint64_t kMaxConfigFileBytes = uint64_t{16} << 20;      // a config is a few KB, a grid a few more
 
 // The size of the regular file at `path` (symlinks followed), checked as read_regular_file checks it,
 // without reading it: for checking a dataset's structure before anything is loaded. `what` names the
