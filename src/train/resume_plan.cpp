@@ -183,7 +183,12 @@ ResumePlan plan_resume(const std::string& dir, const std::vector<std::string>& o
 void commit_resume(const ResumePlan& plan) {
   for (const std::string& name : io::remove_stale_temporaries(plan.dir))
     spdlog::info("removed {}, left by a write that was killed before it completed", name);
-  if (plan.config_changed) io::write_file_atomic(path_in(plan.dir, run_dir::kConfigFile), config::to_yaml(plan.config));
+  if (plan.config_changed) {
+    // The overrides, or a hand edit of a key that does not change the math (or of the file's layout:
+    // comments, line endings), are recorded in the resolved form every run directory holds.
+    io::write_file_atomic(path_in(plan.dir, run_dir::kConfigFile), config::to_yaml(plan.config));
+    spdlog::info("{}: rewritten with the config this session runs", path_in(plan.dir, run_dir::kConfigFile));
+  }
   const std::string metrics_path = path_in(plan.dir, run_dir::kMetricsFile);
   std::error_code error;
   if (!fs::exists(metrics_path, error) || io::read_file(metrics_path) != plan.metrics.text)
