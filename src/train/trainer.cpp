@@ -699,9 +699,19 @@ EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   if (!fs::exists(checkpoint_path, error)) throw Error("eval: " + checkpoint_path + " does not exist", ErrorKind::usage);
   const config::ExperimentConfig config = config::load_config(config_path);
   keep_large_blocks_in_the_heap();
+  const io::SafetensorsFile file = io::SafetensorsFile::read(checkpoint_path);
+  // The model evaluated must be the model trained: an activation or a normalisation edited in
+  // config.yaml fits the same weights and would evaluate something else without a word. (train.epochs
+  // alone may differ: a run extended after its best epoch.)
+  const std::vector<ConfigDifference> edited = config_differences(file.metadata(), config, checkpoint_path, {"train.epochs"});
+  if (!edited.empty()) {
+    throw Error("eval: " + config_path + " has " + edited[0].key + ": " + edited[0].value + ", but " + checkpoint_path +
+                " was trained with " + edited[0].key + ": " + edited[0].recorded +
+                " (config.yaml was edited after the run); put the value back to evaluate the trained model");
+  }
   const data::DataSplits splits = data::load_data(config.data);
   std::shared_ptr<nn::Module> model = build_model(config, splits);
-  load_checkpoint(checkpoint_path, *model, nullptr);
+  load_checkpoint(file, *model, nullptr);
   auto loader = build_eval_loader(config, splits.test, splits.normalization);
   const EvalResult result = evaluate(*model, *loader, compute_dtype(config));
   if (result.nonfinite_samples > 0) {

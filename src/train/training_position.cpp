@@ -1,5 +1,6 @@
 #include "sugar/train/training_position.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -108,6 +109,19 @@ std::optional<std::map<std::string, std::string>> recorded_math_values(const io:
     values[key] = value.get<std::string>();
   }
   return values;
+}
+
+std::vector<ConfigDifference> config_differences(const io::Metadata& metadata, const config::ExperimentConfig& config,
+                                                 const std::string& source, const std::vector<std::string>& ignored) {
+  std::vector<ConfigDifference> differences;
+  const auto recorded = recorded_math_values(metadata, source);
+  if (!recorded) return differences;
+  for (const auto& [key, value] : config::math_values(config)) {
+    if (std::find(ignored.begin(), ignored.end(), key) != ignored.end()) continue;
+    const auto it = recorded->find(key);
+    if (it != recorded->end() && it->second != value) differences.push_back({key, value, it->second});
+  }
+  return differences;
 }
 
 }  // namespace sugar::train

@@ -234,6 +234,6 @@ c = open('config.yaml').read()
 open('config.yaml', 'w').write(c.replace('name: cifar10', 'name: cifar100').replace('$work/cifar10', '$work/cifar100'))"
 expect_untouched resume-other-shapes 1 "runs/other-shapes/config.yaml has data.name: cifar100|trained with data.name: cifar10" runs/other-shapes -- \
   train --resume runs/other-shapes --set train.epochs=2
-expect_untouched eval-other-shapes 1 "runs/other-shapes/best.safetensors|classifier" runs/other-shapes -- eval --run runs/other-shapes
+expect_untouched eval-other-shapes 1 "runs/other-shapes/config.yaml has data.name: cifar100|runs/other-shapes/best.safetensors was trained with data.name: cifar10" runs/other-shapes -- eval --run runs/other-shapes
 
 echo "bad_input: all $checked cases give one clear line"

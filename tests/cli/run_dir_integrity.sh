@@ -215,6 +215,9 @@ refused edited-config-set-explicitly 2 "--resume: cannot change optim.lr" runs/l
 tampered activation 'c = open("config.yaml").read(); open("config.yaml", "w").write(c.replace("activation: relu", "activation: gelu"))'
 refused edited-config-activation 1 "config.yaml has model.activation: \"gelu(approximate=none)\"|trained with model.activation: relu" runs/activation -- \
   train --resume runs/activation --set train.epochs=2
+# Evaluating under the edited config would evaluate another model with the same weights.
+refused eval-edited-activation 1 "eval: runs/activation/config.yaml has model.activation: \"gelu(approximate=none)\"|runs/activation/best.safetensors was trained with model.activation: relu" \
+  runs/activation -- eval --run runs/activation
 tampered epochs 'c = open("config.yaml").read(); open("config.yaml", "w").write(c.replace("epochs: 1", "epochs: 5"))'
 refused edited-config-epochs 1 "config.yaml has train.epochs: 5|or pass --set train.epochs=N" runs/epochs -- train --resume runs/epochs
 tampered abc 'c = open("metrics.csv").read().split(","); c[10] = "abc"; open("metrics.csv", "w").write(",".join(c))'

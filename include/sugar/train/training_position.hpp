@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sugar/config/experiment_config.hpp"
 #include "sugar/io/safetensors.hpp"
@@ -39,5 +40,14 @@ TrainingPosition read_position(const io::Metadata& metadata, const std::string& 
 // written before they were recorded.
 std::optional<std::map<std::string, std::string>> recorded_math_values(const io::Metadata& metadata,
                                                                        const std::string& source);
+
+// A key whose value in `config` is not what the checkpoint recorded.
+struct ConfigDifference {
+  std::string key, value, recorded;
+};
+// The differences between `config` and what `metadata` recorded, keys in `ignored` aside; empty when
+// they agree or the checkpoint recorded nothing (a checkpoint of an older Sugar).
+std::vector<ConfigDifference> config_differences(const io::Metadata& metadata, const config::ExperimentConfig& config,
+                                                 const std::string& source, const std::vector<std::string>& ignored = {});
 
 }  // namespace sugar::train
