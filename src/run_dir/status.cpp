@@ -202,7 +202,8 @@ void RunStatus::write_locked() {
   }
   if (state_ == "running") {
     status["state"] = "interrupted";
-    status["message"] = "stopped at once by a second stop signal; the run resumes from its last checkpoint";
+    status["message"] = "stopped at once by a second stop signal; --resume continues from last.safetensors if one "
+                        "was written";
     prepare_last_status(path_, status.dump(2) + "\n");
   } else {
     prepare_last_status("", "");  // a final state stays as it is
