@@ -206,7 +206,11 @@ Command add_sweep_command(CLI::App& parent) {
   sweep->add_option("--cell", args->cell,
                     "Run only cell K (0-based): one cell per task of a job array; 'env' reads "
                     "SLURM_ARRAY_TASK_ID, 'env:NAME' the variable NAME")
-      ->type_name("K|env|env:NAME");
+      ->type_name("K|env|env:NAME")
+      // An empty --cell ($UNSET_VARIABLE in a job script) must not mean "the whole grid".
+      ->check(CLI::Validator(
+          [](std::string& value) { return value.empty() ? std::string("empty; expected K, env or env:NAME") : std::string(); },
+          "", "NONEMPTY"));
   sweep->add_flag("--retry-failed", args->retry_failed, "Run cells whose last run failed again (default: report them)");
   sweep->add_option("--stale-after", args->stale_after_s,
                     "A claim whose holder has not refreshed it for this long is taken over (default: 600; "

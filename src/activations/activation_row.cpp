@@ -1,5 +1,6 @@
 #include "sugar/activations/activation_row.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "sugar/activations/spec.hpp"
@@ -101,19 +102,16 @@ std::string ActivationParam::allowed_values() const {
     return "one of " + words;
   }
   const std::string what = type == ParamType::integer ? "integer" : "number";
-  const bool has_min = std::isfinite(min);
-  const bool has_max = std::isfinite(max);
-  if (has_min && has_max)
-    return what + " in " + (min_exclusive ? "(" : "[") + format_number(min) + ", " + format_number(max) +
-           (max_exclusive ? ")" : "]");
-  if (has_min) return what + (min_exclusive ? " > " : " >= ") + format_number(min);
-  if (has_max) return what + (max_exclusive ? " < " : " <= ") + format_number(max);
-  return what;
+  // Every range is finite: an unbounded side stops at kMaxParamMagnitude.
+  const bool low_open = min_exclusive && min > -kMaxParamMagnitude;
+  const bool high_open = max_exclusive && max < kMaxParamMagnitude;
+  return what + " in " + (low_open ? "(" : "[") + format_number(std::max(min, -kMaxParamMagnitude)) + ", " +
+         format_number(std::min(max, kMaxParamMagnitude)) + (high_open ? ")" : "]");
 }
 
 bool ActivationParam::allows(double value) const {
   if (type != ParamType::number && type != ParamType::integer) return false;
-  if (!std::isfinite(value)) return false;
+  if (!std::isfinite(value) || std::fabs(value) > kMaxParamMagnitude) return false;
   if (type == ParamType::integer && value != std::floor(value)) return false;
   if (min_exclusive ? !(value > min) : !(value >= min)) return false;
   if (max_exclusive ? !(value < max) : !(value <= max)) return false;

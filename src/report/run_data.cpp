@@ -1,5 +1,7 @@
 #include "sugar/report/run_data.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -42,10 +44,17 @@ std::vector<std::string> find_run_dirs(const std::vector<std::string>& paths) {
       add(path);
       continue;
     }
-    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied);
-         it != fs::recursive_directory_iterator(); ++it) {
-      if (!it->is_directory()) continue;
-      if (fs::exists(it->path() / run_dir::kConfigFile)) {
+    // Entries that cannot be looked at (a symlink loop, a dangling link) are not runs: skipped, with
+    // error codes, instead of ending the whole report.
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, error);
+         it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (error) {
+        spdlog::warn("report: skipping {}: {}", it->path().string(), error.message());
+        error.clear();
+        continue;
+      }
+      if (!it->is_directory(error)) continue;
+      if (fs::exists(it->path() / run_dir::kConfigFile, error)) {
         add(it->path());
         it.disable_recursion_pending();  // a run's own sub-folders are not runs
       }
@@ -72,6 +81,15 @@ RunData load_run(const std::string& dir) {
   }
   const fs::path metrics = root / run_dir::kMetricsFile;
   if (fs::exists(metrics)) run.metrics = read_metrics_csv(metrics.string());
+  // The trainer writes one row per epoch from 1 up to train.epochs: any other row was not its.
+  for (size_t i = 0; i < run.metrics.size(); ++i) {
+    const MetricsRow& row = run.metrics[i];
+    if (row.epoch != static_cast<int64_t>(i) + 1 || row.epoch > run.config.train.epochs) {
+      throw Error(metrics.string() + ":" + std::to_string(row.line) + ": epoch " + std::to_string(row.epoch) +
+                  " where epoch " + std::to_string(i + 1) + " (of the " + std::to_string(run.config.train.epochs) +
+                  " in config.yaml) was expected");
+    }
+  }
   const fs::path neurons = root / run_dir::kNeuronsFile;
   if (fs::exists(neurons)) run.neurons = read_neurons_csv(neurons.string());
   run.state = run_dir::read_state((root / run_dir::kStatusFile).string());

@@ -195,7 +195,7 @@ void RunStatus::write_locked() {
                            {"started", started_}, {"heartbeat", utc_timestamp()}, {"heartbeat_unix", unix_now()},
                            {"message", message_}};
   try {
-    io::write_file_atomic(path_, status.dump(2) + "\n");
+    io::write_file_atomic(path_, status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } catch (const std::exception& e) {
     // A status file that cannot be written must not kill a long run; say so and go on.
     spdlog::warn("{}", e.what());
@@ -204,7 +204,7 @@ void RunStatus::write_locked() {
     status["state"] = "interrupted";
     status["message"] = "stopped at once by a second stop signal; --resume continues from last.safetensors if one "
                         "was written";
-    prepare_last_status(path_, status.dump(2) + "\n");
+    prepare_last_status(path_, status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } else {
     prepare_last_status("", "");  // a final state stays as it is
   }

@@ -176,7 +176,7 @@ std::optional<ClaimRecord> ClaimStore::read(const std::string& cell, uint64_t ge
 }
 
 void ClaimStore::write(const ClaimRecord& record) const {
-  io::write_file_atomic(claim_path(record.cell, record.generation), to_json(record).dump(2) + "\n");
+  io::write_file_atomic(claim_path(record.cell, record.generation), to_json(record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 std::optional<ClaimRecord> ClaimStore::current(const std::string& cell) const {
@@ -222,7 +222,7 @@ ClaimAttempt ClaimStore::try_claim(const std::string& cell) const {
     // sees a partial claim.
     const std::string staging = (fs::path(dir_) / (".new-" + token + "-" + std::to_string(generation))).string();
     const std::string target = claim_path(cell, generation);
-    io::write_file_atomic(staging, to_json(mine).dump(2) + "\n");
+    io::write_file_atomic(staging, to_json(mine).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     bool linked = ::link(staging.c_str(), target.c_str()) == 0;
     const int link_errno = errno;
     if (!linked) {

@@ -89,7 +89,7 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
                             {"command", p.command}};
   if (!info.contains("sessions") || !info["sessions"].is_array()) info["sessions"] = nlohmann::json::array();
   info["sessions"].push_back(session);
-  io::write_file_atomic(path, info.dump(2) + "\n");
+  io::write_file_atomic(path, info.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 void record_layer_implementations(const std::string& path, nn::Module& model, const std::string& policy) {
@@ -105,7 +105,7 @@ void record_layer_implementations(const std::string& path, nn::Module& model, co
   info["layer_implementations"] = implementations;
   info["conv_algorithms"] = {{"policy", policy},
                              {"layers", io::parse_json(nn::conv_algorithm_choices_json(model))}};
-  io::write_file_atomic(path, info.dump(2) + "\n");
+  io::write_file_atomic(path, info.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace sugar::train

@@ -703,6 +703,10 @@ EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   // The model evaluated must be the model trained: an activation or a normalisation edited in
   // config.yaml fits the same weights and would evaluate something else without a word. (train.epochs
   // alone may differ: a run extended after its best epoch.)
+  if (!recorded_math_values(file.metadata(), checkpoint_path)) {
+    spdlog::warn("{} does not record the config it was trained with (written by an older Sugar): an edit of {} "
+                 "cannot be detected", checkpoint_path, config_path);
+  }
   const std::vector<ConfigDifference> edited = config_differences(file.metadata(), config, checkpoint_path, {"train.epochs"});
   if (!edited.empty()) {
     throw Error("eval: " + config_path + " has " + edited[0].key + ": " + edited[0].value + ", but " + checkpoint_path +

@@ -72,5 +72,5 @@ run "$sugar" activations eval 'squareplus' --x=1
   fail "unexpected error for an unknown activation: $err"
 # A bad parameter value for the custom row is a usage error too, naming the allowed values.
 run "$custom" activations eval 'squareplus(b=-1)' --x=1
-[[ $status == 2 && $err == *"b=-1 is out of range (number > 0)"* ]] || fail "squareplus(b=-1): exit $status, $err"
+[[ $status == 2 && $err == *"b=-1 is out of range (number in (0, 1e+06])"* ]] || fail "squareplus(b=-1): exit $status, $err"
 echo "custom_activation: OK"

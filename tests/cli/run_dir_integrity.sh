@@ -279,6 +279,29 @@ tampered threads 'c = open("config.yaml").read(); open("config.yaml", "w").write
 "$sugar" train --resume runs/threads --set train.epochs=2 --no-progress >/dev/null 2>"$work/err" || fail "resume after editing train.threads: $(cat "$work/err")"
 checked=$((checked + 3))
 
+# A header naming "__metadata__" twice: JSON keeps the last copy silently, so it is refused.
+tampered dupmeta '
+import struct
+b = open("best.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+head = b[8:8 + n].rstrip(b" ")
+head = head[:-1] + b",\"__metadata__\":{\"epoch\":\"5\"}}"
+head += b" " * (-len(head) % 8)
+open("best.safetensors", "wb").write(struct.pack("<Q", len(head)) + head + b[8 + n:])'
+refused eval-duplicate-metadata 1 "runs/dupmeta/best.safetensors|the key \"__metadata__\" appears twice" runs/dupmeta -- eval --run runs/dupmeta
+# A finished run with a row after its last epoch: the resume announces the drop and does it.
+tampered finished-extra 'l = open("metrics.csv").readlines(); open("metrics.csv", "w").write("".join(l) + l[1].replace("1,", "2,", 1))'
+"$sugar" train --resume runs/finished-extra --no-progress >/dev/null 2>"$work/err" || fail "resume over a finished run's extra row: $(cat "$work/err")"
+grep -q "discarding the rows of epoch 2" "$work/err" && [[ $(rows runs/finished-extra/metrics.csv) == 1 ]] \
+  || fail "the extra row of a finished run was announced but kept: $(cat runs/finished-extra/metrics.csv)"
+# sugar report refuses rows the trainer could not have written, and skips what it cannot look at.
+tampered far-epoch 'l = open("metrics.csv").readlines(); open("metrics.csv", "w").write("".join(l) + l[1].replace("1,", "1000000,", 1))'
+refused report-far-epoch 1 "runs/far-epoch/metrics.csv:3: epoch 1000000 where epoch 2 (of the 1 in config.yaml) was expected" \
+  runs/far-epoch -- report runs/far-epoch --out report-far
+mkdir -p loops/a && ln -s b loops/a/c && ln -s c loops/a/b && cp -a runs/ok loops/run
+"$sugar" report loops --out report-loops >/dev/null 2>"$work/err" || fail "a symlink loop ended the report: $(cat "$work/err")"
+checked=$((checked + 2))
+
 # ---- class 2: a NaN model is not 100% accurate -----------------------------------------------------
 tampered nan '
 import json, struct

@@ -135,6 +135,10 @@ run sweep grid.yaml --set seed=3
 run sweep grid.yaml --set 'sweep.schedule.warmup_epochs=[0, 2]'
 [[ $status == 2 && $err == "error: grid.yaml: sweep cell 1 (model.activation=relu seed=0 schedule.warmup_epochs=2):"*"only the cosine schedule has a warm-up"* ]] \
   || fail "invalid cell: exit $status, $err"
+# An empty --cell (an unset variable in a job script) is a usage error, not "the whole grid".
+run sweep grid.yaml --cell "" --dry-run
+[[ $status == 2 && $err == "error: "*"--cell"* && $(wc -l <"$work/err") == 1 ]] || fail "--cell '': exit $status, $err"
+
 # Signals reach the cells through the sweep (they run in their own process groups): SIGUSR1 asks each
 # running cell for a checkpoint and the sweep goes on; SIGHUP (a closed terminal) stops each cell at its
 # next step with a checkpoint, the sweep exits 129, and the same command finishes the grid.

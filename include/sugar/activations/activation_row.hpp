@@ -59,6 +59,10 @@ enum class ParamType {
   activation,  // a nested activation spec (elementwise rows only), e.g. surrogate=elu(alpha=0.5)
 };
 
+// No parameter may exceed this magnitude, whatever its own range: 1e300 as a slope turns every output
+// into Inf or NaN without an error, and a count as large allocates without bound.
+inline constexpr double kMaxParamMagnitude = 1e6;
+
 struct ActivationParam {
   std::string name;
   ParamType type = ParamType::number;

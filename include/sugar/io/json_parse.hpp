@@ -20,7 +20,14 @@ class JsonTooDeep : public nlohmann::json::exception {
   JsonTooDeep();
 };
 
-// nlohmann::json::parse(text) with the depth limit; throws what it throws, or JsonTooDeep.
+// Thrown for an object that names a key twice (nlohmann would keep the last copy without a word).
+class JsonDuplicateKey : public nlohmann::json::exception {
+ public:
+  explicit JsonDuplicateKey(const std::string& key);
+};
+
+// nlohmann::json::parse(text) with the depth limit and no repeated keys; throws what it throws,
+// JsonTooDeep or JsonDuplicateKey.
 nlohmann::json parse_json(std::string_view text);
 
 // The JSON object in the file at `path`; nullopt when there is no such file. A file that is not a JSON

@@ -41,9 +41,12 @@ struct ResumePlan {
   std::optional<run_dir::KeptRows> neurons;  // nullopt: no neurons.csv yet
   std::vector<std::string> notes;            // what the plan found that the user should read (warnings)
 
-  // The run completed its epochs before and said so: a resume has nothing to do or write.
+  // The run completed its epochs before and said so, and its files hold nothing to drop: a resume
+  // has nothing to do or write.
   bool nothing_to_do() const {
-    return position.epoch >= config.train.epochs && position.batch == 0 && status && status->state == "finished";
+    const auto clean = [](const run_dir::KeptRows& kept) { return kept.discarded_epochs.empty() && kept.torn_line == 0; };
+    return position.epoch >= config.train.epochs && position.batch == 0 && status && status->state == "finished" &&
+           clean(metrics) && (!neurons || clean(*neurons));
   }
 };
 

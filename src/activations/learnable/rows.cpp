@@ -80,7 +80,7 @@ std::vector<ActivationRow> learnable_activation_rows() {
       "Meta-ACON-C: acon_c with beta = sigmoid(fc2(fc1(global_avg_pool(x)))) per sample and channel, fc1 a 1x1 "
       "conv C -> max(r, C / r), fc2 back to C (both with bias, no BN); p1, p2 learnable per channel. Pointwise "
       "evaluation uses beta = 1/2",
-      {P::integer("r", 16, "reduction ratio of the beta network").at_least(1), P::number("p1", 1.0, "initial p1"),
+      {P::integer("r", 16, "reduction ratio of the beta network").at_least(1).at_most(1024), P::number("p1", 1.0, "initial p1"),
        P::number("p2", 0.0, "initial p2")},
       [](const ActivationSpec& spec, const Tensor& x, bool, const RandomSource&) {
         return acon_pointwise("meta_acon_c", x, number(spec, "p1"), number(spec, "p2"), 0.5f);
@@ -94,7 +94,7 @@ std::vector<ActivationRow> learnable_activation_rows() {
       "maxout",
       "maxout of k learnable per-channel affine pieces: max_j (a_j * x + b_j), initialised as ReLU (a_0 = 1, "
       "others 0, b = 0); gradient through the winning piece (the first on ties)",
-      {P::integer("k", 2, "number of pieces").at_least(1)},
+      {P::integer("k", 2, "number of pieces").at_least(1).at_most(64)},
       [](const ActivationSpec&, const Tensor& x, bool, const RandomSource&) { return relu_ties_to_x("maxout", x); }));
   return rows;
 }
