@@ -342,6 +342,10 @@ TEST(DataIdx, PadToZeroKeepsTheStoredSizeAndDottedNamesAreFound) {
   EXPECT_EQ(padded->pixels(0)[0], 0);
   const std::string message = error_of([&] { read_mnist(tmp.path(), Split::test, {.pad_to = 20}); });
   EXPECT_CONTAINS(message, "pad_to 20 is smaller than the stored images (28x28");
+  // Images of another size (a 1x1 or 28x20 split) are not MNIST's: refused, naming the file.
+  write_bytes(tmp.path() / "t10k-images.idx3-ubyte", idx_images(2, 28, 20));
+  EXPECT_CONTAINS(error_of([&] { read_mnist(tmp.path(), Split::test, {.pad_to = 32}); }),
+                  "t10k-images.idx3-ubyte: holds 28x20 images; mnist images are 28x28");
 }
 
 TEST(DataIdx, MalformedFilesGiveOneClearErrorEach) {

@@ -106,6 +106,8 @@ IdxArray read_idx_file(const std::filesystem::path& path, int expected_ndims) {
   }
 }
 
+constexpr int64_t kIdxImageSide = 28;
+
 std::shared_ptr<InMemoryDataset> read_idx_dataset(const std::filesystem::path& dir, Split split,
                                                   const IdxDatasetOptions& options, const std::string& name,
                                                   const std::vector<std::string>& class_names) {
@@ -124,6 +126,10 @@ std::shared_ptr<InMemoryDataset> read_idx_dataset(const std::filesystem::path& d
     label_values[i] = labels.data[i];
   }
   const int64_t rows = images.dims[1], cols = images.dims[2];
+  // MNIST and Fashion-MNIST images are 28x28 in both splits: anything else would be padded alike and
+  // trained on without a word (a 1x1 training set, a 28x20 one against a 28x28 test set).
+  SUGAR_CHECK(rows == kIdxImageSide && cols == kIdxImageSide, image_path.string(), ": holds ", rows, "x", cols,
+              " images; ", name, " images are ", kIdxImageSide, "x", kIdxImageSide);
   SUGAR_CHECK(options.pad_to >= 0, name, ": pad_to must be >= 0 (0 = keep the stored size), got ", options.pad_to);
   ImageShape shape{1, static_cast<int>(rows), static_cast<int>(cols)};
   std::vector<uint8_t> pixels;
