@@ -69,16 +69,14 @@ void check_epochs_change(const config::ExperimentConfig& resumed, int64_t comple
 
 // Every value that changes the math must be what the checkpoint was trained with, unless --set
 // changes a key that may change.
-void check_against_checkpoint(const std::map<std::string, std::string>& recorded, const config::ExperimentConfig& resumed,
+void check_against_checkpoint(const io::Metadata& metadata, const config::ExperimentConfig& resumed,
                               const std::set<std::string>& explicit_keys, const TrainingPosition& position,
                               const std::string& config_path, const std::string& checkpoint_path) {
   std::vector<std::string> refused;
-  for (const auto& [key, value] : config::math_values(resumed)) {
-    const auto it = recorded.find(key);
-    if (it == recorded.end() || it->second == value) continue;  // (a key newer than the checkpoint: its default)
+  for (const auto& [key, value, recorded] : config_differences(metadata, resumed, checkpoint_path)) {
     if (explicit_keys.count(key) == 0) {
       throw Error("--resume: " + config_path + " has " + key + ": " + value + ", but " + checkpoint_path +
-                  " was trained with " + key + ": " + it->second + " (config.yaml was edited after the run started); "
+                  " was trained with " + key + ": " + recorded + " (config.yaml was edited after the run started); "
                   "put the value back" + (key == "train.epochs" ? ", or pass --set train.epochs=N" : ""));
     }
     if (key == "train.epochs") {
@@ -135,10 +133,9 @@ ResumePlan plan_resume(const std::string& dir, const std::vector<std::string>& o
 
   plan.checkpoint = io::SafetensorsFile::read(plan.checkpoint_path);
   plan.position = read_position(plan.checkpoint.metadata(), plan.checkpoint_path);
-  const auto recorded = recorded_math_values(plan.checkpoint.metadata(), plan.checkpoint_path);
-  if (recorded) {
-    check_against_checkpoint(*recorded, plan.config, override_keys(overrides), plan.position, config_path,
-                             plan.checkpoint_path);
+  if (recorded_math_values(plan.checkpoint.metadata(), plan.checkpoint_path)) {
+    check_against_checkpoint(plan.checkpoint.metadata(), plan.config, override_keys(overrides), plan.position,
+                             config_path, plan.checkpoint_path);
   } else {
     plan.notes.push_back(plan.checkpoint_path + " was written before checkpoints recorded their config: an edit of " +
                          config_path + " cannot be detected; check it matches the run");
@@ -189,14 +186,12 @@ void commit_resume(const ResumePlan& plan) {
     io::write_file_atomic(path_in(plan.dir, run_dir::kConfigFile), config::to_yaml(plan.config));
     spdlog::info("{}: rewritten with the config this session runs", path_in(plan.dir, run_dir::kConfigFile));
   }
+  // The plan read both files: they change only when it drops rows (or metrics.csv is new).
   const std::string metrics_path = path_in(plan.dir, run_dir::kMetricsFile);
   std::error_code error;
-  if (!fs::exists(metrics_path, error) || io::read_file(metrics_path) != plan.metrics.text)
-    io::write_file_atomic(metrics_path, plan.metrics.text);
-  if (plan.neurons) {
-    const std::string neurons_path = path_in(plan.dir, run_dir::kNeuronsFile);
-    if (io::read_file(neurons_path) != plan.neurons->text) io::write_file_atomic(neurons_path, plan.neurons->text);
-  }
+  if (plan.metrics.drops_rows() || !fs::exists(metrics_path, error)) io::write_file_atomic(metrics_path, plan.metrics.text);
+  if (plan.neurons && plan.neurons->drops_rows())
+    io::write_file_atomic(path_in(plan.dir, run_dir::kNeuronsFile), plan.neurons->text);
 }
 
 }  // namespace sugar::train

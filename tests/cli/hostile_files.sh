@@ -18,8 +18,6 @@ cd "$work"
 # what the old readers took on these files (the 256 MiB bomb below: over 512 MB; /dev/zero: unbounded).
 max_rss_mb=200
 
-# A fingerprint of every file in a directory: name, size, modification time (ns) and inode.
-fingerprint() { (cd "$1" && find . -printf '%p %s %T@ %i\n' | sort); }
 
 # expect CLASS NAME EXIT 'word|word|...' [STACK_KB] -- ARGS...: runs sugar ARGS (under a stack of
 # STACK_KB when given) and checks everything above; UNTOUCHED=DIR also checks that DIR is unchanged.

@@ -31,9 +31,6 @@ schedule: {name: constant}
 train: {epochs: 1, batch_size: 8, eval_batch_size: 16, threads: 1, conv_algo: direct}
 YAML
 
-# A fingerprint of every file in a directory: name, size, modification time (ns) and inode, so an
-# in-place write and an atomic replacement both show.
-fingerprint() { (cd "$1" && find . -printf '%p %s %T@ %i\n' | sort); }
 one_error_line() {  # one_error_line NAME: stderr is exactly one 'error:' line
   [[ $(wc -l <"$work/err") == 1 && $err == error:* ]] || fail "$1: stderr is not one 'error:' line: $err"
 }

@@ -56,6 +56,8 @@ struct KeptRows {
   std::string text;
   std::vector<int64_t> discarded_epochs;  // each epoch once, in order
   size_t torn_line = 0;                   // 1-based; 0 when the file ended with a newline
+  // Whether `text` is shorter than the file: rows after the checkpoint, or a torn row.
+  bool drops_rows() const { return !discarded_epochs.empty() || torn_line != 0; }
 };
 
 // metrics.csv must have the header `expected_header` and rows for epochs 1, 2, ... up to at least

@@ -44,9 +44,8 @@ struct ResumePlan {
   // The run completed its epochs before and said so, and its files hold nothing to drop: a resume
   // has nothing to do or write.
   bool nothing_to_do() const {
-    const auto clean = [](const run_dir::KeptRows& kept) { return kept.discarded_epochs.empty() && kept.torn_line == 0; };
     return position.epoch >= config.train.epochs && position.batch == 0 && status && status->state == "finished" &&
-           clean(metrics) && (!neurons || clean(*neurons));
+           !metrics.drops_rows() && !(neurons && neurons->drops_rows());
   }
 };
 

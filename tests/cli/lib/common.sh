@@ -4,12 +4,16 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"
 #
 # It sets $sugar (the program under test, the first argument) and $work (a temporary folder removed on
-# exit), and defines fail, run and write_synthetic_cifar10.
+# exit), and defines fail, run, fingerprint and write_synthetic_cifar10.
 sugar=$1
 work=$(mktemp -d "/tmp/sugar-$(basename "$0" .sh).XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A fingerprint of every file in a directory: name, size, modification time (ns) and inode, so an
+# in-place write and an atomic replacement both show (cheaper than hashing 70 MB checkpoints).
+fingerprint() { (cd "$1" && find . -printf '%p %s %T@ %i\n' | sort); }
 
 # Runs the program, keeping stdout ($out), stderr ($err) and the exit code ($status) apart.
 run() {
