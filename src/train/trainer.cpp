@@ -1,19 +1,13 @@
 #include "sugar/train/trainer.hpp"
 
 #include <malloc.h>
-#include <signal.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "sugar/autograd.hpp"
 #include "sugar/config/config_yaml.hpp"
