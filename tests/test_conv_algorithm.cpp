@@ -23,6 +23,7 @@
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/sequential.hpp"
 #include "sugar/ops/conv2d.hpp"
+#include "sugar/ops/conv_algorithm_store.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/train/builders.hpp"
@@ -77,6 +78,31 @@ class FreshMachineStore {
   static inline int counter_ = 0;
   std::filesystem::path dir_;
   std::optional<std::string> old_;
+};
+
+// auto's rule sees made-up timings while this object lives: Winograd takes `ratio` of direct's time in
+// every pair, with `noise` spread across the pairs (about +-noise), and `others_busy` of the machine
+// was used by other processes. Records the layers and passes it was asked about.
+class InjectedTimings {
+ public:
+  explicit InjectedTimings(double ratio, double noise = 0.001, double others_busy = 0.0) {
+    ops::set_conv_timing_source_for_tests([this, ratio, noise, others_busy](const std::string& layer,
+                                                                            const std::string& pass) {
+      asked.push_back(layer + " | " + pass);
+      ops::PassTimings t;
+      for (int i = 0; i < ops::kTimedPairs; ++i) {
+        const double spread = noise * ((i % 3) - 1);  // -noise, 0, +noise, ...
+        t.direct_ms.push_back(10.0);
+        t.winograd_ms.push_back(10.0 * ratio * (1 + spread));
+      }
+      t.others_busy = others_busy;
+      return t;
+    });
+  }
+  ~InjectedTimings() { ops::set_conv_timing_source_for_tests({}); }
+  InjectedTimings(const InjectedTimings&) = delete;
+  InjectedTimings& operator=(const InjectedTimings&) = delete;
+  std::vector<std::string> asked;
 };
 
 // Largest |got - expected| over the largest |expected|: the error relative to the scale of the result.
@@ -237,20 +263,12 @@ TEST(ConvAlgorithm, WinogradFallsBackToDirectWhereItDoesNotApplyAndSaysWhy) {
   }
 }
 
-TEST(ConvAlgorithm, FasterAlgorithmNeedsWinogradToWinByTheMargin) {
-  // kWinogradMargin = 5%: Winograd must take less than 95% of direct's time.
-  EXPECT_EQ(ops::faster_algorithm(10.0, 9.4), ConvAlgorithm::winograd);
-  EXPECT_EQ(ops::faster_algorithm(10.0, 9.6), ConvAlgorithm::direct);
-  EXPECT_EQ(ops::faster_algorithm(10.0, 20.0), ConvAlgorithm::direct);
-  EXPECT_EQ(ops::faster_algorithm(10.0, -1.0), ConvAlgorithm::direct);  // Winograd unavailable
-  EXPECT_EQ(ops::faster_algorithm(-1.0, 5.0), ConvAlgorithm::winograd);
-}
-
 // ---- auto ---------------------------------------------------------------------------------------
 
 TEST(ConvAlgorithm, AutoMeasuresEachLayerShapeOnceWhateverTheBatch) {
   if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
   const FreshMachineStore store;
+  const InjectedTimings timings(0.5);
   const int64_t before = ops::conv_algorithm_measurements();
   const Tensor w = testkit::random_tensor({24, 16, 3, 3}, 41, -0.1f, 0.1f, true);
   const auto run = [&](int64_t batch, int64_t side, ops::Conv2dState& state) {
@@ -263,9 +281,13 @@ TEST(ConvAlgorithm, AutoMeasuresEachLayerShapeOnceWhateverTheBatch) {
   EXPECT_EQ(first.choice->source, "measured");
   EXPECT_EQ(first.choice->policy, ConvAlgoPolicy::automatic);
   EXPECT_EQ(first.choice->layer, "f32 16x10x10->24x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias");
-  EXPECT_TRUE(first.choice->note.starts_with("ms direct/winograd: forward ")) << first.choice->note;
-  EXPECT_NE(first.choice->note.find("; backward_data "), std::string::npos) << first.choice->note;
-  EXPECT_NE(first.choice->note.find("; backward_weights "), std::string::npos) << first.choice->note;
+  EXPECT_FALSE(first.choice->provisional);
+  EXPECT_EQ(first.choice->algorithms, kAllWinograd);
+  EXPECT_TRUE(first.choice->note.starts_with("forward winograd: winograd 0.50x direct +-")) << first.choice->note;
+  EXPECT_NE(first.choice->note.find("; backward_data winograd: "), std::string::npos) << first.choice->note;
+  EXPECT_NE(first.choice->note.find("; backward_weights winograd: "), std::string::npos) << first.choice->note;
+  EXPECT_EQ(timings.asked.size(), 3u);  // the three passes of batch 4
+  EXPECT_EQ(timings.asked[0], "f32 16x10x10->24x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias | batch 4 | forward");
 
   run(3, 10, other_batch);  // another batch size: the same layer, no new measurement
   EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1);
@@ -299,8 +321,8 @@ ops::ConvAlgorithm flipped(ConvAlgorithm a) {
 }
 
 // One training call of a 16->16 3x3 layer on 10x10 images under auto; the choice it ran.
-ops::ConvLayerChoice auto_choice_of_one_training_call() {
-  const Tensor x = testkit::random_tensor({4, 16, 10, 10}, 91, -1, 1, true);
+ops::ConvLayerChoice auto_choice_of_one_training_call(int64_t batch = 4) {
+  const Tensor x = testkit::random_tensor({batch, 16, 10, 10}, 91, -1, 1, true);
   const Tensor w = testkit::random_tensor({16, 16, 3, 3}, 92, -0.1f, 0.1f, true);
   ops::Conv2dState state;
   autograd::backward(ops::conv2d(x, w, Tensor(), same_3x3(ConvAlgoPolicy::automatic), &state));
@@ -309,8 +331,14 @@ ops::ConvLayerChoice auto_choice_of_one_training_call() {
 
 const char* const kStoreLayer = "f32 16x10x10->16x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias";
 
-std::string store_key(const std::string& passes) {
-  return std::to_string(num_threads()) + " threads | " + passes + " | " + kStoreLayer;
+std::string store_key(const std::string& passes, int64_t batch = 4) {
+  return std::to_string(num_threads()) + " threads | " + passes + " | batch " + std::to_string(batch) +
+         " | plain input | " + kStoreLayer;
+}
+const std::string kAllPasses = "forward+backward_data+backward_weights";
+
+nlohmann::json stored_choices() {
+  return nlohmann::json::parse(io::read_file(ops::machine_choice_file()))["choices"];
 }
 
 }  // namespace
@@ -320,6 +348,7 @@ std::string store_key(const std::string& passes) {
 TEST(ConvAlgorithm, ALaterProcessTakesTheChoiceTheFirstMeasuredFromTheMachinesStore) {
   if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
   const FreshMachineStore store;
+  const InjectedTimings timings(0.5);
   const int64_t before = ops::conv_algorithm_measurements();
   const ops::ConvLayerChoice first = auto_choice_of_one_training_call();
   EXPECT_EQ(first.source, "measured");
@@ -327,10 +356,10 @@ TEST(ConvAlgorithm, ALaterProcessTakesTheChoiceTheFirstMeasuredFromTheMachinesSt
 
   const auto files = store.files("conv-algorithms-");
   ASSERT_EQ(files.size(), 2u);  // the file and its .lock
-  const std::filesystem::path file = files[0].extension() == ".json" ? files[0] : files[1];
+  const std::filesystem::path file = ops::machine_choice_file();
   nlohmann::json stored = nlohmann::json::parse(io::read_file(file.string()));
   EXPECT_EQ(stored["machine"].get<std::string>().find(onednn_version()) != std::string::npos, true);
-  const std::string key = store_key("forward+backward_data+backward_weights");
+  const std::string key = store_key(kAllPasses);
   ASSERT_TRUE(stored["choices"].contains(key)) << stored.dump(1);
   EXPECT_EQ(ops::conv_layer_choice_from_json(stored["choices"][key].dump(), "test"), first);
 
@@ -354,11 +383,13 @@ TEST(ConvAlgorithm, ALaterProcessTakesTheChoiceTheFirstMeasuredFromTheMachinesSt
   autograd::clear_tape();
 }
 
-// A call that measures only the forward (inference) must not decide the backward passes of a later
-// training run: it is another entry.
-TEST(ConvAlgorithm, TheMachinesStoreKeysEntriesByThePassesMeasured) {
+// A choice measured at one batch does not decide another batch, the passes measured and the input's
+// layout are part of the key too: a call that measures only the forward (inference) must not decide
+// the backward passes of a later training run.
+TEST(ConvAlgorithm, TheMachinesStoreKeysEntriesByBatchAndPassesMeasured) {
   if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
   const FreshMachineStore store;
+  const InjectedTimings timings(0.5);
   const int64_t before = ops::conv_algorithm_measurements();
   {
     autograd::NoGradGuard no_grad;
@@ -368,33 +399,120 @@ TEST(ConvAlgorithm, TheMachinesStoreKeysEntriesByThePassesMeasured) {
     EXPECT_NE(state.choice->note.find("backward_data not measured"), std::string::npos) << state.choice->note;
   }
   ops::clear_conv_algorithm_cache();
-  EXPECT_EQ(auto_choice_of_one_training_call().source, "measured");
-  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 2);
-  const auto files = store.files("conv-algorithms-");
-  const std::filesystem::path file = files[0].extension() == ".json" ? files[0] : files[1];
-  const nlohmann::json stored = nlohmann::json::parse(io::read_file(file.string()));
-  EXPECT_TRUE(stored["choices"].contains(store_key("forward")));
-  EXPECT_TRUE(stored["choices"].contains(store_key("forward+backward_data+backward_weights")));
+  EXPECT_EQ(auto_choice_of_one_training_call(4).source, "measured");
+  ops::clear_conv_algorithm_cache();
+  EXPECT_EQ(auto_choice_of_one_training_call(8).source, "measured");
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 3);
+  const nlohmann::json choices = stored_choices();
+  EXPECT_EQ(choices.size(), 3u) << choices.dump(1);
+  EXPECT_TRUE(choices.contains(store_key("forward")));
+  EXPECT_TRUE(choices.contains(store_key(kAllPasses, 4)));
+  EXPECT_TRUE(choices.contains(store_key(kAllPasses, 8)));
+  autograd::clear_tape();
 }
 
-// The store is a cache: a damaged file costs a measurement (and a warning), never a failed run, and is
-// rewritten; SUGAR_CACHE_DIR=off leaves no file and measures in every process.
-TEST(ConvAlgorithm, ADamagedStoreIsMeasuredAgainAndRewrittenAndOffKeepsNoFile) {
+// Timings that cannot decide give the prior, marked provisional, in the run and in the file. The next
+// process measures the layer again instead of trusting it; once a measurement is clear, it is what
+// every later process runs, without measuring.
+TEST(ConvAlgorithm, AProvisionalChoiceIsMeasuredAgainByTheNextProcessUntilItIsClear) {
   if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
   const FreshMachineStore store;
+  const int64_t before = ops::conv_algorithm_measurements();
+  ops::ConvLayerChoice busy;
+  {
+    const InjectedTimings timings(0.5, 0.001, /*others_busy=*/0.4);  // clear, but measured on a busy machine
+    busy = auto_choice_of_one_training_call();
+  }
+  EXPECT_TRUE(busy.provisional);
+  EXPECT_EQ(busy.source, "prior");
+  EXPECT_EQ(busy.algorithms, kAllDirect);  // the prior of a 16-channel layer
+  EXPECT_TRUE(stored_choices()[store_key(kAllPasses)]["provisional"].get<bool>());
+
+  ops::clear_conv_algorithm_cache();
+  ops::ConvLayerChoice clear;
+  {
+    const InjectedTimings timings(0.5);
+    clear = auto_choice_of_one_training_call();
+    EXPECT_EQ(timings.asked.size(), 3u);  // measured again
+  }
+  EXPECT_FALSE(clear.provisional);
+  EXPECT_EQ(clear.source, "measured");
+  EXPECT_EQ(clear.algorithms, kAllWinograd);
+  EXPECT_FALSE(stored_choices()[store_key(kAllPasses)]["provisional"].get<bool>());
+
+  ops::clear_conv_algorithm_cache();
+  {
+    const InjectedTimings timings(2.0, 0.001, 0.4);  // would say otherwise now: not asked
+    const ops::ConvLayerChoice later = auto_choice_of_one_training_call();
+    EXPECT_TRUE(timings.asked.empty());
+    EXPECT_EQ(later.source, "machine cache");
+    EXPECT_EQ(later.algorithms, kAllWinograd);
+  }
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before + 2);
+  autograd::clear_tape();
+}
+
+// sugar tune: re-measures even a clear entry and replaces it; --reset forgets the machine's file.
+TEST(ConvAlgorithm, RemeasuringReplacesAClearEntryAndForgettingDeletesTheFile) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const FreshMachineStore store;
+  {
+    const InjectedTimings timings(0.5);
+    EXPECT_EQ(auto_choice_of_one_training_call().algorithms, kAllWinograd);
+  }
+  ops::clear_conv_algorithm_cache();
+  ops::set_conv_remeasure(true);
+  {
+    const InjectedTimings timings(1.5);
+    const ops::ConvLayerChoice tuned = auto_choice_of_one_training_call();
+    EXPECT_EQ(tuned.source, "measured");
+    EXPECT_EQ(tuned.algorithms, kAllDirect);
+  }
+  ops::set_conv_remeasure(false);
+  EXPECT_EQ(stored_choices()[store_key(kAllPasses)]["forward"], "direct");
+
+  const std::string file = ops::machine_choice_file();
+  EXPECT_EQ(ops::forget_machine_choices(), file);
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_EQ(ops::forget_machine_choices(), "");  // nothing left to forget
+  autograd::clear_tape();
+}
+
+// The store is an input like any other. A file that is not the store's format, or another machine's,
+// is moved aside to <file>.corrupt (not silently overwritten) and rebuilt; an entry that does not
+// parse or holds another layer's choice is measured again and replaced. SUGAR_CACHE_DIR=off leaves no
+// file and measures in every process.
+TEST(ConvAlgorithm, ADamagedStoreIsMovedAsideAndMeasuredAgainAndOffKeepsNoFile) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const FreshMachineStore store;
+  const InjectedTimings timings(0.5);
   auto_choice_of_one_training_call();
-  const auto files = store.files("conv-algorithms-");
-  const std::filesystem::path file = files[0].extension() == ".json" ? files[0] : files[1];
-  for (const std::string damage : {std::string("{\"choices\": "), std::string("[1, 2]"),
-                                   std::string(R"({"choices": {")") + store_key("forward+backward_data+backward_weights") +
-                                       R"(": {"layer": 3}}})"}) {
-    io::write_file_atomic(file.string(), damage);
+  const std::string file = ops::machine_choice_file();
+  const std::string machine = nlohmann::json::parse(io::read_file(file))["machine"];
+  const std::string key = store_key(kAllPasses);
+  nlohmann::json other_layer = nlohmann::json::parse(io::read_file(file));
+  other_layer["choices"][key]["layer"] = "f32 16x12x12->16x12x12 k3x3 s1x1 p1x1 d1x1 g1 nobias";
+  const struct {
+    std::string content;
+    bool moved_aside;
+  } damages[] = {
+      {"{\"choices\": ", true},
+      {"[1, 2]", true},
+      {R"({"machine": "another CPU", "choices": {}})", true},
+      {std::string(R"({"machine": ")") + machine + R"(", "choices": {")" + key + R"(": {"layer": 3}}})", false},
+      {other_layer.dump(), false},
+  };
+  for (const auto& damage : damages) {
+    std::filesystem::remove(file + ".corrupt");
+    io::write_file_atomic(file, damage.content);
     ops::clear_conv_algorithm_cache();
     const int64_t before = ops::conv_algorithm_measurements();
-    EXPECT_EQ(auto_choice_of_one_training_call().source, "measured") << damage;
-    EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1) << damage;
-    const nlohmann::json rewritten = nlohmann::json::parse(io::read_file(file.string()));
-    EXPECT_TRUE(rewritten["choices"].contains(store_key("forward+backward_data+backward_weights"))) << damage;
+    EXPECT_EQ(auto_choice_of_one_training_call().source, "measured") << damage.content;
+    EXPECT_EQ(ops::conv_algorithm_measurements(), before + 1) << damage.content;
+    EXPECT_TRUE(stored_choices().contains(key)) << damage.content;
+    EXPECT_EQ(stored_choices()[key]["layer"], kStoreLayer) << damage.content;
+    EXPECT_EQ(std::filesystem::exists(file + ".corrupt"), damage.moved_aside) << damage.content;
+    if (damage.moved_aside) EXPECT_EQ(io::read_file(file + ".corrupt"), damage.content);
   }
 
   const FreshMachineStore off;
@@ -406,6 +524,31 @@ TEST(ConvAlgorithm, ADamagedStoreIsMeasuredAgainAndRewrittenAndOffKeepsNoFile) {
   EXPECT_EQ(ops::conv_algorithm_measurements(), before + 2);
   EXPECT_TRUE(off.files("").empty());
   EXPECT_FALSE(std::filesystem::exists("off"));
+  autograd::clear_tape();
+}
+
+// Data parallelism: an agreement decides for every rank. Here it hands back a fixed choice without
+// deciding here: the layer runs it and nothing is measured.
+TEST(ConvAlgorithm, AnAgreementDecidesInsteadOfThisProcess) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const FreshMachineStore store;
+  const InjectedTimings timings(2.0);
+  const int64_t before = ops::conv_algorithm_measurements();
+  ops::set_conv_choice_agreement([](const ops::ConvLayerChoice& undecided, const std::function<ops::ConvLayerChoice()>&) {
+    ops::ConvLayerChoice rank0 = undecided;
+    rank0.algorithms = kAllWinograd;
+    rank0.source = "measured";
+    rank0.note = "rank 0's";
+    return rank0;
+  });
+  const ops::ConvLayerChoice choice = auto_choice_of_one_training_call();
+  ops::set_conv_choice_agreement({});
+  EXPECT_EQ(choice.algorithms, kAllWinograd);
+  EXPECT_EQ(choice.layer, kStoreLayer);
+  EXPECT_EQ(choice.note, "rank 0's");
+  EXPECT_TRUE(timings.asked.empty());
+  EXPECT_EQ(ops::conv_algorithm_measurements(), before);
+  autograd::clear_tape();
 }
 
 // ---- recorded choices -----------------------------------------------------------------------------
@@ -509,6 +652,7 @@ TEST(ConvAlgorithm, CheckpointsRecordTheChoicesAndLoadingPinsThem) {
 
 TEST(ConvAlgorithm, RunJsonListsEachLayersChoiceAndTheImplementations) {
   const FreshMachineStore store;
+  const InjectedTimings timings(0.5);
   auto model = two_conv_model();
   (*model)(testkit::random_tensor({2, 3, 8, 8}, 73));
   autograd::clear_tape();

@@ -1,6 +1,7 @@
 // Picks the algorithm of each convolution pass (see conv_algorithm.hpp for the policies): a layer's
 // pinned choice, its last choice, the process's cache of decided layer shapes, or a decision now
-// (for auto, a measurement of both algorithms on the call's real tensors).
+// (for auto, interleaved timings of both algorithms on the call's real tensors, turned into a choice
+// by conv_decision.hpp's rule).
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -9,8 +10,10 @@
 #include <unordered_map>
 
 #include "conv2d_primitives.hpp"
-#include "conv_algorithm_store.hpp"
+#include "machine_load.hpp"
 #include "sugar/autograd.hpp"
+#include "sugar/ops/conv_algorithm_store.hpp"
+#include "sugar/ops/conv_decision.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops {
@@ -20,16 +23,12 @@ namespace {
 enum Pass { kForward, kBackwardData, kBackwardWeights, kPasses };
 const char* const kPassNames[kPasses] = {"forward", "backward_data", "backward_weights"};
 
-// Untimed first runs (page faults, cold caches), then the best of this many runs of each candidate,
-// the candidates alternating: the minimum is the estimate least disturbed by other processes on the
-// machine, and alternating spreads a burst of load over both candidates (three runs one after the
-// other let one busy moment on the machine pick direct for a layer where Winograd is twice as fast).
-constexpr int kTimedRuns = 5;
-
 struct DecisionCache {
   std::mutex mutex;
   std::unordered_map<std::string, ConvLayerChoice> entries;  // by policy name + "|" + layer key
   int64_t measurements = 0;
+  ConvChoiceAgreement agreement;
+  ConvTimingSource timing_source;
 };
 
 DecisionCache& decision_cache() {
@@ -66,16 +65,24 @@ double run_ms(const std::function<void()>& run) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The best time of each candidate: {direct, winograd}.
-std::pair<double, double> best_times_ms(const std::function<void()>& direct, const std::function<void()>& winograd) {
+// kTimedPairs pairs after one untimed run of each (page faults, cold caches). The order within a pair
+// alternates, so that neither candidate always runs on the caches the other warmed.
+PassTimings interleaved_timings(const std::function<void()>& direct, const std::function<void()>& winograd) {
   direct();
   winograd();
-  double best_direct = std::numeric_limits<double>::infinity(), best_winograd = best_direct;
-  for (int i = 0; i < kTimedRuns; ++i) {
-    best_direct = std::min(best_direct, run_ms(direct));
-    best_winograd = std::min(best_winograd, run_ms(winograd));
+  PassTimings t;
+  const OtherProcessesLoad load;
+  for (int i = 0; i < kTimedPairs; ++i) {
+    if (i % 2 == 0) {
+      t.direct_ms.push_back(run_ms(direct));
+      t.winograd_ms.push_back(run_ms(winograd));
+    } else {
+      t.winograd_ms.push_back(run_ms(winograd));
+      t.direct_ms.push_back(run_ms(direct));
+    }
   }
-  return {best_direct, best_winograd};
+  t.others_busy = load.share();
+  return t;
 }
 
 // The tensors a measurement runs on: the call's input and weight as they are, and the layouts the
@@ -162,53 +169,81 @@ PassesNeeded passes_needed(const Tensor& x, const Tensor& weight, const Tensor& 
            training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))}};
 }
 
-// auto: times both algorithms on each pass this call runs; the others stay direct.
+std::string median_ms(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return milliseconds(times[times.size() / 2]);
+}
+
+// auto: times both algorithms on each pass this call runs and applies the rule; the passes this call
+// does not run stay direct. The choice is provisional when any pass's rule could not decide.
 ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const PassesNeeded& passes, ConvLayerChoice choice) {
   const bool training = passes.training();
   const bool* needed = passes.pass;
   const ConvGeometry direct = with_algorithm(g, ConvAlgorithm::direct);
   const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
+  const ConvAlgorithm prior = prior_algorithm(g.src[1], g.dst[2], g.dst[3]);
+  const ConvTimingSource timing_source = decision_cache().timing_source;
   autograd::NoGradGuard no_grad;
   const memory::desc dst_reference = forward_training_primitive(direct).pd.dst_desc();
   const MeasureInputs in{x, weight, bias, dst_reference, Tensor::from_desc(dst_reference), training};
-  std::string times;
+  std::string decided, skipped;
   for (int pass = 0; pass < kPasses; ++pass) {
     if (!needed[pass]) {
-      append_note(choice.note, std::string(kPassNames[pass]) + " not measured (the first call does not run it)");
+      append_note(skipped, std::string(kPassNames[pass]) + " not measured (the first call does not run it)");
       continue;
     }
     if (!available(winograd, pass)) {  // nothing to compare (a CPU below avx512_core): no timing
-      append_note(choice.note, std::string(kPassNames[pass]) + " direct: oneDNN has no Winograd for it here");
+      append_note(skipped, std::string(kPassNames[pass]) + " direct: oneDNN has no Winograd for it here");
       continue;
     }
-    Tensor direct_weights, winograd_weights;  // evaluation: reordered once, as the layer keeps them
-    if (pass == kForward && !training) {
-      direct_weights = weight_in_layout(weight, direct, forward_inference_primitive(direct).pd.weights_desc());
-      winograd_weights = weight_in_layout(weight, winograd, forward_inference_primitive(winograd).pd.weights_desc());
+    PassTimings timings;
+    if (timing_source) {
+      timings = timing_source(choice.layer + " | batch " + std::to_string(g.src[0]), kPassNames[pass]);
+    } else {
+      Tensor direct_weights, winograd_weights;  // evaluation: reordered once, as the layer keeps them
+      if (pass == kForward && !training) {
+        direct_weights = weight_in_layout(weight, direct, forward_inference_primitive(direct).pd.weights_desc());
+        winograd_weights = weight_in_layout(weight, winograd, forward_inference_primitive(winograd).pd.weights_desc());
+      }
+      timings = interleaved_timings([&] { run_pass(direct, pass, in, direct_weights); },
+                                    [&] { run_pass(winograd, pass, in, winograd_weights); });
     }
-    const auto [direct_ms, winograd_ms] = best_times_ms([&] { run_pass(direct, pass, in, direct_weights); },
-                                                        [&] { run_pass(winograd, pass, in, winograd_weights); });
-    pass_algorithm(choice.algorithms, pass) = faster_algorithm(direct_ms, winograd_ms);
-    append_note(times, std::string(kPassNames[pass]) + " " + milliseconds(direct_ms) + "/" + milliseconds(winograd_ms));
+    const PassDecision decision = decide_pass(timings, prior);
+    pass_algorithm(choice.algorithms, pass) = decision.algorithm;
+    choice.provisional = choice.provisional || decision.provisional;
+    append_note(decided, std::string(kPassNames[pass]) + " " + conv_algorithm_name(decision.algorithm) + ": " +
+                             decision.reason + " (median ms " + median_ms(timings.direct_ms) + "/" +
+                             median_ms(timings.winograd_ms) + ")");
   }
-  if (!times.empty()) choice.note = "ms direct/winograd: " + times + (choice.note.empty() ? "" : "; " + choice.note);
+  choice.source = choice.provisional ? "prior" : "measured";
+  choice.note = decided;
+  append_note(choice.note, skipped);
+  std::lock_guard<std::mutex> lock(decision_cache().mutex);
+  ++decision_cache().measurements;
   return choice;
 }
+
+// The input's layout in the machine store's key: the reorders a candidate forces depend on it. A plain
+// input (the first layer, or a model that hands plain tensors on) and a blocked one (what the
+// previous convolution produced) are told apart; blocked layouts are whatever oneDNN prefers here.
+const char* input_layout(const Tensor& x) { return x.is_plain() ? "plain input" : "blocked input"; }
 
 // A decision for a layer shape under policy winograd or auto; cached per process.
 ConvLayerChoice decide(const ConvGeometry& g, ConvAlgoPolicy policy, const std::string& key, const Tensor& x,
                        const Tensor& weight, const Tensor& bias) {
   const std::string cache_key = std::string(conv_algo_policy_name(policy)) + "|" + key;
   DecisionCache& cache = decision_cache();
+  ConvChoiceAgreement agreement;
   {
     std::lock_guard<std::mutex> lock(cache.mutex);
     if (auto it = cache.entries.find(cache_key); it != cache.entries.end()) return it->second;
+    agreement = cache.agreement;
   }
   ConvLayerChoice choice;
   choice.layer = key;
   choice.policy = policy;
-  choice.source = policy == ConvAlgoPolicy::automatic ? "measured" : "requested";
+  choice.source = "requested";
   if (const std::string reason = winograd_unsuitable_reason(g); !reason.empty()) {
     choice.note = "direct: Winograd does not apply: " + reason;
   } else if (policy == ConvAlgoPolicy::winograd) {
@@ -218,15 +253,16 @@ ConvLayerChoice decide(const ConvGeometry& g, ConvAlgoPolicy policy, const std::
       else append_note(choice.note, std::string(kPassNames[pass]) + " falls back to direct: oneDNN has no Winograd for it here");
     }
   } else {
-    // The machine store's key: timings depend on the thread count, and a pass not measured is direct.
+    // The machine store's key: everything the timings depend on besides the machine itself.
     const PassesNeeded passes = passes_needed(x, weight, bias);
-    const std::string machine_key =
-        std::to_string(num_threads()) + " threads | " + passes.names() + " | " + key;
-    choice = machine_cached_choice(machine_key, [&] { return measure(g, x, weight, bias, passes, choice); });
+    const std::string machine_key = std::to_string(num_threads()) + " threads | " + passes.names() + " | batch " +
+                                    std::to_string(g.src[0]) + " | " + input_layout(x) + " | " + key;
+    const auto decide_here = [&] {
+      return machine_cached_choice(machine_key, key, [&] { return measure(g, x, weight, bias, passes, choice); });
+    };
+    choice = agreement ? agreement(choice, decide_here) : decide_here();
   }
   std::lock_guard<std::mutex> lock(cache.mutex);
-  if (policy == ConvAlgoPolicy::automatic && winograd_unsuitable_reason(g).empty() && choice.source == "measured")
-    ++cache.measurements;  // not when the machine store had it
   return cache.entries.emplace(cache_key, choice).first->second;  // the first one stored wins
 }
 
@@ -280,6 +316,18 @@ int64_t conv_algorithm_measurements() {
   auto& cache = conv_detail::decision_cache();
   std::lock_guard<std::mutex> lock(cache.mutex);
   return cache.measurements;
+}
+
+void set_conv_choice_agreement(ConvChoiceAgreement agreement) {
+  auto& cache = conv_detail::decision_cache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.agreement = std::move(agreement);
+}
+
+void set_conv_timing_source_for_tests(ConvTimingSource source) {
+  auto& cache = conv_detail::decision_cache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.timing_source = std::move(source);
 }
 
 }  // namespace sugar::ops

@@ -35,12 +35,6 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text) {
   throw Error("unknown convolution algorithm '" + text + "' (known: direct, winograd)", ErrorKind::usage);
 }
 
-ConvAlgorithm faster_algorithm(double direct_ms, double winograd_ms) {
-  if (winograd_ms < 0) return ConvAlgorithm::direct;
-  if (direct_ms < 0) return ConvAlgorithm::winograd;
-  return winograd_ms < (1.0 - kWinogradMargin) * direct_ms ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
-}
-
 bool ConvPassAlgorithms::uses_winograd() const {
   return forward == ConvAlgorithm::winograd || backward_data == ConvAlgorithm::winograd ||
          backward_weights == ConvAlgorithm::winograd;
@@ -53,6 +47,7 @@ std::string to_json_text(const ConvLayerChoice& c) {
                             {"backward_data", conv_algorithm_name(c.algorithms.backward_data)},
                             {"backward_weights", conv_algorithm_name(c.algorithms.backward_weights)},
                             {"source", c.source},
+                            {"provisional", c.provisional},
                             {"note", c.note}};
   return j.dump();
 }
@@ -85,6 +80,10 @@ ConvLayerChoice conv_layer_choice_from_json(const std::string& text, const std::
   c.algorithms.backward_data = parsed("backward_data", parse_conv_algorithm);
   c.algorithms.backward_weights = parsed("backward_weights", parse_conv_algorithm);
   c.source = field("source");
+  if (j.contains("provisional")) {
+    SUGAR_CHECK(j["provisional"].is_boolean(), where, ": convolution algorithm choice's 'provisional' is not true or false");
+    c.provisional = j["provisional"].get<bool>();
+  }
   c.note = field("note");
   return c;
 }

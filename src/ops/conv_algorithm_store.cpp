@@ -1,10 +1,12 @@
-// The machine-wide file of auto's choices (see conv_algorithm_store.hpp).
-#include "conv_algorithm_store.hpp"
+// The machine-wide file of auto's choices and the hooks on how choices are made (see
+// conv_algorithm_store.hpp).
+#include "sugar/ops/conv_algorithm_store.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,13 +15,14 @@
 #include <spdlog/spdlog.h>
 
 #include "sugar/error.hpp"
-#include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/io/json_parse.hpp"
+#include "sugar/io/regular_file.hpp"
 #include "sugar/random.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/train/run_info.hpp"
 
-namespace sugar::ops::conv_detail {
+namespace sugar::ops {
 namespace {
 
 std::string cache_directory() {
@@ -35,8 +38,12 @@ std::string cache_directory() {
 
 // Raised whenever the measurement itself changes, so that decisions measured the old way are
 // measured again (a new file) instead of reused. 2: an inference forward no longer times the weight
-// reorder that the layer keeps across batches.
-constexpr int kMeasurementVersion = 2;
+// reorder that the layer keeps across batches. 3: interleaved pairs with a noise estimate, provisional
+// entries, keys with the batch and the input's layout.
+constexpr int kMeasurementVersion = 3;
+
+// Far above any real file (an entry is ~400 bytes; a model has tens of layer shapes).
+constexpr uint64_t kMaxStoreBytes = uint64_t{16} << 20;
 
 // What makes timings comparable: the processor, the oneDNN build, the kernels it picks and how
 // Sugar measures.
@@ -54,6 +61,8 @@ void warn_once(const std::string& message) {
   static std::once_flag warned;
   std::call_once(warned, [&] { spdlog::warn("{}", message); });
 }
+
+std::atomic<bool> remeasure{false};
 
 // flock(2) on <file>.lock for the lifetime of the object; locked() is false when that failed.
 class FileLock {
@@ -75,19 +84,43 @@ class FileLock {
   int fd_;
 };
 
-// The file's entries, or an empty object when there is no file yet. Throws on an unreadable or
-// malformed file.
+// The file's entries, or an empty object when there is no file yet. A file that is not this store's
+// format, or another machine's, is moved aside to <file>.corrupt (warned once) and counts as empty.
 nlohmann::json read_entries(const std::string& file) {
   if (!std::filesystem::exists(file)) return nlohmann::json::object();
-  nlohmann::json j;
+  std::string problem;
   try {
-    j = io::parse_json(io::read_file(file));
+    const nlohmann::json j = io::parse_json(io::read_regular_file(file, kMaxStoreBytes, "convolution algorithm store"));
+    if (!j.is_object() || !j.contains("choices") || !j["choices"].is_object()) problem = "no 'choices' object";
+    else if (!j.contains("machine") || j["machine"] != machine_signature())
+      problem = "written for another machine signature than '" + machine_signature() + "'";
+    else return j["choices"];
   } catch (const nlohmann::json::exception&) {
-    throw Error(file + ": not valid JSON");
+    problem = "not valid JSON";
+  } catch (const Error& e) {
+    problem = e.what();
   }
-  if (!j.is_object() || !j.contains("choices") || !j["choices"].is_object())
-    throw Error(file + ": no 'choices' object");
-  return j["choices"];
+  const std::string aside = file + ".corrupt";
+  std::error_code error;
+  std::filesystem::rename(file, aside, error);
+  warn_once(file + ": " + problem + (error ? "" : "; moved to " + aside) +
+            "; the convolution algorithms it held are measured again");
+  return nlohmann::json::object();
+}
+
+// The entry for `key` when it parses and names `layer`; nullopt (warned once) otherwise.
+std::optional<ConvLayerChoice> stored_choice(const nlohmann::json& entries, const std::string& key,
+                                             const std::string& layer, const std::string& file) {
+  const auto it = entries.find(key);
+  if (it == entries.end()) return std::nullopt;
+  try {
+    ConvLayerChoice choice = conv_layer_choice_from_json(it->dump(), file + ": '" + key + "'");
+    SUGAR_CHECK(choice.layer == layer, file, ": '", key, "' holds the choice of another layer ('", choice.layer, "')");
+    return choice;
+  } catch (const Error& e) {
+    warn_once(std::string(e.what()) + "; it is measured again");
+    return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -101,7 +134,22 @@ std::string machine_choice_file() {
   return dir + name;
 }
 
-ConvLayerChoice machine_cached_choice(const std::string& key, const std::function<ConvLayerChoice()>& measure) {
+std::string forget_machine_choices() {
+  const std::string file = machine_choice_file();
+  if (file.empty() || !std::filesystem::exists(file)) return "";
+  std::error_code error;
+  std::filesystem::remove(file, error);
+  if (error) throw Error("cannot delete " + file + ": " + error.message());
+  std::filesystem::remove(file + ".lock", error);  // a stale lock file is harmless; a failure here too
+  return file;
+}
+
+void set_conv_remeasure(bool on) { remeasure = on; }
+
+namespace conv_detail {
+
+ConvLayerChoice machine_cached_choice(const std::string& key, const std::string& layer,
+                                      const std::function<ConvLayerChoice()>& measure) {
   const std::string file = machine_choice_file();
   if (file.empty()) return measure();
   std::error_code error;
@@ -111,17 +159,13 @@ ConvLayerChoice machine_cached_choice(const std::string& key, const std::functio
     warn_once("cannot lock " + file + ".lock" + kOnlyThisProcess);
     return measure();
   }
-  nlohmann::json entries;
-  try {
-    entries = read_entries(file);
-    if (auto it = entries.find(key); it != entries.end()) {
-      ConvLayerChoice choice = conv_layer_choice_from_json(it->dump(), file + ": '" + key + "'");
-      choice.source = "machine cache";
-      return choice;
+  nlohmann::json entries = read_entries(file);
+  if (!remeasure) {
+    if (std::optional<ConvLayerChoice> stored = stored_choice(entries, key, layer, file);
+        stored && !stored->provisional) {
+      stored->source = "machine cache";
+      return *stored;
     }
-  } catch (const Error& e) {
-    warn_once(std::string(e.what()) + " (it is rewritten with this process's measurements)");
-    entries = nlohmann::json::object();
   }
   const ConvLayerChoice choice = measure();
   entries[key] = io::parse_json(to_json_text(choice));
@@ -134,4 +178,5 @@ ConvLayerChoice machine_cached_choice(const std::string& key, const std::functio
   return choice;
 }
 
-}  // namespace sugar::ops::conv_detail
+}  // namespace conv_detail
+}  // namespace sugar::ops

@@ -9,22 +9,26 @@
 //   direct    every pass of every layer runs direct convolution;
 //   winograd  Winograd where oneDNN has an implementation for the layer and pass, direct elsewhere
 //             (the choice says which passes fell back, and why);
-//   auto      per layer shape and per pass, the faster of the two, measured once per process on the
-//             real shapes at the layer's first call (cuDNN's benchmark mode): each candidate is timed
-//             with the reorders it forces (its input taken from the layout the real input has, its
-//             output handed on in the layout direct convolution would produce, the plain weight
-//             reordered into its layout, gradients returned in the caller's layouts). Winograd must
-//             win by kWinogradMargin to be picked: it is the less exact of the two.
+//   auto      per layer shape and per pass, the faster of the two, decided at the layer's first call
+//             (cuDNN's benchmark mode) by timing both on the real tensors with the reorders each
+//             forces (its input taken from the layout the real input has, its output handed on in
+//             the layout direct convolution would produce, the plain weight reordered into its
+//             layout, gradients returned in the caller's layouts). Timings become a choice by the
+//             rule of conv_decision.hpp: interleaved pairs, a noise estimate, Winograd only when it
+//             clearly wins by kWinogradMargin (it is the less exact of the two); timings that cannot
+//             decide, or taken on a busy machine, give a documented prior marked provisional.
 // The three passes (forward, backward-data, backward-weights) are separate primitives, so each can
 // use its own algorithm.
 //
-// A choice is keyed by the layer's shape without the batch size (a training batch, the last smaller
-// batch and the evaluation batch share one choice, so training and evaluation compute the same way).
-// Measured choices are cached per process and in a file for the whole machine (see
-// src/ops/conv_algorithm_store.hpp: ~/.cache/sugar, SUGAR_CACHE_DIR), so two fresh runs of one config
-// on one machine choose alike and compute alike. A run records its choices (run.json, checkpoint
-// metadata) and a resumed run pins them (Conv2dState::pinned), so it computes exactly as the original
-// run even on another machine or after the machine's file was deleted.
+// A layer's choice is made once, at its first call, and kept for every later call whatever the batch
+// (the last smaller batch and the evaluation batches compute as training did). The timings behind it
+// depend on the batch, so the machine-wide file that keeps measured choices for later runs (see
+// src/ops/conv_algorithm_store.hpp: ~/.cache/sugar, SUGAR_CACHE_DIR) keys them by the batch, the
+// threads, the input's layout and the passes timed, and keeps a provisional choice only until a
+// later run or `sugar tune` measures it clearly. A run records its choices with how each was made
+// (run.json, checkpoint metadata) and a resumed run pins them (Conv2dState::pinned), so it computes
+// exactly as the original run even on another machine or after the machine's file was deleted; the
+// ranks of a data-parallel run all take rank 0's choices (set_conv_choice_agreement).
 #include <cstdint>
 #include <string>
 
@@ -44,10 +48,6 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text);
 // Winograd is picked only when it takes less than (1 - kWinogradMargin) of direct's time.
 inline constexpr double kWinogradMargin = 0.05;
 
-// The faster algorithm of one pass given measured times (milliseconds; a negative time = the
-// algorithm is unavailable for that pass).
-ConvAlgorithm faster_algorithm(double direct_ms, double winograd_ms);
-
 struct ConvPassAlgorithms {
   ConvAlgorithm forward = ConvAlgorithm::direct;
   ConvAlgorithm backward_data = ConvAlgorithm::direct;
@@ -63,15 +63,19 @@ struct ConvLayerChoice {
   ConvAlgoPolicy policy = ConvAlgoPolicy::direct;  // the policy it was made under
   ConvPassAlgorithms algorithms;
   // "requested" (direct/winograd), "measured" (auto, timed by this process), "machine cache" (auto,
-  // timed earlier on this machine) or "recorded" (pinned)
+  // timed earlier on this machine), "prior" (auto, the timings could not decide) or "recorded"
+  // (pinned from a checkpoint)
   std::string source;
+  // auto: at least one pass runs the prior because its timings could not decide (conv_decision.hpp).
+  bool provisional = false;
   // Why: the measured times of each pass, or the passes that fell back to direct and why.
   std::string note;
   bool operator==(const ConvLayerChoice&) const = default;
 };
 
 // One JSON object {"layer", "policy", "forward", "backward_data", "backward_weights", "source",
-// "note"} and back; parse errors are one line naming `where` and the field.
+// "provisional", "note"} and back ("provisional" may be missing: records written before it existed);
+// parse errors are one line naming `where` and the field.
 std::string to_json_text(const ConvLayerChoice& choice);
 ConvLayerChoice conv_layer_choice_from_json(const std::string& text, const std::string& where);
 
