@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sugar/autograd.hpp"
 #include "sugar/config/config_yaml.hpp"
+#include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/io/safetensors.hpp"
@@ -28,6 +30,7 @@
 #include "sugar/runtime.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/train/checkpoint.hpp"
+#include "sugar/train/conv_choice_agreement.hpp"
 #include "sugar/train/run_info.hpp"
 #include "support/gradcheck.hpp"
 #include "support/reference_conv.hpp"
@@ -672,6 +675,7 @@ TEST(ConvAlgorithm, RunJsonListsEachLayersChoiceAndTheImplementations) {
     EXPECT_EQ(layer["backward_data"], ops::conv_algorithm_name(choice.algorithms.backward_data));
     EXPECT_EQ(layer["backward_weights"], ops::conv_algorithm_name(choice.algorithms.backward_weights));
     EXPECT_EQ(layer["source"], "measured");
+    EXPECT_EQ(layer["provisional"], false);
   }
   // oneDNN's implementation of each primitive, by cache key: the first layer's forward among them.
   bool found = false;
@@ -735,4 +739,65 @@ TEST(ConvAlgorithm, ConfigKeyParsesAndReachesEveryConvolutionOfTheModel) {
   for (const auto& [name, choice] : choices) EXPECT_EQ(choice.policy, ConvAlgoPolicy::winograd) << name;
   EXPECT_EQ(nn::conv_algorithm_choices(*model)[0].second.algorithms.forward,
             cpu_has_winograd() ? ConvAlgorithm::winograd : ConvAlgorithm::direct);
+}
+
+// ---- data parallelism -----------------------------------------------------------------------------
+
+// Two ranks (threads of one process): rank 0 decides, rank 1 gets rank 0's algorithms, provisional
+// flag and source under its own layer key, without deciding.
+TEST(ConvAlgorithm, RankZeroDecidesTheAlgorithmsOfEveryRank) {
+  auto group = dist::make_thread_group(2);
+  ops::ConvLayerChoice undecided;
+  undecided.layer = kStoreLayer;
+  undecided.policy = ConvAlgoPolicy::automatic;
+  ops::ConvLayerChoice results[2];
+  bool rank1_decided = false;
+  std::thread rank1([&] {
+    ops::ConvLayerChoice mine = undecided;
+    mine.layer = "f32 16x10x10->16x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias (rank 1)";
+    results[1] = train::rank0_conv_choice(*group[1], mine, [&] {
+      rank1_decided = true;
+      return mine;
+    });
+  });
+  results[0] = train::rank0_conv_choice(*group[0], undecided, [&] {
+    ops::ConvLayerChoice decided = undecided;
+    decided.algorithms = {ConvAlgorithm::winograd, ConvAlgorithm::direct, ConvAlgorithm::winograd};
+    decided.provisional = true;
+    decided.source = "prior";
+    decided.note = "rank 0's timings";
+    return decided;
+  });
+  rank1.join();
+  EXPECT_FALSE(rank1_decided);
+  EXPECT_EQ(results[0].note, "rank 0's timings");
+  EXPECT_EQ(results[1].algorithms, results[0].algorithms);
+  EXPECT_TRUE(results[1].provisional);
+  EXPECT_EQ(results[1].source, "prior");
+  EXPECT_EQ(results[1].note, "decided by rank 0");
+  EXPECT_EQ(results[1].layer, "f32 16x10x10->16x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias (rank 1)");
+}
+
+// ---- what a run's log says ---------------------------------------------------------------------------
+
+TEST(ConvAlgorithm, TheSummaryCountsHowChoicesWereMadeAndNamesTheProvisionalOnes) {
+  const auto choice = [](const char* source, bool provisional) {
+    ops::ConvLayerChoice c;
+    c.layer = kStoreLayer;
+    c.source = source;
+    c.provisional = provisional;
+    return c;
+  };
+  const std::vector<std::pair<std::string, ops::ConvLayerChoice>> choices = {
+      {"conv1", choice("measured", false)},         {"layer1.0.conv1", choice("prior", true)},
+      {"layer1.0.conv2", choice("machine cache", false)}, {"layer1.1.conv1", choice("prior", true)},
+      {"layer2.0.shortcut.0", choice("requested", false)}, {"layer2.0.conv1", choice("measured", false)}};
+  EXPECT_EQ(nn::conv_algorithm_summary(choices),
+            "6 convolution layers: 2 measured, 1 from this machine's store, 2 prior (provisional), 1 requested; "
+            "provisional: layer1.0.conv1, layer1.1.conv1");
+  EXPECT_EQ(nn::count_provisional(choices), 2);
+  const std::string lines = nn::conv_algorithm_lines(choices, false);
+  EXPECT_NE(lines.find("  layer1.0.conv1         ddd  prior*         " + std::string(kStoreLayer) + "\n"),
+            std::string::npos)
+      << lines;
 }

@@ -22,6 +22,7 @@
 #include "command_report.hpp"
 #include "command_sweep.hpp"
 #include "command_train.hpp"
+#include "command_tune.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
 #include "sugar/log_format.hpp"
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
   commands.push_back(add_sweep_command(app));
   commands.push_back(add_report_command(app));
   commands.push_back(add_bench_command(app));
+  commands.push_back(add_tune_command(app));
   // After the subcommands: CLI11 copies the footer into subcommands created later, and these
   // examples are about the program as a whole.
   app.footer(kFooter);

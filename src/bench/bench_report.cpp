@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sugar/bench/bench.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::bench {
@@ -95,14 +96,8 @@ std::string to_table_text(const BenchResult& r) {
     out += line + "\n";
   }
   out += std::string("convolution algorithms (") + ops::conv_algo_policy_name(o.conv_algo) +
-         "; forward/backward-data/backward-weights, d = direct, W = Winograd):\n";
-  const auto letter = [](ops::ConvAlgorithm a) { return a == ops::ConvAlgorithm::winograd ? 'W' : 'd'; };
-  for (const auto& [path, c] : r.conv_algorithms) {
-    out += format("  %-22s %c%c%c  %s", path.c_str(), letter(c.algorithms.forward), letter(c.algorithms.backward_data),
-                  letter(c.algorithms.backward_weights), c.layer.c_str());
-    if (!c.note.empty()) out.append("  (").append(c.note).append(")");
-    out += "\n";
-  }
+         "; forward/backward-data/backward-weights, d = direct, W = Winograd; * = provisional):\n";
+  out += nn::conv_algorithm_lines(r.conv_algorithms);
   return out;
 }
 

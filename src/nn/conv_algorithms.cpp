@@ -1,5 +1,6 @@
 #include "sugar/nn/conv_algorithms.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "sugar/error.hpp"
@@ -19,6 +20,48 @@ std::vector<std::pair<std::string, ops::ConvLayerChoice>> conv_algorithm_choices
     if (auto* conv = dynamic_cast<Conv2d*>(module); conv != nullptr && conv->algorithm_choice())
       choices.emplace_back(name, *conv->algorithm_choice());
   return choices;
+}
+
+std::string conv_algorithm_summary(const std::vector<std::pair<std::string, ops::ConvLayerChoice>>& choices) {
+  // In the order a newcomer reads them: timed now, timed before, could not decide, not timed.
+  const std::pair<const char*, const char*> sources[] = {{"measured", "measured"},
+                                                         {"machine cache", "from this machine's store"},
+                                                         {"prior", "prior (provisional)"},
+                                                         {"recorded", "recorded in the checkpoint"},
+                                                         {"requested", "requested"}};
+  std::string counts, provisional;
+  for (const auto& [source, words] : sources) {
+    int64_t n = 0;
+    for (const auto& [name, choice] : choices) n += choice.source == source ? 1 : 0;
+    if (n > 0) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + words;
+  }
+  for (const auto& [name, choice] : choices)
+    if (choice.provisional) provisional += (provisional.empty() ? "" : ", ") + name;
+  return std::to_string(choices.size()) + " convolution layers: " + counts +
+         (provisional.empty() ? "" : "; provisional: " + provisional);
+}
+
+std::string conv_algorithm_lines(const std::vector<std::pair<std::string, ops::ConvLayerChoice>>& choices,
+                                 bool notes) {
+  const auto letter = [](ops::ConvAlgorithm a) { return a == ops::ConvAlgorithm::winograd ? 'W' : 'd'; };
+  std::string out;
+  for (const auto& [path, c] : choices) {
+    const std::string source = c.source + (c.provisional ? "*" : "");
+    char head[160];
+    std::snprintf(head, sizeof head, "  %-22s %c%c%c  %-14s %s", path.c_str(), letter(c.algorithms.forward),
+                  letter(c.algorithms.backward_data), letter(c.algorithms.backward_weights), source.c_str(),
+                  c.layer.c_str());
+    out += head;
+    if (notes && !c.note.empty()) out.append("  (").append(c.note).append(")");
+    out += "\n";
+  }
+  return out;
+}
+
+int64_t count_provisional(const std::vector<std::pair<std::string, ops::ConvLayerChoice>>& choices) {
+  int64_t n = 0;
+  for (const auto& [name, choice] : choices) n += choice.provisional ? 1 : 0;
+  return n;
 }
 
 std::string conv_algorithm_choices_json(Module& root) {

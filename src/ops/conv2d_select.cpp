@@ -218,7 +218,7 @@ ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& we
   }
   choice.source = choice.provisional ? "prior" : "measured";
   choice.note = decided;
-  append_note(choice.note, skipped);
+  if (!skipped.empty()) append_note(choice.note, skipped);
   std::lock_guard<std::mutex> lock(decision_cache().mutex);
   ++decision_cache().measurements;
   return choice;

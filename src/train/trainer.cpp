@@ -24,8 +24,10 @@
 #include "sugar/saved_tensor.hpp"
 #include "sugar/train/builders.hpp"
 #include "sugar/nn/batch_norm.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/nn/sample_offset.hpp"
 #include "sugar/train/checkpoint.hpp"
+#include "sugar/train/conv_choice_agreement.hpp"
 #include "sugar/train/gradient_allreduce.hpp"
 #include "sugar/train/neuron_stats.hpp"
 #include "sugar/train/neurons_csv.hpp"
@@ -180,6 +182,7 @@ class Run {
   }
 
   TrainResult execute() {
+    const RankZeroConvChoices one_set_of_algorithms(*s_.ranks);
     std::optional<RunLog> log;
     watching_signals_ = options_.handle_signals;  // train()/resume() hold the SignalWatch
     std::optional<run_dir::RunStatus> status;
@@ -328,6 +331,7 @@ class Run {
           continue;
         }
         if (train_step(*batch, &skipped)) {
+          if (!conv_algorithms_reported_) report_conv_algorithms();
           position_.train_seconds = seconds_before + seconds_since(train_start);
           progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
                           100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen));
@@ -437,6 +441,22 @@ class Run {
   }
 
   // One optimizer iteration; false when the batch was skipped for a non-finite loss or gradient.
+  // Once, after this process's first step has decided every convolution's algorithm: how they were
+  // made, in the log and in run.json, and a warning when some are provisional (their timings could not
+  // decide), since such a run may be slower than it could be.
+  void report_conv_algorithms() {
+    conv_algorithms_reported_ = true;
+    if (!writer_ || s_.config.train.conv_algo != "auto") return;
+    const auto choices = nn::conv_algorithm_choices(*s_.model);
+    spdlog::info("convolution algorithms (auto): {}", nn::conv_algorithm_summary(choices));
+    if (const int64_t provisional = nn::count_provisional(choices); provisional > 0)
+      spdlog::warn("{} convolution layer(s) run provisional algorithm choices: their timings could not decide "
+                   "(too close to call, or other processes were using the machine), so they run the prior; "
+                   "'sugar tune {}' on a quiet machine measures them again for later runs (run.json lists why)",
+                   provisional, path_in(dir_, run_dir::kConfigFile));
+    record_layer_implementations(path_in(dir_, run_dir::kRunInfoFile), *s_.model, s_.config.train.conv_algo);
+  }
+
   bool train_step(const data::Batch& batch, int64_t* skipped) {
     const bool may_skip = s_.config.train.on_nonfinite == "skip_batch";
     const double lr = s_.schedule->lr(position_.step);
@@ -521,6 +541,7 @@ class Run {
   RunLog* log_ = nullptr;             // rank 0 only
   int64_t agreed_stop_signal_ = 0;
   bool watching_signals_ = false;      // options_.handle_signals: a SignalWatch is active
+  bool conv_algorithms_reported_ = false;
   bool checkpoint_requested_ = false;  // SIGUSR1 arrived at the last batch of an epoch: saved at its end
   nn::NamedTensors parameters_;       // checked for non-finite gradients before every update
   StateSnapshot state_before_batch_;  // BatchNorm statistics before the batch (train.on_nonfinite=skip_batch)

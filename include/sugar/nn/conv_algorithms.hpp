@@ -19,6 +19,18 @@ void set_conv_algorithm(Module& root, ops::ConvAlgoPolicy policy);
 // run yet are left out.
 std::vector<std::pair<std::string, ops::ConvLayerChoice>> conv_algorithm_choices(Module& root);
 
+// One line for a run's log: how the choices were made, e.g. "20 convolution layers: 12 measured, 5
+// from this machine's store, 1 prior (provisional), 2 requested"; with the provisional layers named
+// after "provisional: " when there are any.
+std::string conv_algorithm_summary(const std::vector<std::pair<std::string, ops::ConvLayerChoice>>& choices);
+// One line per layer for a terminal: "  layer1.0.conv1   WWd  measured      f32 64x32x32->... (note)":
+// the forward/backward-data/backward-weights algorithms (d = direct, W = Winograd), how the choice
+// was made ("prior*" marks a provisional one), the layer and, with `notes`, why.
+std::string conv_algorithm_lines(const std::vector<std::pair<std::string, ops::ConvLayerChoice>>& choices,
+                                 bool notes = true);
+// How many of the choices are provisional (their timings could not decide).
+int64_t count_provisional(const std::vector<std::pair<std::string, ops::ConvLayerChoice>>& choices);
+
 // {"layer1.0.conv1": {"layer": ..., "policy": ..., "forward": ..., ...}, ...} ("{}" when none ran).
 std::string conv_algorithm_choices_json(Module& root);
 

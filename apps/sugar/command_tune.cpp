@@ -1,0 +1,134 @@
+#include "command_tune.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "option_checks.hpp"
+#include "sugar/bench/bench.hpp"
+#include "sugar/config/config_yaml.hpp"
+#include "sugar/error.hpp"
+#include "sugar/models/registry.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/ops/conv_algorithm_store.hpp"
+#include "sugar/runtime.hpp"
+#include "sugar/train/tune.hpp"
+
+namespace sugar::cli {
+namespace {
+
+struct TuneArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  int ranks = 1;
+  std::string model;
+  int64_t batch = 128;
+  int64_t classes = 10;
+  std::string dtype = "f32";
+  std::string activation = "relu";
+  bool reset = false;
+  CLI::Option* global_threads = nullptr;
+  CLI::Option* batch_option = nullptr;
+};
+
+int run_tune(const TuneArgs& args) {
+  if (!args.config.empty() && !args.model.empty())
+    throw Error("tune: give either CONFIG or --model NAME, not both", ErrorKind::usage);
+  if (args.model.empty() && (args.batch_option->count() > 0))
+    throw Error("tune: --batch applies to --model (a config's batch is train.batch_size)", ErrorKind::usage);
+  if (args.config.empty() && (!args.overrides.empty() || args.ranks != 1))
+    throw Error("tune: --set and --ranks apply to a CONFIG", ErrorKind::usage);
+  if (args.config.empty() && args.model.empty() && !args.reset)
+    throw Error("tune: a CONFIG, --model NAME or --reset is required", ErrorKind::usage);
+
+  const std::string file = ops::machine_choice_file();
+  if (file.empty()) {
+    throw Error("tune: this machine's store of convolution algorithm choices is off (SUGAR_CACHE_DIR=off, or no HOME): "
+                "there is nothing to keep the measurements in",
+                ErrorKind::usage);
+  }
+  if (args.reset) {
+    const std::string deleted = ops::forget_machine_choices();
+    std::printf("%s\n", deleted.empty() ? ("no choices stored yet (" + file + ")").c_str()
+                                        : ("forgot this machine's convolution algorithm choices: deleted " + deleted).c_str());
+    if (args.config.empty() && args.model.empty()) return 0;
+  }
+
+  train::TuneTarget target;
+  if (!args.config.empty()) {
+    const config::ExperimentConfig config = config::load_config(args.config, args.overrides);
+    // The thread count the run would use (timings depend on it): --threads, else train.threads.
+    if ((args.global_threads == nullptr || args.global_threads->count() == 0) && config.train.threads > 0)
+      set_num_threads(config.train.threads);
+    target = train::config_tune_target(config, args.ranks);
+  } else {
+    target = train::model_tune_target(args.model, args.activation, args.classes, args.batch,
+                                      args.dtype == "bf16" ? DType::bf16 : DType::f32);
+  }
+  spdlog::info("tune: measuring every convolution of {} on {} threads (each layer times both algorithms in "
+               "interleaved pairs; keep the machine otherwise idle)",
+               target.description, num_threads());
+  const auto choices = train::tune_conv_algorithms(target);
+  std::printf("%s, %d threads: %s\n", target.description.c_str(), num_threads(),
+              nn::conv_algorithm_summary(choices).c_str());
+  std::printf("(forward/backward-data/backward-weights: d = direct, W = Winograd; * = provisional)\n%s",
+              nn::conv_algorithm_lines(choices).c_str());
+  std::printf("kept in %s\n", file.c_str());
+  if (const int64_t provisional = nn::count_provisional(choices); provisional > 0) {
+    spdlog::warn("{} layer(s) are still provisional: their timings could not decide (too close to call, or other "
+                 "processes used the machine); they run the prior until a later run or tune measures them clearly",
+                 provisional);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_tune_command(CLI::App& parent) {
+  auto args = std::make_shared<TuneArgs>();
+  CLI::App* app = parent.add_subcommand(
+      "tune", "Measure the convolution algorithms (conv_algo auto) of a config's or a model's layers again, or forget them");
+  app->add_option("config", args->config, "The experiment config whose model, data shape, batch and dtype to measure")
+      ->type_name("CONFIG");
+  app->add_option("--set", args->overrides, "Override a config key, as in sugar train (repeatable)")->type_name("KEY=VALUE");
+  app->add_option("--ranks", args->ranks,
+                  "Measure the per-process batch of an mpirun with this many ranks (train.batch_size / N; default: 1)")
+      ->check(within<int>(1, 4096))
+      ->type_name("N");
+  std::string model_names;
+  for (const std::string& name : models::model_names()) model_names += (model_names.empty() ? "" : ", ") + name;
+  app->add_option("--model", args->model, "A model on 3x32x32 inputs instead of a config (" + model_names + ")")
+      ->type_name("NAME");
+  args->batch_option = app->add_option("--batch", args->batch, "--model: images per step (default: 128)")
+                           ->check(within<int64_t>(1, bench::kMaxBatch))
+                           ->type_name("N");
+  app->add_option("--classes", args->classes, "--model: classes (default: 10)")
+      ->check(within<int64_t>(2, bench::kMaxClasses))
+      ->type_name("K");
+  app->add_option("--dtype", args->dtype, "--model: f32 or bf16 (default: f32)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->type_name("DTYPE");
+  app->add_option("--activation", args->activation, "--model: activation at every site (default: relu)")
+      ->type_name("SPEC");
+  app->add_flag("--reset", args->reset,
+                "Forget this machine's stored choices first (alone: forget them and stop)");
+  args->global_threads = parent.get_option_no_throw("--threads");
+  app->footer(
+      "\nauto times direct and Winograd convolution for each layer at its first call and keeps a clear\n"
+      "result for every later run on this machine (~/.cache/sugar, or $SUGAR_CACHE_DIR), keyed by batch,\n"
+      "threads, passes and input layout. Timings that cannot decide (too close, or other processes used\n"
+      "the machine) run a documented prior, marked provisional, and the next run measures them again.\n"
+      "tune measures every layer now, clear or not, and replaces what the store held: run it on a quiet\n"
+      "machine, with the --threads the runs will use.\n"
+      "\nExamples:\n"
+      "  sugar --threads 2 tune configs/quickstart.yaml\n"
+      "  sugar tune configs/paper/resnet18-cifar10.yaml --ranks 2     (for mpirun -np 2)\n"
+      "  sugar tune --model vgg16 --batch 256\n"
+      "  sugar tune --reset\n");
+  return {app, [args] { return run_tune(*args); }};
+}
+
+}  // namespace sugar::cli

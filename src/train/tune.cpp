@@ -1,0 +1,77 @@
+// Measuring a model's convolution algorithm choices again (see tune.hpp).
+#include "sugar/train/tune.hpp"
+
+#include "sugar/autograd.hpp"
+#include "sugar/data/registry.hpp"
+#include "sugar/error.hpp"
+#include "sugar/models/registry.hpp"
+#include "sugar/nn/init.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/ops/conv_algorithm_store.hpp"
+#include "sugar/random.hpp"
+#include "sugar/train/builders.hpp"
+
+namespace sugar::train {
+namespace {
+
+// Remeasuring for the lifetime of the object, whatever happens in between.
+struct Remeasuring {
+  Remeasuring() { ops::set_conv_remeasure(true); }
+  ~Remeasuring() { ops::set_conv_remeasure(false); }
+  Remeasuring(const Remeasuring&) = delete;
+  Remeasuring& operator=(const Remeasuring&) = delete;
+};
+
+}  // namespace
+
+TuneTarget config_tune_target(const config::ExperimentConfig& config, int ranks) {
+  if (ranks < 1 || config.train.batch_size % ranks != 0)
+    throw Error("tune: train.batch_size " + std::to_string(config.train.batch_size) + " does not split evenly over " +
+                    std::to_string(ranks) + " ranks",
+                ErrorKind::usage);
+  const data::DataSplits splits = data::load_data(config.data);
+  TuneTarget target;
+  target.model = build_model(config, splits);
+  target.input = {config.train.batch_size / ranks, splits.shape.channels, splits.shape.height, splits.shape.width};
+  target.dtype = compute_dtype(config);
+  target.description = config.model.name + " on " + config.data.name + ", batch " + std::to_string(target.input[0]) +
+                       (ranks > 1 ? " per rank" : "") + ", " + config.train.dtype;
+  return target;
+}
+
+TuneTarget model_tune_target(const std::string& model, const std::string& activation, int64_t classes, int64_t batch,
+                             DType dtype) {
+  models::ModelOptions options;
+  options.name = model;
+  options.activation = activation;
+  options.num_classes = classes;
+  options.in_channels = 3;
+  options.image_size = 32;
+  TuneTarget target;
+  target.model = models::build_model(options);
+  nn::initialize(*target.model, 0);
+  target.input = {batch, 3, 32, 32};
+  target.dtype = dtype;
+  target.description = model + " on 3x32x32 images, batch " + std::to_string(batch) + ", " + dtype_name(dtype);
+  return target;
+}
+
+std::vector<std::pair<std::string, ops::ConvLayerChoice>> tune_conv_algorithms(const TuneTarget& target) {
+  nn::set_conv_algorithm(*target.model, ops::ConvAlgoPolicy::automatic);
+  target.model->train();
+  ops::clear_conv_algorithm_cache();
+  const Remeasuring remeasuring;
+  // The values do not matter to the timings; a fixed seed keeps two tunes alike.
+  int64_t count = 1;
+  for (int64_t d : target.input) count *= d;
+  const RandomStream pixels(0, "tune/images");
+  std::vector<float> values(static_cast<size_t>(count));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(pixels.normal(i));
+  const Tensor x = Tensor::from_vector(target.input, values).to_dtype(target.dtype);
+  const Tensor y = (*target.model)(x);
+  autograd::backward(y, Tensor::full(y.shape(), 1.0f).to_dtype(y.dtype()));
+  autograd::clear_tape();
+  return nn::conv_algorithm_choices(*target.model);
+}
+
+}  // namespace sugar::train
