@@ -35,13 +35,14 @@ summary() {
   python3 -c '
 import json, sys
 d = json.loads(sys.stdin.read())
-layers = d["conv_algo"]["layers"].values()
+layers = list(d["conv_algo"]["layers"].values())
 sources = {}
 for c in layers:
     s = c["source"] + (" (provisional)" if c.get("provisional") else "")
     sources[s] = sources.get(s, 0) + 1
 wino = sum(1 for c in layers if "winograd" in (c["forward"], c["backward_data"], c["backward_weights"]))
-print(f"{d[\"imgs_per_sec\"]:.1f} | {wino} of {len(layers)} | " + ", ".join(f"{n} {s}" for s, n in sorted(sources.items())))'
+made = ", ".join(str(n) + " " + s for s, n in sorted(sources.items()))
+print("%.1f | %d of %d | %s" % (d["imgs_per_sec"], wino, len(layers), made))'
 }
 
 echo "auto under load: $model, batch $batch, $threads threads, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(date -u +%Y-%m-%d)."
