@@ -32,7 +32,8 @@ run bench --model vgg11 --batch 2 --threads 1 --warmup 1 --iters 1 --json
 [[ $(wc -l <"$work/out") == 1 ]] || fail "bench --json printed more than one line: $out"
 [[ $err == *"timed step 2/2"* ]] || fail "no progress on stderr: $err"
 for key in '"model":"vgg11"' '"dtype":"f32"' '"phase":"train"' '"batch":2' '"threads":1' '"imgs_per_sec":' \
-  '"peak_rss_mib":' '"peak_tensor_mib":' '"breakdown":' '"conv_backward_weights":' '"other":' '"recompute":true'; do
+  '"peak_rss_mib":' '"peak_tensor_mib":' '"breakdown":' '"conv_backward_weights":' '"other":' '"recompute":true' \
+  '"gflop_per_image":' '"achieved_gflops":'; do
   [[ $out == *"$key"* ]] || fail "the JSON lacks $key: $out"
 done
 
