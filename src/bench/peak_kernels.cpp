@@ -17,7 +17,12 @@ namespace sugar::bench {
 
 namespace {
 
-using KernelLoop = PeakKernelRun (*)(int64_t iterations, float one);
+// What a loop did: iterations x accumulators instructions, and its lanes' sum (PeakKernelRun::lane_sum).
+struct LoopRun {
+  int64_t instructions = 0;
+  double lane_sum = 0;
+};
+using KernelLoop = LoopRun (*)(int64_t iterations, float one);
 
 // Up to 28 zmm accumulators: AVX-512 has 32 vector registers and the loops need 2 more for their
 // operands; AVX2's 16 ymm registers allow 14.
@@ -30,71 +35,45 @@ double sum_of(const float* values, int count) {
   return sum;
 }
 
-// The operands are ones and the accumulators start at zero, each hidden from the optimiser by an
-// empty asm that "changes" its register: otherwise it folds x * 1 + acc into an add, or sees that all
-// chains compute the same value and keeps only one of them.
+// Defines the struct template `Name<kAccumulators>` whose run() is one ISA's register loop. A macro
+// because the target attribute that lets a function use an ISA's intrinsics cannot depend on a template
+// parameter, and a function without it cannot inline them: one body, written once, for every ISA.
+//
+// The operand is ones and the accumulators start at zero, each hidden from the optimiser by an empty
+// asm that "changes" its register (`constraint`: "+v" for zmm, "+x" for ymm): otherwise it folds
+// 1 x 1 + acc into an add, or sees that all chains compute the same value and keeps only one.
+// `operand_from_one` and `multiply_add` are expressions over `one`, `operand` and `acc[i]`.
+#define SUGAR_PEAK_KERNEL(Name, isa, Vector, lanes, constraint, zero, store, operand_from_one, multiply_add)    \
+  template <int kAccumulators>                                                                                 \
+  struct Name {                                                                                                \
+    __attribute__((target(isa), noinline)) static LoopRun run(int64_t iterations, float one) {                 \
+      auto operand = operand_from_one;                                                                         \
+      asm("" : constraint(operand));                                                                           \
+      Vector acc[kAccumulators];                                                                               \
+      for (int i = 0; i < kAccumulators; ++i) {                                                                \
+        acc[i] = zero();                                                                                       \
+        asm("" : constraint(acc[i]));                                                                          \
+      }                                                                                                        \
+      for (int64_t it = 0; it < iterations; ++it) {                                                            \
+        _Pragma("GCC unroll 32") for (int i = 0; i < kAccumulators; ++i) acc[i] = multiply_add;                 \
+      }                                                                                                        \
+      alignas(64) float lane_values[kAccumulators][lanes];                                                     \
+      for (int i = 0; i < kAccumulators; ++i) store(lane_values[i], acc[i]);                                   \
+      return {iterations * kAccumulators, sum_of(&lane_values[0][0], kAccumulators * (lanes))};                \
+    }                                                                                                          \
+  };
 
-template <int kAccumulators>
-struct Fp32FmaZmm {
-  __attribute__((target("avx512f"), noinline)) static PeakKernelRun run(int64_t iterations, float one) {
-    __m512 operand = _mm512_set1_ps(one);
-    asm("" : "+v"(operand));
-    __m512 acc[kAccumulators];
-    for (int i = 0; i < kAccumulators; ++i) {
-      acc[i] = _mm512_setzero_ps();
-      asm("" : "+v"(acc[i]));
-    }
-    for (int64_t it = 0; it < iterations; ++it) {
-#pragma GCC unroll 32
-      for (int i = 0; i < kAccumulators; ++i) acc[i] = _mm512_fmadd_ps(operand, operand, acc[i]);
-    }
-    alignas(64) float lanes[kAccumulators][16];
-    for (int i = 0; i < kAccumulators; ++i) _mm512_store_ps(lanes[i], acc[i]);
-    return {iterations * kAccumulators * 32, sum_of(&lanes[0][0], kAccumulators * 16)};
-  }
-};
-
-template <int kAccumulators>
-struct Fp32FmaYmm {
-  __attribute__((target("avx2,fma"), noinline)) static PeakKernelRun run(int64_t iterations, float one) {
-    __m256 operand = _mm256_set1_ps(one);
-    asm("" : "+x"(operand));
-    __m256 acc[kAccumulators];
-    for (int i = 0; i < kAccumulators; ++i) {
-      acc[i] = _mm256_setzero_ps();
-      asm("" : "+x"(acc[i]));
-    }
-    for (int64_t it = 0; it < iterations; ++it) {
-#pragma GCC unroll 32
-      for (int i = 0; i < kAccumulators; ++i) acc[i] = _mm256_fmadd_ps(operand, operand, acc[i]);
-    }
-    alignas(32) float lanes[kAccumulators][8];
-    for (int i = 0; i < kAccumulators; ++i) _mm256_store_ps(lanes[i], acc[i]);
-    return {iterations * kAccumulators * 16, sum_of(&lanes[0][0], kAccumulators * 8)};
-  }
-};
-
-// vdpbf16ps: each fp32 lane adds the products of its two bf16 pairs (2 multiply-adds).
-template <int kAccumulators>
-struct Bf16DotZmm {
-  __attribute__((target("avx512f,avx512bf16"), noinline)) static PeakKernelRun run(int64_t iterations, float one) {
-    const __m512 ones = _mm512_set1_ps(one);
-    __m512bh operand = _mm512_cvtne2ps_pbh(ones, ones);
-    asm("" : "+v"(operand));
-    __m512 acc[kAccumulators];
-    for (int i = 0; i < kAccumulators; ++i) {
-      acc[i] = _mm512_setzero_ps();
-      asm("" : "+v"(acc[i]));
-    }
-    for (int64_t it = 0; it < iterations; ++it) {
-#pragma GCC unroll 32
-      for (int i = 0; i < kAccumulators; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], operand, operand);
-    }
-    alignas(64) float lanes[kAccumulators][16];
-    for (int i = 0; i < kAccumulators; ++i) _mm512_store_ps(lanes[i], acc[i]);
-    return {iterations * kAccumulators * 64, sum_of(&lanes[0][0], kAccumulators * 16)};
-  }
-};
+// vfmadd231ps zmm: 16 lanes x 1 multiply-add.
+SUGAR_PEAK_KERNEL(Fp32FmaZmm, "avx512f", __m512, 16, "+v", _mm512_setzero_ps, _mm512_store_ps,
+                  _mm512_set1_ps(one), _mm512_fmadd_ps(operand, operand, acc[i]))
+// vfmadd231ps ymm: 8 lanes x 1 multiply-add.
+SUGAR_PEAK_KERNEL(Fp32FmaYmm, "avx2,fma", __m256, 8, "+x", _mm256_setzero_ps, _mm256_store_ps,
+                  _mm256_set1_ps(one), _mm256_fmadd_ps(operand, operand, acc[i]))
+// vdpbf16ps zmm: each of 16 fp32 lanes adds the products of its two bf16 pairs (2 multiply-adds).
+SUGAR_PEAK_KERNEL(Bf16DotZmm, "avx512f,avx512bf16", __m512, 16, "+v", _mm512_setzero_ps, _mm512_store_ps,
+                  _mm512_cvtne2ps_pbh(_mm512_set1_ps(one), _mm512_set1_ps(one)),
+                  _mm512_dpbf16_ps(acc[i], operand, operand))
+#undef SUGAR_PEAK_KERNEL
 
 template <int... kCounts>
 constexpr std::array<int, sizeof...(kCounts)> counts_of(std::integer_sequence<int, kCounts...>) {
@@ -112,43 +91,30 @@ constexpr auto kFp32ZmmLoops = loops_for<Fp32FmaZmm>(ZmmAccumulators{});
 constexpr auto kFp32YmmLoops = loops_for<Fp32FmaYmm>(YmmAccumulators{});
 constexpr auto kBf16ZmmLoops = loops_for<Bf16DotZmm>(ZmmAccumulators{});
 
-std::span<const KernelLoop> loops_of(PeakKernel kernel) {
-  switch (kernel) {
-    case PeakKernel::fp32_avx512: return kFp32ZmmLoops;
-    case PeakKernel::fp32_avx2: return kFp32YmmLoops;
-    case PeakKernel::bf16_avx512: return kBf16ZmmLoops;
-  }
-  return {};
-}
+// What each PeakKernel is, in the enum's order (one row per kernel: a kernel added without its row
+// fails the static_assert).
+struct KernelFacts {
+  const char* isa;
+  const char* instruction;
+  int64_t flops_per_instruction;  // lanes x multiply-adds per lane x 2
+  std::span<const int> accumulator_counts;
+  std::span<const KernelLoop> loops;  // one per count
+};
+constexpr std::array<KernelFacts, 3> kKernelFacts{{
+    {"avx512", "vfmadd231ps zmm", 16 * 1 * 2, kZmmCounts, kFp32ZmmLoops},     // PeakKernel::fp32_avx512
+    {"avx2", "vfmadd231ps ymm", 8 * 1 * 2, kYmmCounts, kFp32YmmLoops},        // PeakKernel::fp32_avx2
+    {"avx512_bf16", "vdpbf16ps zmm", 16 * 2 * 2, kZmmCounts, kBf16ZmmLoops},  // PeakKernel::bf16_avx512
+}};
+static_assert(static_cast<size_t>(PeakKernel::bf16_avx512) + 1 == kKernelFacts.size());
+
+const KernelFacts& facts_of(PeakKernel kernel) { return kKernelFacts[static_cast<size_t>(kernel)]; }
 
 }  // namespace
 
-const char* peak_kernel_isa(PeakKernel kernel) {
-  switch (kernel) {
-    case PeakKernel::fp32_avx512: return "avx512";
-    case PeakKernel::fp32_avx2: return "avx2";
-    case PeakKernel::bf16_avx512: return "avx512_bf16";
-  }
-  return "?";
-}
-
-const char* peak_kernel_instruction(PeakKernel kernel) {
-  switch (kernel) {
-    case PeakKernel::fp32_avx512: return "vfmadd231ps zmm";
-    case PeakKernel::fp32_avx2: return "vfmadd231ps ymm";
-    case PeakKernel::bf16_avx512: return "vdpbf16ps zmm";
-  }
-  return "?";
-}
-
-int64_t peak_kernel_flops_per_instruction(PeakKernel kernel) {
-  switch (kernel) {
-    case PeakKernel::fp32_avx512: return 16 * 2;      // 16 lanes, 1 multiply-add each
-    case PeakKernel::fp32_avx2: return 8 * 2;         // 8 lanes, 1 multiply-add each
-    case PeakKernel::bf16_avx512: return 16 * 2 * 2;  // 16 lanes, 2 multiply-adds each
-  }
-  return 0;
-}
+const char* peak_kernel_isa(PeakKernel kernel) { return facts_of(kernel).isa; }
+const char* peak_kernel_instruction(PeakKernel kernel) { return facts_of(kernel).instruction; }
+int64_t peak_kernel_flops_per_instruction(PeakKernel kernel) { return facts_of(kernel).flops_per_instruction; }
+std::span<const int> peak_kernel_accumulator_counts(PeakKernel kernel) { return facts_of(kernel).accumulator_counts; }
 
 bool peak_kernel_supported(PeakKernel kernel) {
   // GCC's __builtin_cpu_supports also checks that the OS saves the registers (XCR0).
@@ -160,17 +126,16 @@ bool peak_kernel_supported(PeakKernel kernel) {
   return false;
 }
 
-std::span<const int> peak_kernel_accumulator_counts(PeakKernel kernel) {
-  return kernel == PeakKernel::fp32_avx2 ? std::span<const int>(kYmmCounts) : std::span<const int>(kZmmCounts);
-}
-
 PeakKernelRun run_peak_kernel(PeakKernel kernel, int accumulators, int64_t iterations) {
   SUGAR_CHECK(peak_kernel_supported(kernel), "peak: this CPU has no ", peak_kernel_isa(kernel), " (",
               peak_kernel_instruction(kernel), ")");
   SUGAR_CHECK(iterations >= 0, "peak: iterations must be >= 0, got ", iterations);
   const std::span<const int> counts = peak_kernel_accumulator_counts(kernel);
   for (size_t i = 0; i < counts.size(); ++i)
-    if (counts[i] == accumulators) return loops_of(kernel)[i](iterations, 1.0f);
+    if (counts[i] == accumulators) {
+      const LoopRun run = facts_of(kernel).loops[i](iterations, 1.0f);
+      return {run.instructions * peak_kernel_flops_per_instruction(kernel), run.lane_sum};
+    }
   std::string known;
   for (int count : counts) known += (known.empty() ? "" : ", ") + std::to_string(count);
   throw Error("peak: the " + std::string(peak_kernel_isa(kernel)) + " loop is not compiled for " +
