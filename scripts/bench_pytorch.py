@@ -24,6 +24,12 @@ alone; imgs_per_sec is the median over the timed steps of batch / step time, aft
 each op, mapped by name to Sugar's kinds; PyTorch computes convolution backward-data and
 backward-weights in one op, reported as conv_backward). The profiler's own overhead lands in "other";
 calls per step are approximate (the profiler now and then loses an event's parent).
+
+The JSON's "blas" says which BLAS library the process really loaded (Debian's python3-torch links the
+generic libblas.so.3, which update-alternatives points at the reference BLAS unless OpenBLAS or another
+is installed: scripts/setup.sh --tests installs libopenblas0-openmp), read from /proc/self/maps after a
+matrix multiply, with OpenBLAS's build configuration and the kernel core it runs (OPENBLAS_CORETYPE
+can force one).
 """
 import os
 import sys
@@ -38,7 +44,9 @@ if os.environ.get("SUGAR_BENCH_REEXEC") != "1":
             os.execv("/usr/bin/python3", ["/usr/bin/python3", os.path.abspath(__file__)] + sys.argv[1:])
 
 import argparse
+import ctypes
 import json
+import re
 import resource
 import statistics
 import time
@@ -221,6 +229,39 @@ def breakdown(step, steps):
     return out
 
 
+# ---- which BLAS -------------------------------------------------------------------------------------
+
+BLAS_PATH = re.compile(r"/lib(open)?blas[^/]*\.so|/libmkl_[^/]*\.so|/libblis[^/]*\.so")
+
+
+def loaded_blas():
+    """{"name", "libraries", "config", "core"} of the BLAS mapped into this process after a matmul."""
+    a = torch.ones(64, 64)
+    (a @ a).sum().item()
+    with open("/proc/self/maps") as maps:
+        libraries = sorted({line.split()[5] for line in maps if len(line.split()) >= 6 and BLAS_PATH.search(line.split()[5])})
+    blas = {"name": "none found", "libraries": libraries, "config": None, "core": None}
+    if any("openblas" in path for path in libraries):
+        blas["name"] = "OpenBLAS"
+        try:
+            lib = ctypes.CDLL(next(path for path in libraries if "openblas" in path))
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            blas["config"] = lib.openblas_get_config().decode()
+            blas["core"] = lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            pass
+    elif any("mkl" in path for path in libraries):
+        blas["name"] = "MKL"
+    elif any("blis" in path for path in libraries):
+        blas["name"] = "BLIS"
+    elif any(path.endswith("/blas/libblas.so.3") for path in libraries):
+        blas["name"] = "reference BLAS (netlib)"
+    elif libraries:
+        blas["name"] = "unknown"
+    return blas
+
+
 # ---- the benchmark ---------------------------------------------------------------------------------
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -316,6 +357,7 @@ def main(argv):
         result["breakdown"] = breakdown(step, a.iters)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     result["mkldnn"] = torch.backends.mkldnn.is_available()
+    result["blas"] = loaded_blas()
 
     if a.json:
         print(json.dumps(result, sort_keys=True))
@@ -331,6 +373,9 @@ def main(argv):
             calls = "" if kind == "other" else f"{s['calls']:.0f}"
             print(f"{kind:<24} {s['ms']:>10.1f} {100 * s['fraction']:>6.1f}% {calls:>10}")
     print(f"\npeak RSS {result['peak_rss_mib']:.0f} MiB")
+    blas = result["blas"]
+    print(f"BLAS: {blas['name']}" + (f" ({blas['config']}; core {blas['core']})" if blas["config"] else "") +
+          (f", {', '.join(blas['libraries'])}" if blas["libraries"] else ""))
     return 0
 
 

@@ -32,6 +32,10 @@ TEST_PACKAGES=(
   libbenchmark-dev
   python3                  # tests/cli/fetch_cifar.sh serves archives from a local python3 -m http.server
   python3-torch            # tests/cli/torch_crosscheck.sh: checkpoints, logits and SUGAR gradients against PyTorch
+  # Debian's python3-torch links the generic libblas.so.3, which is the slow reference BLAS until a real one
+  # is installed: OpenBLAS (OpenMP build, PyTorch's runtime) takes over the alternative, so that
+  # scripts/bench_pytorch.py and scripts/bench_table.sh measure PyTorch on a real BLAS.
+  libopenblas0-openmp
   time                     # tests/cli/hostile_files.sh: GNU /usr/bin/time measures the peak RSS of hostile inputs
 )
 

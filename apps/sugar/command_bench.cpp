@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sugar/bench/bench.hpp"
+#include "sugar/bench/peak.hpp"
 #include "option_checks.hpp"
 #include "sugar/models/registry.hpp"
 
@@ -21,9 +22,20 @@ struct BenchArgs {
   std::string phase = "train";
   std::string conv_algo = "auto";
   bool json = false;
+  bool peak = false;
 };
 
+int run_peak(const BenchArgs& args) {
+  bench::PeakOptions options;
+  options.threads = args.options.threads;
+  spdlog::info("bench --peak: timing register-only multiply-add loops (a few seconds)");
+  const bench::PeakResult result = bench::measure_peak(options);
+  std::cout << (args.json ? bench::peak_to_json_text(result) + "\n" : bench::peak_to_table_text(result)) << std::flush;
+  return 0;
+}
+
 int run_bench(const BenchArgs& args) {
+  if (args.peak) return run_peak(args);
   bench::BenchOptions options = args.options;
   options.dtype = args.dtype == "bf16" ? DType::bf16 : DType::f32;
   options.phase = args.phase == "infer" ? bench::Phase::infer : bench::Phase::train;
@@ -88,15 +100,33 @@ Command add_bench_command(CLI::App& parent) {
       ->check(within<uint64_t>(0, std::numeric_limits<uint64_t>::max()))
       ->type_name("S");
   app->add_flag("--json", args->json, "Print one JSON object instead of the table");
+  CLI::Option* peak = app->add_flag(
+      "--peak", args->peak,
+      "Measure this CPU's arithmetic peak instead of a model: fp32 FMA and, where CPUID reports AVX512_BF16, "
+      "bf16 dot-product GFLOPS of register-only loops on --threads threads (a few seconds)");
+  // Every option that describes a model run means nothing to --peak: saying both is a mistake.
+  for (CLI::Option* option : app->get_options()) {
+    const std::string name = option->get_name();
+    if (option != peak && name != "--threads" && name != "--json" && name != "--help") peak->excludes(option);
+  }
   app->footer(
       "\nEach timed step is measured on its own; img/s is the median over the timed steps. The table\n"
       "splits the mean step time by op kind (exclusive: a reorder inside a convolution counts as a\n"
       "reorder); 'other' is the time outside every profiled op. scripts/bench_pytorch.py measures\n"
       "PyTorch the same way and prints the same JSON keys.\n"
+      "\nThe model's FLOPs are counted from its layers as direct convolution would do them (2 per\n"
+      "multiply-add; training adds backward-data and backward-weights): gflop_per_image and\n"
+      "achieved_gflops. Divided by the --peak figure of the same dtype, that is the fraction of this\n"
+      "CPU's peak the step reaches; Winograd does fewer multiplies than direct convolution, so the\n"
+      "fraction can exceed 100% where it runs.\n"
+      "\n--peak times loops of independent 512-bit FMAs (256-bit on CPUs without AVX-512) and\n"
+      "vdpbf16ps on registers only, for several accumulator counts, best of 5 runs each: the largest\n"
+      "figure is the peak, and the counts show where more independent chains stop helping.\n"
       "\nExamples:\n"
       "  sugar bench --model resnet18 --batch 128 --threads 2\n"
       "  sugar bench --model vgg16 --dtype bf16 --json\n"
-      "  sugar bench --model resnet18 --activation 'sugar(surrogate=bsilu)' --iters 5\n");
+      "  sugar bench --model resnet18 --activation 'sugar(surrogate=bsilu)' --iters 5\n"
+      "  sugar bench --peak --threads 2 --json\n");
   return {app, [args] { return run_bench(*args); }};
 }
 

@@ -11,6 +11,7 @@
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/nn/direct_flops.hpp"
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
@@ -243,6 +244,10 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.median_step_ms = median(result.step_seconds) * 1e3;
   result.mean_step_ms = timed_ns / 1e6 / static_cast<double>(options.iters);
   result.breakdown = breakdown(times, timed_ns, options.iters);
+  // The last step ran the phase's forward (a training one with autograd on), which is what the count reads.
+  const nn::DirectFlops flops = nn::count_direct_flops(*model);
+  result.gflop_per_image = (options.phase == Phase::train ? flops.training() : flops.forward) / 1e9;
+  result.achieved_gflops = result.gflop_per_image * result.imgs_per_sec;
   result.peak_rss_mib = peak_rss_mib();
   result.peak_tensor_mib = static_cast<double>(tensor_memory().peak_bytes) / (1024.0 * 1024.0);
   result.onednn_version = onednn_version();

@@ -44,6 +44,8 @@ std::string to_json_text(const BenchResult& r) {
   j["recompute"] = o.recompute;
   j["parameters"] = r.parameters;
   j["imgs_per_sec"] = r.imgs_per_sec;
+  j["gflop_per_image"] = r.gflop_per_image;
+  j["achieved_gflops"] = r.achieved_gflops;
   double min_s = r.step_seconds.front(), max_s = r.step_seconds.front();
   nlohmann::json steps = nlohmann::json::array();
   for (double s : r.step_seconds) {
@@ -80,6 +82,9 @@ std::string to_table_text(const BenchResult& r) {
   out += format("%.1f img/s (median of %lld timed steps after %lld warm-up); step %.1f ms median, %.1f ms mean\n",
                 r.imgs_per_sec, static_cast<long long>(o.iters), static_cast<long long>(o.warmup), r.median_step_ms,
                 r.mean_step_ms);
+  out += format("%.3f GFLOP per image counted as direct convolution, %.1f GFLOPS achieved (divide by `sugar bench\n"
+                "--peak` for the fraction of this CPU's peak; Winograd does fewer multiplies, so it can pass 100%%)\n",
+                r.gflop_per_image, r.achieved_gflops);
   out += "\n";
   out += format("%-24s %10s %7s %10s\n", "op kind", "ms/step", "share", "calls/step");
   for (const OpShare& s : r.breakdown) {

@@ -49,7 +49,9 @@ void Conv2d::check_input(const Tensor& x) const {
 
 Tensor Conv2d::forward(const Tensor& x) {
   check_input(x);
-  return ops::conv2d(x, weight_, bias_, options_, &state_);
+  Tensor y = ops::conv2d(x, weight_, bias_, options_, &state_);
+  last_call_ = LayerCall{y.dim(2) * y.dim(3), x.requires_grad()};
+  return y;
 }
 
 namespace {
@@ -74,7 +76,9 @@ Tensor Conv2d::forward_fused(const Tensor& x, const BatchNorm2d* bn, const std::
   ops::Conv2dFusion fusion;
   fusion.activation = activation;
   fusion.layer_has_bias = bias_.defined();
-  return ops::conv2d_inference(x, folded_.weight, folded_.bias, fusion, options_, &state_);
+  Tensor y = ops::conv2d_inference(x, folded_.weight, folded_.bias, fusion, options_, &state_);
+  last_call_ = LayerCall{y.dim(2) * y.dim(3), x.requires_grad()};
+  return y;
 }
 
 }  // namespace sugar::nn

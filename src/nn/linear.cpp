@@ -29,6 +29,7 @@ Tensor Linear::forward(const Tensor& x) {
               ": parameters are not initialised; call sugar::nn::initialize(model, seed) once the model is built");
   SUGAR_CHECK(x.ndim() == 2 && x.dim(1) == in_features_, display_name(), ": expected input [N, ", in_features_,
               "], got ", to_string(x.shape()));
+  last_call_ = LayerCall{1, x.requires_grad()};
   return ops::linear(x, weight_, bias_);
 }
 

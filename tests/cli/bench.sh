@@ -32,7 +32,8 @@ run bench --model vgg11 --batch 2 --threads 1 --warmup 1 --iters 1 --json
 [[ $(wc -l <"$work/out") == 1 ]] || fail "bench --json printed more than one line: $out"
 [[ $err == *"timed step 2/2"* ]] || fail "no progress on stderr: $err"
 for key in '"model":"vgg11"' '"dtype":"f32"' '"phase":"train"' '"batch":2' '"threads":1' '"imgs_per_sec":' \
-  '"peak_rss_mib":' '"peak_tensor_mib":' '"breakdown":' '"conv_backward_weights":' '"other":' '"recompute":true'; do
+  '"peak_rss_mib":' '"peak_tensor_mib":' '"breakdown":' '"conv_backward_weights":' '"other":' '"recompute":true' \
+  '"gflop_per_image":' '"achieved_gflops":'; do
   [[ $out == *"$key"* ]] || fail "the JSON lacks $key: $out"
 done
 
@@ -56,4 +57,20 @@ done
 run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --no-recompute --json
 [[ $status == 0 ]] || fail "bench --no-recompute exited $status: $err"
 [[ $out == *'"recompute":false'* ]] || fail "the --no-recompute JSON lacks \"recompute\":false: $out"
+
+# --peak: one JSON object with the fp32 peak (and bf16 exactly where the CPU has it); a model option
+# with --peak is a usage error, not silently ignored.
+run bench --peak --threads 1 --json
+[[ $status == 0 ]] || fail "bench --peak --json exited $status: $err"
+[[ $(wc -l <"$work/out") == 1 ]] || fail "bench --peak --json printed more than one line: $out"
+for key in '{"peak":{' '"threads":1' '"fp32_gflops":' '"fp32_isa":"avx' '"fp32_accumulators":' '"by_accumulators":'; do
+  [[ $out == *"$key"* ]] || fail "the --peak JSON lacks $key: $out"
+done
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  [[ $out == *'"bf16_isa":"avx512_bf16"'* ]] || fail "the CPU has avx512_bf16 but --peak did not measure it: $out"
+else
+  [[ $out == *'"bf16_gflops":null'* ]] || fail "the CPU has no avx512_bf16 but --peak reports bf16: $out"
+fi
+expect_usage_error "--model excludes --peak" bench --peak --model vgg11
+expect_usage_error "--dtype excludes --peak" bench --peak --dtype bf16
 echo "bench CLI: ok"

@@ -69,6 +69,11 @@ struct BenchResult {
   double median_step_ms = 0;
   double mean_step_ms = 0;
   std::vector<OpShare> breakdown;  // every profiled kind in profiler order, then "other"
+  // The FLOPs of one image's step as direct convolution does them (nn/direct_flops.hpp: forward, and for
+  // training backward-data and backward-weights too) and that rate at imgs_per_sec. Divided by
+  // `sugar bench --peak`, the fraction of the CPU's peak; past 100% where Winograd runs.
+  double gflop_per_image = 0;
+  double achieved_gflops = 0;
   double peak_rss_mib = 0;         // the process's peak resident set size so far
   double peak_tensor_mib = 0;      // the most bytes tensors held at once during the timed steps
   std::string onednn_version;
@@ -90,7 +95,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
 double median(std::vector<double> values);
 
 // One JSON object on one line: model, activation, dtype, phase, batch, classes, threads, warmup, iters,
-// parameters, imgs_per_sec, step_ms {median, mean, min, max}, steps_ms, breakdown {kind: {ms,
+// parameters, imgs_per_sec, gflop_per_image, achieved_gflops, step_ms {median, mean, min, max}, steps_ms, breakdown {kind: {ms,
 // fraction, calls}}, peak_rss_mib, peak_tensor_mib, framework, onednn {version, isa, implementations}, conv_algo {policy,
 // layers {path: {layer, forward, backward_data, backward_weights, source, note}}}.
 std::string to_json_text(const BenchResult& result);

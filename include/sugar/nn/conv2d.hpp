@@ -3,6 +3,7 @@
 #include <optional>
 #include <vector>
 
+#include "sugar/nn/layer_call.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/conv2d.hpp"
 
@@ -49,6 +50,8 @@ class Conv2d : public Module {
   void pin_algorithms(const ops::ConvLayerChoice& choice) { state_.pinned = choice; }
   // What the last forward ran; unset before the first forward.
   const std::optional<ops::ConvLayerChoice>& algorithm_choice() const { return state_.choice; }
+  // The output size and gradient need of the last forward (either kind); unset before the first.
+  const std::optional<LayerCall>& last_call() const { return last_call_; }
 
   // Evaluation only (nn/fused_inference.hpp): act(bn(conv(x))) as one convolution, with bn (may be
   // null) folded into the weight and bias and `activation` (may be empty) as its post-op. Uses and
@@ -66,6 +69,7 @@ class Conv2d : public Module {
   ops::Conv2dState state_;
   FoldedConv folded_;                      // forward_fused's weight and bias
   const BatchNorm2d* folded_bn_ = nullptr;  // the batch norm folded_ was made with
+  std::optional<LayerCall> last_call_;
 };
 
 }  // namespace sugar::nn

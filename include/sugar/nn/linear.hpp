@@ -1,4 +1,7 @@
 #pragma once
+#include <optional>
+
+#include "sugar/nn/layer_call.hpp"
 #include "sugar/nn/module.hpp"
 
 namespace sugar::nn {
@@ -18,12 +21,15 @@ class Linear : public Module {
   int64_t out_features() const { return out_features_; }
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }  // undefined without bias
+  // Whether the last forward's input needed a gradient (output positions are 1); unset before it.
+  const std::optional<LayerCall>& last_call() const { return last_call_; }
 
  private:
   int64_t in_features_;
   int64_t out_features_;
   Tensor weight_;
   Tensor bias_;
+  std::optional<LayerCall> last_call_;
 };
 
 }  // namespace sugar::nn
