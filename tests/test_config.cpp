@@ -89,7 +89,7 @@ ExperimentConfig everything_changed() {
   c.data.augment = {3, true, 0.25f, 8};
   c.optim = {"adamw", 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6};
   c.schedule = {"multistep", 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
-  c.train = {120, 64, 512, 3, "bf16", 0.1, "winograd", 250, "skip_batch", true, 2, false, false};
+  c.train = {120, 64, 512, 3, "bf16", 0.1, "winograd", 250, "skip_batch", true, 2, false, "false"};
   c.sweep = {{"model.activation", {"relu", "sugar(surrogate=nelu, alpha=0.1)"}}, {"seed", {"0", "1", "2"}}};
   return c;
 }
@@ -159,7 +159,7 @@ TEST_F(ConfigFiles, MissingKeysTakeTheDocumentedDefaults) {
   EXPECT_EQ(c.train.on_nonfinite, "stop");
   EXPECT_EQ(c.train.eval_every, 1);
   EXPECT_TRUE(c.train.neuron_stats);
-  EXPECT_TRUE(c.train.recompute);
+  EXPECT_EQ(c.train.recompute, "auto");
   ExperimentConfig defaults;
   defaults.name = "my-run";
   EXPECT_EQ(c, defaults);
@@ -277,7 +277,7 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "  sync_bn: false\n"
       "  eval_every: 1\n"
       "  neuron_stats: true\n"
-      "  recompute: true\n"
+      "  recompute: auto\n"
       "sweep:\n"
       "  seed: [0, 1]\n"
       "  model.activation: [relu, \"sugar(surrogate=nelu, alpha=0.1)\"]\n";
@@ -445,4 +445,21 @@ TEST(ConfigValidateAgainst, ChecksCropCutoutAndNormalisationAgainstTheImages) {
   c.data.mean = {0.5f};
   c.data.std = {0.25f, 0.25f};
   EXPECT_EQ(message({3, 28, 28}), "data.std: 2 values for 3-channel images; expected 1 or 3");
+}
+
+// train.recompute: auto recomputes for f32 and keeps the tensors for bf16; true and false are kept as
+// written whatever the dtype.
+TEST(ConfigRecompute, AutoFollowsTheDtypeAndAnExplicitSettingWins) {
+  const auto enabled = [](const std::string& recompute, const std::string& dtype) {
+    TrainConfig train;
+    train.recompute = recompute;
+    train.dtype = dtype;
+    return recompute_enabled(train);
+  };
+  EXPECT_TRUE(enabled("auto", "f32"));
+  EXPECT_FALSE(enabled("auto", "bf16"));
+  EXPECT_TRUE(enabled("true", "bf16"));
+  EXPECT_FALSE(enabled("false", "f32"));
+  EXPECT_EQ(load_config_text("train: {recompute: false}\n", "x.yaml").train.recompute, "false");
+  EXPECT_THROW(load_config_text("train: {recompute: sometimes}\n", "x.yaml"), Error);
 }

@@ -86,9 +86,12 @@ Command add_bench_command(CLI::App& parent) {
   app->add_flag("--no-fusion", [args](int64_t) { args->options.fusion = false; },
                 "--phase infer: run every layer by itself instead of folding batch norms into convolutions "
                 "and fusing activations");
+  app->add_flag("--recompute", [args](int64_t) { args->options.recompute = true; },
+                "--phase train: recompute batch-norm and activation outputs in the backward (the default for f32; "
+                "train.recompute: true)");
   app->add_flag("--no-recompute", [args](int64_t) { args->options.recompute = false; },
                 "--phase train: keep batch-norm and activation outputs for the backward instead of "
-                "recomputing them there (faster, more memory; train.recompute: false)");
+                "recomputing them there (the default for bf16; faster, more memory; train.recompute: false)");
   app->add_option("--activation", o.activation, "Activation at every site (default: relu)")->type_name("SPEC");
   app->add_option("--warmup", o.warmup, "Untimed steps first (default: 3)")
       ->check(within<int64_t>(0, bench::kMaxWarmup))

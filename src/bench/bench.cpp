@@ -10,6 +10,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
+#include "sugar/config/experiment_config.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/nn/direct_flops.hpp"
 #include "sugar/nn/fused_inference.hpp"
@@ -208,12 +209,15 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
 
   BenchResult result;
   result.options = options;
+  config::TrainConfig as_trained;  // what train.recompute: auto does for this dtype
+  as_trained.dtype = dtype_name(options.dtype);
+  result.options.recompute = options.recompute.value_or(config::recompute_enabled(as_trained));
   result.threads = num_threads();
   result.parameters = nn::count_parameters(*model);
 
   const SwitchSetting fusion_setting(nn::inference_fusion_enabled, nn::set_inference_fusion, options.fusion);
   const SwitchSetting recompute_setting(autograd::recompute_enabled, autograd::set_recompute_enabled,
-                                        options.recompute);
+                                        *result.options.recompute);
   ProfilerSession profiling;
   const int64_t total = options.warmup + options.iters;
   double timed_ns = 0;

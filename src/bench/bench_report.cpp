@@ -41,7 +41,7 @@ std::string to_json_text(const BenchResult& r) {
   j["warmup"] = o.warmup;
   j["iters"] = o.iters;
   j["fusion"] = o.fusion;
-  j["recompute"] = o.recompute;
+  j["recompute"] = o.recompute.value_or(true);
   j["parameters"] = r.parameters;
   j["imgs_per_sec"] = r.imgs_per_sec;
   j["gflop_per_image"] = r.gflop_per_image;
@@ -77,7 +77,7 @@ std::string to_table_text(const BenchResult& r) {
   if (o.phase == Phase::infer)
     out += o.fusion ? "batch norms folded into convolutions, activations fused where oneDNN can\n"
                     : "no fusion: every layer runs by itself (--no-fusion)\n";
-  if (o.phase == Phase::train && !o.recompute)
+  if (o.phase == Phase::train && !o.recompute.value_or(true))
     out += "no recomputation: batch-norm and activation outputs are kept for the backward (--no-recompute)\n";
   out += format("%.1f img/s (median of %lld timed steps after %lld warm-up); step %.1f ms median, %.1f ms mean\n",
                 r.imgs_per_sec, static_cast<long long>(o.iters), static_cast<long long>(o.warmup), r.median_step_ms,

@@ -424,7 +424,8 @@ std::vector<ConfigField> build_fields() {
   f.push_back(flag("train.sync_bn", [](auto& c) -> auto& { return c.train.sync_bn; }));
   f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, 1, kMaxEpochs));
   f.push_back(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; }));
-  f.push_back(flag("train.recompute", [](auto& c) -> auto& { return c.train.recompute; }));
+  f.push_back(choice("train.recompute", "setting", [](auto& c) -> auto& { return c.train.recompute; },
+                     fixed({"auto", "true", "false"})));
   return f;
 }
 

@@ -139,7 +139,7 @@ Session build_session(const config::ExperimentConfig& config, dist::Communicator
   s.ranks = &ranks;
   s.dtype = compute_dtype(config);
   if (config.train.threads > 0) set_num_threads(config.train.threads);
-  autograd::set_recompute_enabled(config.train.recompute);
+  autograd::set_recompute_enabled(config::recompute_enabled(config.train));
   s.data = data::load_data(config.data);
   config::validate_against(config, s.data.shape);
   s.model = build_model(config, s.data);

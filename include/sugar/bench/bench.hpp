@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,9 @@ struct BenchOptions {
   ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
   // --phase infer: fold batch norms into convolutions and fuse activations (nn/fused_inference.hpp).
   bool fusion = true;
-  // --phase train: recompute batch-norm + activation outputs in the backward (train.recompute).
-  bool recompute = true;
+  // --phase train: recompute batch-norm + activation outputs in the backward (train.recompute); unset:
+  // as train.recompute's auto does for the dtype (config::recompute_enabled).
+  std::optional<bool> recompute;
 };
 
 // The largest values the options take: far above any real benchmark, and small enough that the
