@@ -460,6 +460,14 @@ TEST(ConfigRecompute, AutoFollowsTheDtypeAndAnExplicitSettingWins) {
   EXPECT_FALSE(enabled("auto", "bf16"));
   EXPECT_TRUE(enabled("true", "bf16"));
   EXPECT_FALSE(enabled("false", "f32"));
-  EXPECT_EQ(load_config_text("train: {recompute: false}\n", "x.yaml").train.recompute, "false");
-  EXPECT_THROW(load_config_text("train: {recompute: sometimes}\n", "x.yaml"), Error);
+  // Every spelling a flag accepts, kept in one canonical form.
+  for (const auto& [written, kept] : std::vector<std::pair<std::string, std::string>>{
+           {"false", "false"}, {"no", "false"}, {"Off", "false"}, {"true", "true"}, {"yes", "true"}, {"AUTO", "auto"}})
+    EXPECT_EQ(load_config_text("train: {recompute: " + written + "}\n", "x.yaml").train.recompute, kept) << written;
+  try {
+    load_config_text("train: {recompute: sometimes}\n", "x.yaml");
+    FAIL() << "recompute: sometimes was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected true, false or auto"), std::string::npos) << e.what();
+  }
 }

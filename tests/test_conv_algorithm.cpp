@@ -313,6 +313,7 @@ TEST(ConvAlgorithm, AutoDoesNotMeasureWhereWinogradCannotRun) {
   EXPECT_EQ(ops::conv_algorithm_measurements(), before);
   EXPECT_EQ(state.choice->algorithms, kAllDirect);
   EXPECT_EQ(state.choice->note, "direct: Winograd does not apply: stride 2x2 (Winograd needs 1)");
+  EXPECT_EQ(state.choice->source, "direct only");
 }
 
 // ---- the machine's store of auto's choices --------------------------------------------------------
@@ -753,8 +754,7 @@ TEST(ConvAlgorithm, RankZeroDecidesTheAlgorithmsOfEveryRank) {
   ops::ConvLayerChoice results[2];
   bool rank1_decided = false;
   std::thread rank1([&] {
-    ops::ConvLayerChoice mine = undecided;
-    mine.layer = "f32 16x10x10->16x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias (rank 1)";
+    const ops::ConvLayerChoice mine = undecided;
     results[1] = train::rank0_conv_choice(*group[1], mine, [&] {
       rank1_decided = true;
       return mine;
@@ -775,7 +775,27 @@ TEST(ConvAlgorithm, RankZeroDecidesTheAlgorithmsOfEveryRank) {
   EXPECT_TRUE(results[1].provisional);
   EXPECT_EQ(results[1].source, "prior");
   EXPECT_EQ(results[1].note, "decided by rank 0");
-  EXPECT_EQ(results[1].layer, "f32 16x10x10->16x10x10 k3x3 s1x1 p1x1 d1x1 g1 nobias (rank 1)");
+  EXPECT_EQ(results[1].layer, kStoreLayer);
+
+  // Decisions out of step (rank 1 reached another layer): rank 1 fails instead of taking rank 0's
+  // algorithms for the wrong layer.
+  std::string rank1_error;
+  std::thread out_of_step([&] {
+    ops::ConvLayerChoice other = undecided;
+    other.layer = "f32 16x12x12->16x12x12 k3x3 s1x1 p1x1 d1x1 g1 nobias";
+    try {
+      train::rank0_conv_choice(*group[1], other, [&] { return other; });
+    } catch (const Error& e) {
+      rank1_error = e.what();
+    }
+  });
+  train::rank0_conv_choice(*group[0], undecided, [&] {
+    ops::ConvLayerChoice decided = undecided;
+    decided.source = "measured";
+    return decided;
+  });
+  out_of_step.join();
+  EXPECT_NE(rank1_error.find("rank 1 decides layer 'f32 16x12x12->16x12x12"), std::string::npos) << rank1_error;
 }
 
 // ---- what a run's log says ---------------------------------------------------------------------------
@@ -791,9 +811,10 @@ TEST(ConvAlgorithm, TheSummaryCountsHowChoicesWereMadeAndNamesTheProvisionalOnes
   const std::vector<std::pair<std::string, ops::ConvLayerChoice>> choices = {
       {"conv1", choice("measured", false)},         {"layer1.0.conv1", choice("prior", true)},
       {"layer1.0.conv2", choice("machine cache", false)}, {"layer1.1.conv1", choice("prior", true)},
-      {"layer2.0.shortcut.0", choice("requested", false)}, {"layer2.0.conv1", choice("measured", false)}};
+      {"layer2.0.shortcut.0", choice("direct only", false)}, {"layer2.0.conv1", choice("measured", false)}};
   EXPECT_EQ(nn::conv_algorithm_summary(choices),
-            "6 convolution layers: 2 measured, 1 from this machine's store, 2 prior (provisional), 1 requested; "
+            "6 convolution layers: 2 measured, 1 from this machine's store, 2 prior (provisional), 1 direct only "
+            "(Winograd does not apply); "
             "provisional: layer1.0.conv1, layer1.1.conv1");
   EXPECT_EQ(nn::count_provisional(choices), 2);
   const std::string lines = nn::conv_algorithm_lines(choices, false);

@@ -68,8 +68,13 @@ TEST(ConvDecision, NoisyTimingsNearTheMarginRunThePriorProvisionally) {
     EXPECT_NEAR(d.ratio, 0.94, 1e-12);
     EXPECT_NE(d.reason.find("too close to the 5% margin to call: prior"), std::string::npos) << d.reason;
   }
-  // The same centre with 0.3% noise is a clear Winograd win: 0.94 < 0.95 beyond doubt.
-  const auto clear = ops::decide_pass(pairs({0.94, 0.943, 0.937, 0.94, 0.941, 0.939, 0.94}), ConvAlgorithm::direct);
+  // The same centre with 0.3% noise is still too close: the rule assumes at least 2% noise per pair
+  // (kNoiseFloor), so 0.94 +- 2.3% reaches past 0.95. At 0.90 the same tight pairs are a clear win.
+  const auto tight = ops::decide_pass(pairs({0.94, 0.943, 0.937, 0.94, 0.941, 0.939, 0.94}), ConvAlgorithm::direct);
+  EXPECT_EQ(tight.algorithm, ConvAlgorithm::direct);
+  EXPECT_TRUE(tight.provisional);
+  EXPECT_NEAR(tight.noise, ops::kNoiseFloor, 1e-15);
+  const auto clear = ops::decide_pass(pairs({0.90, 0.903, 0.897, 0.90, 0.901, 0.899, 0.90}), ConvAlgorithm::direct);
   EXPECT_EQ(clear.algorithm, ConvAlgorithm::winograd);
   EXPECT_FALSE(clear.provisional);
 }
@@ -101,11 +106,14 @@ TEST(ConvDecision, OneDisturbedPairDoesNotChangeTheDecision) {
 TEST(ConvDecision, MalformedTimingsAreRefused) {
   PassTimings empty;
   EXPECT_THROW(ops::decide_pass(empty, ConvAlgorithm::direct), Error);
-  PassTimings uneven = pairs({0.5, 0.5});
+  PassTimings uneven = pairs({0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5});
   uneven.winograd_ms.pop_back();
   EXPECT_THROW(ops::decide_pass(uneven, ConvAlgorithm::direct), Error);
+  // Fewer than kMinPairs pairs: a single pair would have no noise at all and always look clear.
+  EXPECT_THROW(ops::decide_pass(pairs({0.5, 0.5, 0.5, 0.5}), ConvAlgorithm::direct), Error);
+  EXPECT_NO_THROW(ops::decide_pass(pairs({0.5, 0.5, 0.5, 0.5, 0.5}), ConvAlgorithm::direct));
   for (double bad : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
-    PassTimings t = pairs({0.5, 0.5, 0.5});
+    PassTimings t = pairs({0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5});
     t.winograd_ms[1] = bad;
     EXPECT_THROW(ops::decide_pass(t, ConvAlgorithm::direct), Error) << bad;
   }

@@ -1,5 +1,6 @@
 // `sugar sweep`: the command line over sugar::sweep (plan, claims, runner). See command_sweep.hpp.
 #include "command_sweep.hpp"
+#include "global_threads.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -141,13 +142,7 @@ void print_summary(const sweep::SweepPlan& plan, const sweep::SweepSummary& summ
 }
 
 int run_sweep_command(const SweepArgs& args) {
-  std::vector<std::string> overrides = args.overrides;
-  // As in `sugar train`, the global --threads is a shorthand for --set train.threads=N.
-  if (args.global_threads != nullptr && args.global_threads->count() > 0) {
-    bool set_explicitly = false;
-    for (const std::string& o : overrides) set_explicitly |= o.rfind("train.threads=", 0) == 0;
-    if (!set_explicitly) overrides.push_back("train.threads=" + args.global_threads->as<std::string>());
-  }
+  const std::vector<std::string> overrides = with_global_threads(args.overrides, args.global_threads);
   const sweep::SweepPlan plan = sweep::plan_sweep(args.config, overrides, args.runs);
   if (args.count) {
     std::printf("%zu\n", plan.cells.size());

@@ -2,6 +2,7 @@
 // `sugar train --resume RUN_DIR [--set key=value ...]` and
 // `sugar eval --run RUN_DIR [--checkpoint best|last]`.
 #include "command_train.hpp"
+#include "global_threads.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -74,13 +75,7 @@ int list_keys() {
 
 int run_train(const TrainArgs& args) {
   if (args.list_keys) return list_keys();
-  std::vector<std::string> overrides = args.overrides;
-  // The global --threads is a shorthand for --set train.threads=N, so the resolved config records it.
-  if (args.global_threads != nullptr && args.global_threads->count() > 0) {
-    bool set_explicitly = false;
-    for (const std::string& o : overrides) set_explicitly |= o.rfind("train.threads=", 0) == 0;
-    if (!set_explicitly) overrides.push_back("train.threads=" + args.global_threads->as<std::string>());
-  }
+  const std::vector<std::string> overrides = with_global_threads(args.overrides, args.global_threads);
   std::string command = "sugar train";
   if (!args.resume.empty()) command += " --resume " + quoted(args.resume);
   if (!args.config.empty()) command += " " + quoted(args.config);

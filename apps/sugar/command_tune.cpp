@@ -1,4 +1,5 @@
 #include "command_tune.hpp"
+#include "global_threads.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -59,10 +60,10 @@ int run_tune(const TuneArgs& args) {
 
   train::TuneTarget target;
   if (!args.config.empty()) {
-    const config::ExperimentConfig config = config::load_config(args.config, args.overrides);
-    // The thread count the run would use (timings depend on it): --threads, else train.threads.
-    if ((args.global_threads == nullptr || args.global_threads->count() == 0) && config.train.threads > 0)
-      set_num_threads(config.train.threads);
+    const config::ExperimentConfig config =
+        config::load_config(args.config, with_global_threads(args.overrides, args.global_threads));
+    // The thread count the run will use, resolved as sugar train resolves it: timings depend on it.
+    if (config.train.threads > 0) set_num_threads(config.train.threads);
     target = train::config_tune_target(config, args.ranks);
   } else {
     target = train::model_tune_target(args.model, args.activation, args.classes, args.batch,
@@ -76,6 +77,8 @@ int run_tune(const TuneArgs& args) {
               nn::conv_algorithm_summary(choices).c_str());
   std::printf("(forward/backward-data/backward-weights: d = direct, W = Winograd; * = provisional)\n%s",
               nn::conv_algorithm_lines(choices).c_str());
+  if (const std::string problem = ops::machine_store_problem(); !problem.empty())
+    throw Error("tune: the measurements were not kept: " + problem);
   std::printf("kept in %s\n", file.c_str());
   if (const int64_t provisional = nn::count_provisional(choices); provisional > 0) {
     spdlog::warn("{} layer(s) are still provisional: their timings could not decide (too close to call, or other "

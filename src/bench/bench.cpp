@@ -209,9 +209,8 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
 
   BenchResult result;
   result.options = options;
-  config::TrainConfig as_trained;  // what train.recompute: auto does for this dtype
-  as_trained.dtype = dtype_name(options.dtype);
-  result.options.recompute = options.recompute.value_or(config::recompute_enabled(as_trained));
+  // Unset: what train.recompute: auto does for this dtype.
+  result.options.recompute = options.recompute.value_or(config::recompute_enabled("auto", dtype_name(options.dtype)));
   result.threads = num_threads();
   result.parameters = nn::count_parameters(*model);
 

@@ -78,7 +78,8 @@ std::string to_table_text(const BenchResult& r) {
     out += o.fusion ? "batch norms folded into convolutions, activations fused where oneDNN can\n"
                     : "no fusion: every layer runs by itself (--no-fusion)\n";
   if (o.phase == Phase::train && !o.recompute.value_or(true))
-    out += "no recomputation: batch-norm and activation outputs are kept for the backward (--no-recompute)\n";
+    out += "no recomputation: batch-norm and activation outputs are kept for the backward (--no-recompute; the "
+           "default for bf16)\n";
   out += format("%.1f img/s (median of %lld timed steps after %lld warm-up); step %.1f ms median, %.1f ms mean\n",
                 r.imgs_per_sec, static_cast<long long>(o.iters), static_cast<long long>(o.warmup), r.median_step_ms,
                 r.mean_step_ms);

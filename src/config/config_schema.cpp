@@ -133,6 +133,18 @@ ConfigField flag(std::string path, Access access) {
   return field;
 }
 
+// A flag that may also be left to Sugar: read_bool's spellings or auto, kept as "true", "false" or "auto".
+template <class Access>
+ConfigField flag_or_auto(std::string path, Access access) {
+  ConfigField field = make_field(path, FieldKind::choice);
+  field.choices = [](const ConfigVocabulary&) { return std::vector<std::string>{"auto", "true", "false"}; };
+  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    access(c) = read_bool_or_auto(s, path);
+  };
+  field.write = [=](const ExperimentConfig& c) { return access(c); };
+  return field;
+}
+
 // A name from a fixed vocabulary; `noun` says what kind of name it is in "unknown optimizer 'x'".
 template <class Access>
 ConfigField choice(std::string path, std::string noun, Access access,
@@ -424,8 +436,7 @@ std::vector<ConfigField> build_fields() {
   f.push_back(flag("train.sync_bn", [](auto& c) -> auto& { return c.train.sync_bn; }));
   f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, 1, kMaxEpochs));
   f.push_back(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; }));
-  f.push_back(choice("train.recompute", "setting", [](auto& c) -> auto& { return c.train.recompute; },
-                     fixed({"auto", "true", "false"})));
+  f.push_back(flag_or_auto("train.recompute", [](auto& c) -> auto& { return c.train.recompute; }));
   return f;
 }
 

@@ -80,8 +80,8 @@ void validate_against(const ExperimentConfig& config, const data::ImageShape& sh
     throw Error(problem->key + ": " + problem->what, ErrorKind::usage);
 }
 
-bool recompute_enabled(const TrainConfig& train) {
-  return train.recompute == "auto" ? train.dtype == "f32" : train.recompute == "true";
+bool recompute_enabled(const std::string& recompute, const std::string& dtype) {
+  return recompute == "auto" ? dtype == "f32" : recompute == "true";
 }
 
 }  // namespace sugar::config

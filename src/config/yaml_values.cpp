@@ -91,11 +91,27 @@ uint64_t read_unsigned(const ValueSource& source, const std::string& path, const
   return parse_whole<uint64_t>(source, path, expected);
 }
 
+namespace {
+// 1 true, 0 false, -1 neither.
+int boolean_word(const std::string& lower) {
+  if (lower == "true" || lower == "yes" || lower == "on") return 1;
+  if (lower == "false" || lower == "no" || lower == "off") return 0;
+  return -1;
+}
+}  // namespace
+
 bool read_bool(const ValueSource& source, const std::string& path) {
-  const std::string lower = lowercase(scalar_text(source, path, "true or false"));
-  if (lower == "true" || lower == "yes" || lower == "on") return true;
-  if (lower == "false" || lower == "no" || lower == "off") return false;
-  wrong_value(source, path, "true or false");
+  const int value = boolean_word(lowercase(scalar_text(source, path, "true or false")));
+  if (value < 0) wrong_value(source, path, "true or false");
+  return value == 1;
+}
+
+std::string read_bool_or_auto(const ValueSource& source, const std::string& path) {
+  const std::string lower = lowercase(scalar_text(source, path, "true, false or auto"));
+  if (lower == "auto") return "auto";
+  const int value = boolean_word(lower);
+  if (value < 0) wrong_value(source, path, "true, false or auto");
+  return value == 1 ? "true" : "false";
 }
 
 std::string read_text(const ValueSource& source, const std::string& path) {

@@ -28,6 +28,7 @@ std::string conv_algorithm_summary(const std::vector<std::pair<std::string, ops:
                                                          {"machine cache", "from this machine's store"},
                                                          {"prior", "prior (provisional)"},
                                                          {"recorded", "recorded in the checkpoint"},
+                                                         {"direct only", "direct only (Winograd does not apply)"},
                                                          {"requested", "requested"}};
   std::string counts, provisional;
   for (const auto& [source, words] : sources) {

@@ -39,6 +39,9 @@ DecisionCache& decision_cache() {
 ConvAlgorithm& pass_algorithm(ConvPassAlgorithms& a, int pass) {
   return pass == kForward ? a.forward : pass == kBackwardData ? a.backward_data : a.backward_weights;
 }
+ConvAlgorithm pass_algorithm(const ConvPassAlgorithms& a, int pass) {
+  return pass == kForward ? a.forward : pass == kBackwardData ? a.backward_data : a.backward_weights;
+}
 
 void append_note(std::string& note, const std::string& part) { note += (note.empty() ? "" : "; ") + part; }
 
@@ -183,7 +186,11 @@ ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& we
   const ConvGeometry direct = with_algorithm(g, ConvAlgorithm::direct);
   const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
   const ConvAlgorithm prior = prior_algorithm(g.src[1], g.dst[2], g.dst[3]);
-  const ConvTimingSource timing_source = decision_cache().timing_source;
+  ConvTimingSource timing_source;
+  {
+    std::lock_guard<std::mutex> lock(decision_cache().mutex);
+    timing_source = decision_cache().timing_source;
+  }
   autograd::NoGradGuard no_grad;
   const memory::desc dst_reference = forward_training_primitive(direct).pd.dst_desc();
   const MeasureInputs in{x, weight, bias, dst_reference, Tensor::from_desc(dst_reference), training};
@@ -216,7 +223,8 @@ ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& we
                              decision.reason + " (median ms " + median_ms(timings.direct_ms) + "/" +
                              median_ms(timings.winograd_ms) + ")");
   }
-  choice.source = choice.provisional ? "prior" : "measured";
+  // Nothing timed (no pass has Winograd here): the choice is direct by necessity, not by measurement.
+  choice.source = decided.empty() ? "direct only" : choice.provisional ? "prior" : "measured";
   choice.note = decided;
   if (!skipped.empty()) append_note(choice.note, skipped);
   std::lock_guard<std::mutex> lock(decision_cache().mutex);
@@ -245,6 +253,7 @@ ConvLayerChoice decide(const ConvGeometry& g, ConvAlgoPolicy policy, const std::
   choice.policy = policy;
   choice.source = "requested";
   if (const std::string reason = winograd_unsuitable_reason(g); !reason.empty()) {
+    if (policy == ConvAlgoPolicy::automatic) choice.source = "direct only";
     choice.note = "direct: Winograd does not apply: " + reason;
   } else if (policy == ConvAlgoPolicy::winograd) {
     const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
@@ -258,7 +267,16 @@ ConvLayerChoice decide(const ConvGeometry& g, ConvAlgoPolicy policy, const std::
     const std::string machine_key = std::to_string(num_threads()) + " threads | " + passes.names() + " | batch " +
                                     std::to_string(g.src[0]) + " | " + input_layout(x) + " | " + key;
     const auto decide_here = [&] {
-      return machine_cached_choice(machine_key, key, [&] { return measure(g, x, weight, bias, passes, choice); });
+      const ConvGeometry winograd = with_algorithm(g, ConvAlgorithm::winograd);
+      const auto usable = [&](const ConvLayerChoice& stored) {
+        for (int pass = 0; pass < kPasses; ++pass)
+          if (pass_algorithm(stored.algorithms, pass) == ConvAlgorithm::winograd &&
+              !available(winograd, pass))
+            return false;
+        return true;
+      };
+      return machine_cached_choice(machine_key, key, usable,
+                                   [&] { return measure(g, x, weight, bias, passes, choice); });
     };
     choice = agreement ? agreement(choice, decide_here) : decide_here();
   }

@@ -25,8 +25,8 @@ std::string format(const char* pattern, double a, double b = 0) {
 }  // namespace
 
 PassDecision decide_pass(const PassTimings& t, ConvAlgorithm prior) {
-  SUGAR_CHECK(!t.direct_ms.empty() && t.direct_ms.size() == t.winograd_ms.size(),
-              "convolution timing: expected as many Winograd as direct times, at least one, got ",
+  SUGAR_CHECK(t.direct_ms.size() >= kMinPairs && t.direct_ms.size() == t.winograd_ms.size(),
+              "convolution timing: expected as many Winograd as direct times, at least ", kMinPairs, ", got ",
               t.direct_ms.size(), " and ", t.winograd_ms.size());
   std::vector<double> log_ratios;
   for (size_t i = 0; i < t.direct_ms.size(); ++i) {
@@ -38,7 +38,7 @@ PassDecision decide_pass(const PassTimings& t, ConvAlgorithm prior) {
   const double centre = median_of(log_ratios);
   std::vector<double> deviations;
   for (double l : log_ratios) deviations.push_back(std::abs(l - centre));
-  const double noise = 1.4826 * median_of(deviations);
+  const double noise = std::max(kNoiseFloor, 1.4826 * median_of(deviations));
   const double uncertainty = kNoiseWidths * noise / std::sqrt(static_cast<double>(log_ratios.size()));
   const double threshold = std::log(1.0 - kWinogradMargin);
 

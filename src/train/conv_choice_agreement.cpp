@@ -6,12 +6,14 @@
 
 #include "sugar/error.hpp"
 #include "sugar/ops/conv_algorithm_store.hpp"
+#include "sugar/random.hpp"
 
 namespace sugar::train {
 namespace {
 
 // How a choice was made, as a number the broadcast can carry.
-const std::array<const char*, 5> kSources = {"requested", "measured", "machine cache", "prior", "recorded"};
+const std::array<const char*, 6> kSources = {"requested", "measured", "machine cache", "prior", "recorded",
+                                             "direct only"};
 
 float source_index(const std::string& source) {
   for (size_t i = 0; i < kSources.size(); ++i)
@@ -28,17 +30,22 @@ ops::ConvAlgorithm algorithm_from(float code) {
 
 ops::ConvLayerChoice rank0_conv_choice(dist::Communicator& ranks, const ops::ConvLayerChoice& undecided,
                                        const std::function<ops::ConvLayerChoice()>& decide_here) {
-  // forward, backward_data, backward_weights, provisional, source
-  std::array<float, 5> message{};
+  // forward, backward_data, backward_weights, provisional, source, and 24 bits of the layer's key: a
+  // rank that reached another layer than rank 0 (decisions out of step) fails instead of running
+  // another layer's algorithms or pairing this broadcast with an unrelated collective.
+  const float layer_check = static_cast<float>(hash_key(undecided.layer) & 0xFFFFFF);  // exact in a float
+  std::array<float, 6> message{};
   ops::ConvLayerChoice choice = undecided;
   if (ranks.rank() == 0) {
     choice = decide_here();
     message = {algorithm_code(choice.algorithms.forward), algorithm_code(choice.algorithms.backward_data),
                algorithm_code(choice.algorithms.backward_weights), choice.provisional ? 1.0f : 0.0f,
-               source_index(choice.source)};
+               source_index(choice.source), layer_check};
   }
   ranks.broadcast(message.data(), static_cast<int64_t>(message.size()), 0);
   if (ranks.rank() != 0) {
+    SUGAR_CHECK(message[5] == layer_check, "convolution algorithms: rank ", ranks.rank(), " decides layer '",
+                undecided.layer, "' while rank 0 decided another layer (the ranks' models or input shapes differ)");
     choice.algorithms = {algorithm_from(message[0]), algorithm_from(message[1]), algorithm_from(message[2])};
     choice.provisional = message[3] == 1.0f;
     const auto source = static_cast<size_t>(message[4]);

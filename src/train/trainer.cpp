@@ -452,8 +452,9 @@ class Run {
     if (const int64_t provisional = nn::count_provisional(choices); provisional > 0)
       spdlog::warn("{} convolution layer(s) run provisional algorithm choices: their timings could not decide "
                    "(too close to call, or other processes were using the machine), so they run the prior; "
-                   "'sugar tune {}' on a quiet machine measures them again for later runs (run.json lists why)",
-                   provisional, path_in(dir_, run_dir::kConfigFile));
+                   "'sugar tune {}{}' on a quiet machine measures them again for later runs (run.json lists why)",
+                   provisional, path_in(dir_, run_dir::kConfigFile),
+                   s_.ranks->size() > 1 ? " --ranks " + std::to_string(s_.ranks->size()) : std::string());
     record_layer_implementations(path_in(dir_, run_dir::kRunInfoFile), *s_.model, s_.config.train.conv_algo);
   }
 

@@ -72,7 +72,8 @@ struct TrainConfig {
 // bf16: bf16 tensors are half the size, so recomputation saves half the memory, while its time is a
 // larger share of bf16's faster step (measured on this project's reference machine, ResNet-18 / VGG-16
 // at batch 128: keeping them is 2-4% faster and holds 20% / 9% more memory, still below f32's peak).
-bool recompute_enabled(const TrainConfig& train);
+bool recompute_enabled(const std::string& recompute, const std::string& dtype);
+inline bool recompute_enabled(const TrainConfig& train) { return recompute_enabled(train.recompute, train.dtype); }
 
 // One axis of a sweep grid: a key path and the values it takes, each kept as the YAML scalar text
 // written in the config ("relu", "sugar(surrogate=bsilu)", "0"). Every value has been checked to be

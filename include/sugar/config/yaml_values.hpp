@@ -30,6 +30,8 @@ uint64_t read_unsigned(const ValueSource& source, const std::string& path,
                        const std::string& expected = "a whole number >= 0");
 // true/false, also yes/no and on/off, in any case.
 bool read_bool(const ValueSource& source, const std::string& path);
+// read_bool's spellings, or "auto": returns "true", "false" or "auto".
+std::string read_bool_or_auto(const ValueSource& source, const std::string& path);
 // Any scalar as its text; an empty value is "".
 std::string read_text(const ValueSource& source, const std::string& path);
 // The items of a sequence (an empty value is an empty list), each with its own place and the label

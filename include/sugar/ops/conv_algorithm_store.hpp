@@ -19,9 +19,11 @@
 //
 // The file is an input like any other: it is read through the bounded reader; a file that is not
 // this format, or belongs to another machine signature, is moved aside to <file>.corrupt with a
-// warning and rebuilt; an entry that does not parse or names another layer is measured again and
-// replaced. An flock on <file>.lock serialises processes, and writes go through a temporary file and
-// a rename, so a reader never sees half a file.
+// warning and rebuilt; an entry that does not parse, names another layer, was not made by auto or
+// names an algorithm this machine cannot run is measured again and replaced; a file that cannot be
+// read is left alone (the process measures for itself). An flock on <file>.lock serialises processes
+// (waiting at most two minutes for another), writes go through a temporary file and a rename, so a
+// reader never sees half a file, and a store in a directory this user cannot write is used read-only.
 #include <functional>
 #include <string>
 
@@ -33,9 +35,13 @@ namespace sugar::ops {
 // The file the store uses now ("" when it is off or there is no directory to put it in).
 std::string machine_choice_file();
 
-// Deletes the store's file (and its lock file); returns the path deleted, "" when there was none.
-// Throws sugar::Error when it exists but cannot be deleted.
+// Deletes the store's file, under its lock (the lock file stays); returns the path deleted, "" when
+// there was none. Throws sugar::Error when it exists but cannot be locked or deleted.
 std::string forget_machine_choices();
+
+// The last warning this process gave about the store (it could not be read, locked or written; an
+// entry or the whole file was damaged), "" when none: `sugar tune` fails when its results were not kept.
+std::string machine_store_problem();
 
 // While on (`sugar tune`), every auto decision of this process measures afresh and replaces the
 // stored entry, clear or provisional.
@@ -58,12 +64,15 @@ void set_conv_timing_source_for_tests(ConvTimingSource source);
 
 namespace conv_detail {
 
-// The stored choice for `key` (its source set to "machine cache") when the entry is clear and its
-// layer is `layer`, or else what `measure` returns, which is then stored. An flock on <file>.lock is
-// held throughout, so of two processes reaching the same layer at once one measures and the other
-// reads its result. A file that cannot be read, locked or written is reported once (a warning) and
-// the choice is measured as if there were no store.
+// The stored choice for `key` (its source set to "machine cache") when the entry is clear, names
+// `layer`, was made by auto and is `usable` here, or else what `measure` returns, which is then
+// stored (while remeasuring, a provisional result does not replace a clear entry: the entry is kept
+// and returned). An flock on <file>.lock is held throughout, so of two processes reaching the same
+// layer at once one measures and the other reads its result when it is clear. A file that cannot be
+// read, locked or written is reported once (a warning) and the choice is measured as if there were no
+// store.
 ConvLayerChoice machine_cached_choice(const std::string& key, const std::string& layer,
+                                      const std::function<bool(const ConvLayerChoice&)>& usable,
                                       const std::function<ConvLayerChoice()>& measure);
 
 }  // namespace conv_detail

@@ -7,8 +7,10 @@
 // each candidate's own times do not. The rule looks at the log of each pair's ratio:
 //
 //   centre = median of the log-ratios, noise = 1.4826 x their median absolute deviation (a spread
-//   that one disturbed pair cannot inflate; it equals the standard deviation for normal noise), and
-//   the uncertainty of the centre = kNoiseWidths x noise / sqrt(pairs).
+//   that one disturbed pair cannot inflate; it equals the standard deviation for normal noise), never
+//   below kNoiseFloor (seven pairs can agree by chance more closely than repeated runs do: the same
+//   layer measured again varies by a few percent with the machine's clock and caches), and the
+//   uncertainty of the centre = kNoiseWidths x noise / sqrt(pairs). At least kMinPairs pairs.
 //
 // Winograd is chosen, as a clear result, when even the pessimistic end of that interval has it faster
 // than direct by kWinogradMargin (it is the less exact of the two, so it must win by a margin);
@@ -35,6 +37,9 @@ inline constexpr int kTimedPairs = 7;
 inline constexpr double kNoiseWidths = 3.0;
 // Other processes' share of all processors above which a measurement is not trusted.
 inline constexpr double kBusyLimit = 0.10;
+// The smallest noise of one pair's log-ratio the rule assumes (2%), and the fewest pairs it decides on.
+inline constexpr double kNoiseFloor = 0.02;
+inline constexpr size_t kMinPairs = 5;
 
 struct PassTimings {
   std::vector<double> direct_ms;    // pair i's direct time
@@ -53,7 +58,7 @@ struct PassDecision {
 };
 
 // The rule above. `prior` is what a provisional decision runs. Throws sugar::Error when the two
-// lists differ in length, are empty or hold a time that is not positive and finite.
+// lists differ in length, hold fewer than kMinPairs times or a time that is not positive and finite.
 PassDecision decide_pass(const PassTimings& timings, ConvAlgorithm prior);
 
 // What runs when the timings cannot decide (the machine was busy, the two were too close, or
