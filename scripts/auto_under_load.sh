@@ -45,18 +45,45 @@ made = ", ".join(str(n) + " " + s for s, n in sorted(sources.items()))
 print("%.1f | %d of %d | %s" % (d["imgs_per_sec"], wino, len(layers), made))'
 }
 
+# row LABEL MACHINE ALGO: one table row, or the script stops with the bench's error.
+row() {
+  local json
+  json=$(bench "$3" "$2") || { echo "auto_under_load: sugar bench failed ($1)" >&2; exit 1; }
+  echo "| $1 | $2 | $(summary <<<"$json") |"
+}
+busy() {  # busy N: N competing processes
+  for _ in $(seq "$1"); do yes >/dev/null & competitors+=($!); done
+  sleep 1
+}
+idle() {
+  for pid in "${competitors[@]}"; do kill "$pid" 2>/dev/null || true; done
+  competitors=()
+  sleep 2
+}
+
 echo "auto under load: $model, batch $batch, $threads threads, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(date -u +%Y-%m-%d)."
 echo
 echo "| run | machine | img/s | layers using Winograd | how the choices were made |"
 echo "|---|---|---|---|---|"
-for _ in $(seq "$(nproc)"); do yes >/dev/null & competitors+=($!); done
-sleep 1
-echo "| auto, first run (fresh store) | busy: $(nproc) x yes | $(bench auto busy | summary) |"
-for pid in "${competitors[@]}"; do kill "$pid"; done
-competitors=()
-sleep 2
+busy "$(nproc)"
+row "auto, first run (fresh store)" "busy: $(nproc) x yes" auto
+idle
 for round in $(seq "$rounds"); do
-  echo "| auto, idle run $round | idle | $(bench auto idle | summary) |"
-  echo "| winograd, idle run $round | idle | $(bench winograd idle | summary) |"
-  echo "| direct, idle run $round | idle | $(bench direct idle | summary) |"
+  row "auto, idle run $round" idle auto
+  row "winograd, idle run $round" idle winograd
+  row "direct, idle run $round" idle direct
 done
+
+# The issue's own case: a small batch (short measurements) under moderate load (one competitor).
+rm -rf "${SUGAR_CACHE_DIR:?}"/*
+batch=${SMALL_BATCH:-32}
+echo
+echo "Then batch $batch, a fresh store, one competing process during the first run:"
+echo
+echo "| run | machine | img/s | layers using Winograd | how the choices were made |"
+echo "|---|---|---|---|---|"
+busy 1
+row "auto, first run (fresh store)" "busy: 1 x yes" auto
+idle
+row "auto, idle run" idle auto
+row "winograd, idle run" idle winograd

@@ -472,8 +472,18 @@ TEST(ConvAlgorithm, RemeasuringReplacesAClearEntryAndForgettingDeletesTheFile) {
     EXPECT_EQ(tuned.source, "measured");
     EXPECT_EQ(tuned.algorithms, kAllDirect);
   }
+  // Remeasuring on a busy machine: the provisional result does not replace the clear entry.
+  ops::clear_conv_algorithm_cache();
+  {
+    const InjectedTimings timings(0.5, 0.001, /*others_busy=*/0.5);
+    const ops::ConvLayerChoice kept = auto_choice_of_one_training_call();
+    EXPECT_EQ(kept.algorithms, kAllDirect);
+    EXPECT_FALSE(kept.provisional);
+    EXPECT_TRUE(kept.note.starts_with("kept: this measurement could not decide (")) << kept.note;
+  }
   ops::set_conv_remeasure(false);
   EXPECT_EQ(stored_choices()[store_key(kAllPasses)]["forward"], "direct");
+  EXPECT_FALSE(stored_choices()[store_key(kAllPasses)]["provisional"].get<bool>());
 
   const std::string file = ops::machine_choice_file();
   EXPECT_EQ(ops::forget_machine_choices(), file);
@@ -496,6 +506,8 @@ TEST(ConvAlgorithm, ADamagedStoreIsMovedAsideAndMeasuredAgainAndOffKeepsNoFile) 
   const std::string key = store_key(kAllPasses);
   nlohmann::json other_layer = nlohmann::json::parse(io::read_file(file));
   other_layer["choices"][key]["layer"] = "f32 16x12x12->16x12x12 k3x3 s1x1 p1x1 d1x1 g1 nobias";
+  nlohmann::json not_auto = nlohmann::json::parse(io::read_file(file));  // a choice only auto may store
+  not_auto["choices"][key]["policy"] = "winograd";
   const struct {
     std::string content;
     bool moved_aside;
@@ -505,6 +517,7 @@ TEST(ConvAlgorithm, ADamagedStoreIsMovedAsideAndMeasuredAgainAndOffKeepsNoFile) 
       {R"({"machine": "another CPU", "choices": {}})", true},
       {std::string(R"({"machine": ")") + machine + R"(", "choices": {")" + key + R"(": {"layer": 3}}})", false},
       {other_layer.dump(), false},
+      {not_auto.dump(), false},
   };
   for (const auto& damage : damages) {
     std::filesystem::remove(file + ".corrupt");

@@ -3,11 +3,20 @@
 // expected centre and noise are worked out by hand in each test from the timings it gives.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "sugar/error.hpp"
 #include "sugar/ops/conv_decision.hpp"
+#include "../src/ops/machine_load.hpp"  // internal to the library: the load meter auto relies on
 
 using namespace sugar;
 using ops::ConvAlgorithm;
@@ -126,4 +135,31 @@ TEST(ConvDecision, ThePriorIsWinogradForWideLayersWithOutputsOfFourByFourOrMore)
   EXPECT_EQ(ops::prior_algorithm(512, 4, 4), ConvAlgorithm::winograd);
   EXPECT_EQ(ops::prior_algorithm(512, 2, 2), ConvAlgorithm::direct);    // VGG-16's last stage
   EXPECT_EQ(ops::prior_algorithm(256, 4, 3), ConvAlgorithm::direct);
+}
+
+// The load meter behind kBusyLimit: with every processor this process may use kept busy by other
+// processes, it reports a share far above the limit, both over a long window and over one too short
+// to judge (then an idle sample of its own decides). Not a speed assertion: the busy processes take
+// whole processors whatever else runs.
+TEST(ConvDecision, TheLoadMeterSeesOtherProcessesKeepingTheProcessorsBusy) {
+  const long processors = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+  std::vector<pid_t> spinners;
+  for (long i = 0; i < processors; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      for (volatile uint64_t n = 0;; n = n + 1) {
+      }
+    }
+    spinners.push_back(pid);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const ops::conv_detail::OtherProcessesLoad long_window;
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const double long_share = long_window.share();
+  const ops::conv_detail::OtherProcessesLoad short_window;
+  const double short_share = short_window.share();  // no time at all: judged by an idle sample
+  for (pid_t pid : spinners) ::kill(pid, SIGKILL);
+  for (pid_t pid : spinners) ::waitpid(pid, nullptr, 0);
+  EXPECT_GT(long_share, 0.5);
+  EXPECT_GT(short_share, 0.5);
 }

@@ -77,9 +77,18 @@ json.dump(d, open(f, "w"))
 PY
 }
 layer="batch 2 | blocked input | f32 64x16x16->128x16x16"
+# The entry must be there for the edits below to mean anything.
+entries | grep -qF "$layer" || fail "no entry for '$layer': $(entries)"
+if ! grep -q avx512f /proc/cpuinfo; then
+  # Without AVX-512, oneDNN 2.6 has no Winograd: every entry is direct and an edited one naming
+  # winograd is refused and re-measured (tested in test_conv_algorithm); nothing more to check here.
+  echo "tune: ok (no AVX-512: the edits of stored entries are not checked)"
+  exit 0
+fi
 edit_entry "$layer" true
 run --threads 1 tune --model vgg11 --batch 2
 [[ $status == 0 ]] || fail "the second tune exited $status: $err"
+entries | grep -qF "$layer" || fail "tune dropped the entry for '$layer'"
 entries | grep -F "$layer" | grep -q "edited by the test" && fail "tune kept the provisional entry: $(entries | grep -F "$layer")"
 check_entries_follow_their_notes || fail "the re-measured entry does not run what it decided"
 
@@ -97,6 +106,8 @@ assert hits and all(c["source"] == "machine cache" and c["note"] == "edited by t
 PY
 edit_entry "$layer" true
 run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --json
+[[ $status == 0 ]] || fail "bench after a provisional entry exited $status: $err"
+entries | grep -qF "$layer" || fail "bench dropped the entry for '$layer'"
 entries | grep -F "$layer" | grep -q "edited by the test" && fail "bench took a provisional entry without measuring it"
 check_entries_follow_their_notes || fail "the entry bench re-measured does not run what it decided"
 
