@@ -14,7 +14,9 @@
 # SUGAR_CACHE_DIR points at a new empty directory, so the first Sugar cell of each model measures its
 # layers (auto) within its warm-up steps and later cells reuse the choices.
 #
-# Environment (defaults): ROUNDS (3), ITERS (5 timed steps per cell), WARMUP (2 untimed steps), THREADS
+# Environment (defaults): ROUNDS (3), ITERS (5 timed steps per training cell), INFER_ITERS (4 x ITERS
+# timed steps per inference cell: an inference step is 3-4x shorter, and 5 of them left PyTorch's bf16
+# inference cells 20% apart from one run of the script to the next), WARMUP (2 untimed steps), THREADS
 # (2), BATCH (128), MODELS ("resnet18 vgg16"; conv_ceiling knows these two), SCALING_THREADS ("1 2") and
 # SCALING_BATCHES ("32 64 128 256"; empty: no threads x batch table), SUGAR and CONV_CEILING (the
 # programs, default build/bin/). Needs scripts/setup.sh --tests (python3-torch, libopenblas0-openmp).
@@ -25,6 +27,7 @@ sugar=${SUGAR:-$repo_root/build/bin/sugar}
 conv_ceiling=${CONV_CEILING:-$repo_root/build/bin/conv_ceiling}
 rounds=${1:-${ROUNDS:-3}}
 iters=${ITERS:-5}
+infer_iters=${INFER_ITERS:-$((4 * iters))}
 warmup=${WARMUP:-2}
 threads=${THREADS:-2}
 batch=${BATCH:-128}
@@ -35,7 +38,7 @@ scaling_batches=${SCALING_BATCHES-32 64 128 256}
 python=/usr/bin/python3
 
 usage_error() { echo "bench_table: error: $*" >&2; exit 2; }
-for setting in "ROUNDS=$rounds" "ITERS=$iters" "THREADS=$threads" "BATCH=$batch"; do
+for setting in "ROUNDS=$rounds" "ITERS=$iters" "INFER_ITERS=$infer_iters" "THREADS=$threads" "BATCH=$batch"; do
   [[ ${setting#*=} =~ ^[1-9][0-9]*$ ]] || usage_error "${setting%%=*} must be a whole number >= 1, got '${setting#*=}'"
 done
 [[ $warmup =~ ^[0-9]+$ ]] || usage_error "WARMUP must be a whole number >= 0, got '$warmup'"
@@ -69,9 +72,10 @@ measure() {
   "$python" -c 'import json, sys; r = json.loads(sys.argv[1]); r["result"] = json.load(open(sys.argv[2])); print(json.dumps(r))' \
     "$fields" "$work/out.json" >>"$results"
 }
-sugar_bench() { "$sugar" bench --threads "$threads" --iters "$iters" --warmup "$warmup" --conv-algo auto --json "$@"; }
+# A cell's timed steps: $cell_iters (set per phase below).
+sugar_bench() { "$sugar" bench --threads "$threads" --iters "$cell_iters" --warmup "$warmup" --conv-algo auto --json "$@"; }
 torch_bench() {
-  "$python" "$repo_root/scripts/bench_pytorch.py" --threads "$threads" --iters "$iters" --warmup "$warmup" --json "$@"
+  "$python" "$repo_root/scripts/bench_pytorch.py" --threads "$threads" --iters "$cell_iters" --warmup "$warmup" --json "$@"
 }
 
 for ((round = 1; round <= rounds; ++round)); do
@@ -82,6 +86,8 @@ for ((round = 1; round <= rounds; ++round)); do
         "$conv_ceiling" --model "$model" --dtype "$dtype" --batch "$batch" --threads "$threads" --iters "$iters" --json
     done
     for phase in train infer; do
+      cell_iters=$iters
+      [[ $phase == infer ]] && cell_iters=$infer_iters
       for dtype in $dtypes; do
         cell="\"kind\": \"cell\", \"round\": $round, \"model\": \"$model\", \"phase\": \"$phase\", \"dtype\": \"$dtype\""
         measure "{$cell, \"who\": \"sugar\"}" sugar_bench --model "$model" --batch "$batch" --phase "$phase" --dtype "$dtype"
@@ -109,5 +115,5 @@ for flag in avx512f avx512_bf16 amx_tile; do
   if [[ " $flags " == *" $flag "* ]]; then isa+="$flag "; fi
 done
 "$python" "$repo_root/scripts/bench_table_report.py" "$results" --cpu "$cpu" --cpu-flags "${isa% }" --cores "$(nproc)" \
-  --date "$(date -u +%Y-%m-%d)" --rounds "$rounds" --iters "$iters" --warmup "$warmup" --threads "$threads" --batch "$batch" \
+  --date "$(date -u +%Y-%m-%d)" --rounds "$rounds" --iters "$iters" --infer-iters "$infer_iters" --warmup "$warmup" --threads "$threads" --batch "$batch" \
   --sugar-version "$("$sugar" --version | head -n 1)"

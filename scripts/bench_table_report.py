@@ -85,7 +85,7 @@ def main(argv):
     p.add_argument("results")
     for name in ("cpu", "cpu-flags", "date", "sugar-version"):
         p.add_argument(f"--{name}", default="")
-    for name in ("cores", "rounds", "iters", "warmup", "threads", "batch"):
+    for name in ("cores", "rounds", "iters", "infer-iters", "warmup", "threads", "batch"):
         p.add_argument(f"--{name}", type=int, required=True)
     a = p.parse_args(argv)
     peaks, ceilings, cells, scaling = load(a.results)
@@ -101,8 +101,8 @@ def main(argv):
     any_peak = next(iter(peaks.values()))
 
     print(f"Measured on {a.cpu} ({a.cpu_flags or 'no AVX-512'}), {a.cores} cores, {a.threads} threads, batch {a.batch}, "
-          f"{a.date}: {a.rounds} round{'s' if a.rounds != 1 else ''}, each cell {a.iters} timed "
-          f"step{'s' if a.iters != 1 else ''} after {a.warmup} warm-up. {a.sugar_version}, oneDNN {sugar['onednn']['version']} ({sugar['onednn']['isa']}); "
+          f"{a.date}: {a.rounds} round{'s' if a.rounds != 1 else ''}, each training cell {a.iters} timed "
+          f"step{'s' if a.iters != 1 else ''} and each inference cell {a.infer_iters} after {a.warmup} warm-up. {a.sugar_version}, oneDNN {sugar['onednn']['version']} ({sugar['onednn']['isa']}); "
           f"PyTorch {torch['framework'].split()[-1]} on {blas_text}. Sugar's convolution choices were fresh: "
           f"SUGAR_CACHE_DIR pointed at a new empty directory, so the first Sugar cell of each model measured its "
           f"layers (`--conv-algo auto`) in its warm-up steps. Register peak (`sugar bench --peak`, {a.threads} "

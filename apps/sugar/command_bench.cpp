@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sugar/bench/bench.hpp"
+#include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/bench/peak.hpp"
 #include "option_checks.hpp"
 #include "sugar/models/registry.hpp"
@@ -48,6 +49,11 @@ int run_bench(const BenchArgs& args) {
                        options.activation, args.dtype, args.phase, options.batch, options.warmup, options.iters);
         spdlog::info("{} step {}/{}", warmup ? "warm-up" : "timed", index + 1, total);
       });
+  if (const int64_t provisional = nn::count_provisional(result.conv_algorithms); provisional > 0)
+    spdlog::warn("{} convolution layer(s) ran provisional algorithm choices (their timings could not decide: too "
+                 "close to call, or other processes used the machine); 'sugar tune --model {} --batch {}' on a "
+                 "quiet machine measures them again",
+                 provisional, options.model, options.batch);
   std::cout << (args.json ? bench::to_json_text(result) + "\n" : bench::to_table_text(result)) << std::flush;
   return 0;
 }
