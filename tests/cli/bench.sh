@@ -6,16 +6,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
 
-# Exit code 2, exactly one line on stderr starting with 'error:' and containing $1, nothing on stdout.
-expect_usage_error() {
-  local words=$1
-  shift
-  run "$@"
-  [[ $status == 2 ]] || fail "sugar $* exited $status, expected 2 (stderr: $err)"
-  [[ $(wc -l <"$work/err") == 1 ]] || fail "sugar $* printed more than one line: $err"
-  [[ $err == error:* && $err == *"$words"* ]] || fail "sugar $*: expected an error about '$words', got: $err"
-  [[ -z $out ]] || fail "sugar $* printed on stdout: $out"
-}
 
 expect_usage_error "--iters: expected a whole number in [1, 10000], got '0'" bench --iters 0
 expect_usage_error "--batch: expected a whole number in [1, 4096], got '0'" bench --batch 0

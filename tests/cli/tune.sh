@@ -10,14 +10,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run
 export SUGAR_CACHE_DIR=$work/cache
 
-expect_usage_error() {
-  local words=$1
-  shift
-  run "$@"
-  [[ $status == 2 ]] || fail "sugar $* exited $status, expected 2 (stderr: $err)"
-  [[ $(wc -l <"$work/err") == 1 ]] || fail "sugar $* printed more than one line: $err"
-  [[ $err == error:* && $err == *"$words"* ]] || fail "sugar $*: expected an error about '$words', got: $err"
-}
 expect_usage_error "a CONFIG, --model NAME or --reset is required" tune
 expect_usage_error "either CONFIG or --model NAME, not both" tune configs/quickstart.yaml --model vgg11
 expect_usage_error "--batch applies to --model" tune "$work/x.yaml" --batch 4

@@ -4,7 +4,7 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"
 #
 # It sets $sugar (the program under test, the first argument) and $work (a temporary folder removed on
-# exit), and defines fail, run, fingerprint and write_synthetic_cifar10.
+# exit), and defines fail, run, expect_usage_error, fingerprint and write_synthetic_cifar10.
 sugar=$1
 work=$(mktemp -d "/tmp/sugar-$(basename "$0" .sh).XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -14,6 +14,18 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # A fingerprint of every file in a directory: name, size, modification time (ns) and inode, so an
 # in-place write and an atomic replacement both show (cheaper than hashing 70 MB checkpoints).
 fingerprint() { (cd "$1" && find . -printf '%p %s %T@ %i\n' | sort); }
+
+# expect_usage_error WORDS ARGS...: the program exits 2 with exactly one line on stderr that starts with
+# 'error:' and contains WORDS, and prints nothing on stdout.
+expect_usage_error() {
+  local words=$1
+  shift
+  run "$@"
+  [[ $status == 2 ]] || fail "sugar $* exited $status, expected 2 (stderr: $err)"
+  [[ $(wc -l <"$work/err") == 1 ]] || fail "sugar $* printed more than one line: $err"
+  [[ $err == error:* && $err == *"$words"* ]] || fail "sugar $*: expected an error about '$words', got: $err"
+  [[ -z $out ]] || fail "sugar $* printed on stdout: $out"
+}
 
 # Runs the program, keeping stdout ($out), stderr ($err) and the exit code ($status) apart.
 run() {
