@@ -163,3 +163,11 @@ TEST(ConvDecision, TheLoadMeterSeesOtherProcessesKeepingTheProcessorsBusy) {
   EXPECT_GT(long_share, 0.5);
   EXPECT_GT(short_share, 0.5);
 }
+
+// The medians a note reports are each candidate's own: 10.1 ms (the middle of 9.7..10.6) and, for a
+// ratio of 0.5 throughout, half of it.
+TEST(ConvDecision, TheDecisionCarriesEachCandidatesMedianTime) {
+  const auto d = ops::decide_pass(pairs({0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}), ConvAlgorithm::direct);
+  EXPECT_DOUBLE_EQ(d.direct_median_ms, 10.1);
+  EXPECT_DOUBLE_EQ(d.winograd_median_ms, 5.05);
+}

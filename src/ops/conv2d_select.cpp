@@ -172,11 +172,6 @@ PassesNeeded passes_needed(const Tensor& x, const Tensor& weight, const Tensor& 
            training && (weight.requires_grad() || (bias.defined() && bias.requires_grad()))}};
 }
 
-std::string median_ms(std::vector<double> times) {
-  std::sort(times.begin(), times.end());
-  return milliseconds(times[times.size() / 2]);
-}
-
 // auto: times both algorithms on each pass this call runs and applies the rule; the passes this call
 // does not run stay direct. The choice is provisional when any pass's rule could not decide.
 ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -220,8 +215,8 @@ ConvLayerChoice measure(const ConvGeometry& g, const Tensor& x, const Tensor& we
     pass_algorithm(choice.algorithms, pass) = decision.algorithm;
     choice.provisional = choice.provisional || decision.provisional;
     append_note(decided, std::string(kPassNames[pass]) + " " + conv_algorithm_name(decision.algorithm) + ": " +
-                             decision.reason + " (median ms " + median_ms(timings.direct_ms) + "/" +
-                             median_ms(timings.winograd_ms) + ")");
+                             decision.reason + " (median ms " + milliseconds(decision.direct_median_ms) + "/" +
+                             milliseconds(decision.winograd_median_ms) + ")");
   }
   // Nothing timed (no pass has Winograd here): the choice is direct by necessity, not by measurement.
   choice.source = decided.empty() ? "direct only" : choice.provisional ? "prior" : "measured";

@@ -43,6 +43,8 @@ PassDecision decide_pass(const PassTimings& t, ConvAlgorithm prior) {
   const double threshold = std::log(1.0 - kWinogradMargin);
 
   PassDecision d;
+  d.direct_median_ms = median_of(t.direct_ms);
+  d.winograd_median_ms = median_of(t.winograd_ms);
   d.ratio = std::exp(centre);
   d.noise = noise;
   const std::string measured = format("winograd %.2fx direct +-%.0f%%", d.ratio, 100 * (std::exp(uncertainty) - 1));

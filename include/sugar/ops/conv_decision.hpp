@@ -54,6 +54,7 @@ struct PassDecision {
   bool provisional = false;
   double ratio = 1;           // median winograd/direct time (exp of the centre)
   double noise = 0;           // the spread of one pair's log-ratio (about its relative noise)
+  double direct_median_ms = 0, winograd_median_ms = 0;  // each candidate's median time, for notes
   std::string reason;         // one phrase: "winograd 0.55x direct +-2%", "too close to call: ..."
 };
 
