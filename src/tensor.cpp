@@ -170,10 +170,10 @@ static void reorder_into(const Tensor& src, const Tensor& dst) {
               to_string(dst.shape()));
   const auto& cached = cached_primitive<dnnl::reorder::primitive_desc>(
       CacheKey("reorder") << src.desc() << dst.desc(), [&] {
-        return dnnl::reorder::primitive_desc(cpu_engine(), src.desc(), cpu_engine(), dst.desc());
+        return dnnl::reorder::primitive_desc(cpu_engine(), src.desc(), cpu_engine(), dst.desc(),
+                                             user_scratchpad_attr());
       });
-  cached.primitive.execute(cpu_stream(), {{DNNL_ARG_FROM, src.memory_handle()}, {DNNL_ARG_TO, dst.memory_handle()}});
-  cpu_stream().wait();
+  execute_primitive(cached.primitive, {{DNNL_ARG_FROM, src.memory_handle()}, {DNNL_ARG_TO, dst.memory_handle()}});
 }
 
 Tensor Tensor::to_desc(const memory::desc& target) const {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <typeinfo>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -37,7 +38,19 @@ struct CachedPrimitive {
   dnnl::primitive primitive;
 };
 
+// Every cached primitive takes its scratchpad from its caller, a fresh one per execution
+// (execute_primitive below). oneDNN's own (scratchpad_mode::library) belongs to the primitive and is
+// shared by every thread that executes it: two ranks of a thread group running the same batch-norm
+// backward at once overwrote each other's partial sums (tests/test_primitive_scratchpad.cpp). make_pd
+// builds its descriptor with this attribute; cached_primitive refuses one that does not.
+dnnl::primitive_attr user_scratchpad_attr();
+
+// Runs `primitive` on this thread's stream, with a scratchpad of its own from the memory pool when it
+// needs one, and waits for it.
+void execute_primitive(const dnnl::primitive& primitive, std::unordered_map<int, memory> args);
+
 namespace detail {
+void check_user_scratchpad(const dnnl::primitive_attr& attr, const std::string& key);
 std::shared_ptr<void>& primitive_cache_slot(const std::string& key);
 std::mutex& primitive_cache_mutex();
 void note_implementation(const std::string& key, const char* implementation);  // caller holds the lock
@@ -57,6 +70,7 @@ const CachedPrimitive<PrimitiveDesc>& cached_primitive(const CacheKey& key, Make
   }
   auto entry = std::make_shared<CachedPrimitive<PrimitiveDesc>>();
   entry->pd = make_pd();
+  detail::check_user_scratchpad(entry->pd.get_primitive_attr(), key.str());
   entry->primitive = dnnl::primitive(entry->pd.get());
   std::lock_guard<std::mutex> lock(detail::primitive_cache_mutex());
   std::shared_ptr<void>& slot = detail::primitive_cache_slot(full_key);

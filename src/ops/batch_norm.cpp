@@ -30,7 +30,8 @@ const CachedPrimitive<ForwardPd>& forward_primitive(const memory::desc& data, pr
   const CacheKey key = CacheKey("batch_norm_fwd") << data << static_cast<int>(prop) << static_cast<int>(flags)
                                                   << static_cast<double>(eps);
   return cached_primitive<ForwardPd>(key, [&] {
-    return ForwardPd(dnnl::batch_normalization_forward::desc(prop, data, eps, flags), cpu_engine());
+    return ForwardPd(dnnl::batch_normalization_forward::desc(prop, data, eps, flags), user_scratchpad_attr(),
+                     cpu_engine());
   });
 }
 
@@ -45,7 +46,8 @@ const CachedPrimitive<BackwardPd>& backward_primitive(const memory::desc& data, 
   // Looked up outside cached_primitive's make_pd: the cache's lock is not reentrant.
   const ForwardPd& hint = forward_primitive(data, prop_kind::forward_training, flags, eps).pd;
   return cached_primitive<BackwardPd>(key, [&] {
-    return BackwardPd(dnnl::batch_normalization_backward::desc(prop, data, data, eps, flags), cpu_engine(), hint);
+    return BackwardPd(dnnl::batch_normalization_backward::desc(prop, data, data, eps, flags), user_scratchpad_attr(),
+                      cpu_engine(), hint);
   });
 }
 
@@ -87,8 +89,7 @@ void run_forward(const Tensor& x, const Tensor& y, const Tensor& scale, const Te
                                        {DNNL_ARG_VARIANCE, variance.memory_handle()}};
   if (scale.defined()) args[DNNL_ARG_SCALE] = scale.memory_handle();
   if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
-  fwd.primitive.execute(cpu_stream(), args);
-  cpu_stream().wait();
+  execute_primitive(fwd.primitive, args);
 }
 
 // PyTorch's running-statistics update; the variance is made unbiased with M / (M - 1).
@@ -258,8 +259,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
                        args[DNNL_ARG_SHIFT] = shift.memory_handle();
                        args[DNNL_ARG_DIFF_SHIFT] = diff_shift.memory_handle();
                      }
-                     bwd.primitive.execute(cpu_stream(), args);
-                     cpu_stream().wait();
+                     execute_primitive(bwd.primitive, args);
                      if (sync) {
                        const Tensor correction = global_backward_correction(
                            *sync, x, scale, mean, variance, diff_scale, diff_shift, statistics_values, eps);

@@ -29,9 +29,9 @@ Tensor convolution_backward_data(const ConvGeometry& g, const Tensor& weight, co
   const Tensor diff_dst = grad_y.to_desc(bwd.pd.diff_dst_desc());
   const Tensor weights = weight_in_layout(weight, g, bwd.pd.weights_desc());
   Tensor diff_src = Tensor::from_desc(bwd.pd.diff_src_desc());
-  execute(bwd.primitive, {{DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
-                          {DNNL_ARG_WEIGHTS, weights.memory_handle()},
-                          {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
+  execute_primitive(bwd.primitive, {{DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
+                                    {DNNL_ARG_WEIGHTS, weights.memory_handle()},
+                                    {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
   return diff_src;
 }
 
@@ -55,7 +55,7 @@ WeightGradients convolution_backward_weights(const ConvGeometry& g, const Tensor
     out.bias = Tensor::from_desc(bwd.pd.diff_bias_desc());
     args[DNNL_ARG_DIFF_BIAS] = out.bias.memory_handle();
   }
-  execute(bwd.primitive, args);
+  execute_primitive(bwd.primitive, args);
   out.weight = diff_weights.to_plain().reshape(weight_shape);
   return out;
 }
@@ -89,7 +89,7 @@ Tensor run_forward(const CachedPrimitive<ForwardPd>& fwd, const ConvGeometry& g,
     bias_f32 = bias.to_desc(fwd.pd.bias_desc());
     args[DNNL_ARG_BIAS] = bias_f32.memory_handle();
   }
-  execute(fwd.primitive, args);
+  execute_primitive(fwd.primitive, args);
   if (src_used != nullptr) *src_used = src;
   return y;
 }

@@ -5,7 +5,6 @@
 #include "conv2d_primitives.hpp"
 
 #include "sugar/error.hpp"
-#include "sugar/memory_pool.hpp"
 #include "sugar/runtime.hpp"
 
 namespace sugar::ops::conv_detail {
@@ -130,14 +129,6 @@ std::string winograd_unsuitable_reason(const ConvGeometry& g) {
   return "";
 }
 
-// Convolutions take their scratchpad from the caller (execute() below): Winograd's is large (up to 134
-// MiB for ResNet-18's last stage at batch 128), and oneDNN's own would come from the heap on every call.
-dnnl::primitive_attr user_scratchpad_attr() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
 const CachedPrimitive<ForwardPd>& forward_training_primitive(const ConvGeometry& g) {
   return cached_primitive<ForwardPd>(geometry_key("conv2d_forward_training", g), [&] {
     const dnnl::convolution_forward::desc desc(prop_kind::forward_training, dnnl_algorithm(g),
@@ -202,23 +193,6 @@ const CachedPrimitive<BackwardWeightsPd>& backward_weights_primitive(const ConvG
 Tensor weight_in_layout(const Tensor& weight, const ConvGeometry& g, const memory::desc& layout) {
   const Tensor plain = weight.is_plain() ? weight : weight.to_plain();
   return plain.reshape(g.weights).to_desc(layout);
-}
-
-void execute(const dnnl::primitive& primitive, std::unordered_map<int, memory> args) {
-  const dnnl_memory_desc_t* scratchpad_md =
-      dnnl_primitive_desc_query_md(primitive.get_primitive_desc(), dnnl_query_scratchpad_md, 0);
-  const memory::desc scratchpad_desc = scratchpad_md ? memory::desc(*scratchpad_md) : memory::desc();
-  const size_t scratchpad_bytes = scratchpad_desc.get_size();
-  if (scratchpad_bytes == 0) {
-    primitive.execute(cpu_stream(), args);
-    cpu_stream().wait();
-    return;
-  }
-  // Handed back to the memory pool when the call ends, so the next convolution reuses it.
-  std::unique_ptr<void, void (*)(void*)> scratchpad(memory_pool::allocate(scratchpad_bytes), memory_pool::release);
-  args[DNNL_ARG_SCRATCHPAD] = memory(scratchpad_desc, cpu_engine(), scratchpad.get());
-  primitive.execute(cpu_stream(), args);
-  cpu_stream().wait();
 }
 
 }  // namespace sugar::ops::conv_detail

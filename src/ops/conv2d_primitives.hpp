@@ -64,9 +64,6 @@ const CachedPrimitive<BackwardWeightsPd>& backward_weights_primitive(const ConvG
 // reordered into `layout` (and its data type) unless it already is in it.
 Tensor weight_in_layout(const Tensor& weight, const ConvGeometry& g, const memory::desc& layout);
 
-// Runs a convolution primitive with a scratchpad from the memory pool, and waits for it.
-void execute(const dnnl::primitive& primitive, std::unordered_map<int, memory> args);
-
 // Decides the algorithms of each pass for a call of conv2d (conv2d_select.cpp): from state->pinned,
 // state->choice, the process's cache of measured choices or a measurement, per options.algorithm.
 // A backward pass is measured only when this call will run it (grad mode on, and x, respectively the

@@ -118,16 +118,16 @@ void run_pass(const ConvGeometry& g, int pass, const MeasureInputs& in, const Te
       bias = in.bias.to_desc(fwd.pd.bias_desc());
       args[DNNL_ARG_BIAS] = bias.memory_handle();
     }
-    execute(fwd.primitive, args);
+    execute_primitive(fwd.primitive, args);
     static_cast<void>(y.to_desc(in.dst_reference));  // what the next layer would reorder
   } else if (pass == kBackwardData) {
     const auto& bwd = backward_data_primitive(g);
     const Tensor diff_dst = in.grad_y.to_desc(bwd.pd.diff_dst_desc());
     const Tensor weights = weight_in_layout(in.weight, g, bwd.pd.weights_desc());
     const Tensor diff_src = Tensor::from_desc(bwd.pd.diff_src_desc());
-    execute(bwd.primitive, {{DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
-                            {DNNL_ARG_WEIGHTS, weights.memory_handle()},
-                            {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
+    execute_primitive(bwd.primitive, {{DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
+                                      {DNNL_ARG_WEIGHTS, weights.memory_handle()},
+                                      {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
     static_cast<void>(diff_src.to_desc(in.x.desc()));  // accumulate_grad's reorder to x's layout
   } else {
     const auto& bwd = backward_weights_primitive(g);
@@ -142,7 +142,7 @@ void run_pass(const ConvGeometry& g, int pass, const MeasureInputs& in, const Te
       diff_bias = Tensor::from_desc(bwd.pd.diff_bias_desc());
       args[DNNL_ARG_DIFF_BIAS] = diff_bias.memory_handle();
     }
-    execute(bwd.primitive, args);
+    execute_primitive(bwd.primitive, args);
     static_cast<void>(diff_weights.to_plain());  // the optimizer's plain gradient
   }
 }

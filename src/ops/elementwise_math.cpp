@@ -14,12 +14,11 @@ Tensor add_same_layout(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::from_desc(a.desc());
   const auto& cached = cached_primitive<dnnl::binary::primitive_desc>(CacheKey("binary_add") << a.desc(), [&] {
     return dnnl::binary::primitive_desc(dnnl::binary::desc(dnnl::algorithm::binary_add, a.desc(), a.desc(), a.desc()),
-                                        cpu_engine());
+                                        user_scratchpad_attr(), cpu_engine());
   });
-  cached.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC_0, a.memory_handle()},
-                                          {DNNL_ARG_SRC_1, rhs.memory_handle()},
-                                          {DNNL_ARG_DST, out.memory_handle()}});
-  cpu_stream().wait();
+  execute_primitive(cached.primitive, {{DNNL_ARG_SRC_0, a.memory_handle()},
+                                       {DNNL_ARG_SRC_1, rhs.memory_handle()},
+                                       {DNNL_ARG_DST, out.memory_handle()}});
   return out;
 }
 

@@ -63,10 +63,9 @@ void eltwise_forward_into(algorithm alg, float alpha, float beta, const Tensor& 
     const auto& cached = cached_primitive<dnnl::eltwise_forward::primitive_desc>(
         eltwise_key("eltwise_fwd", alg, alpha, beta, x.desc()) << static_cast<int>(prop), [&] {
           return dnnl::eltwise_forward::primitive_desc(dnnl::eltwise_forward::desc(prop, alg, x.desc(), alpha, beta),
-                                                       cpu_engine());
+                                                       user_scratchpad_attr(), cpu_engine());
         });
-    cached.primitive.execute(cpu_stream(), {{DNNL_ARG_SRC, x.memory_handle()}, {DNNL_ARG_DST, y.memory_handle()}});
-    cpu_stream().wait();
+    execute_primitive(cached.primitive, {{DNNL_ARG_SRC, x.memory_handle()}, {DNNL_ARG_DST, y.memory_handle()}});
   } catch (const dnnl::error& e) {
     throw Error("eltwise_forward: oneDNN cannot run " + eltwise_context(alg, alpha, beta, x.desc()) + ": " + e.what());
   }
@@ -91,13 +90,12 @@ Tensor eltwise_backward(algorithm alg, float alpha, float beta, const Tensor& sa
           const dnnl::eltwise_forward::primitive_desc hint(
               dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg, desc, alpha, beta), cpu_engine());
           return dnnl::eltwise_backward::primitive_desc(dnnl::eltwise_backward::desc(alg, desc, desc, alpha, beta),
-                                                        cpu_engine(), hint);
+                                                        user_scratchpad_attr(), cpu_engine(), hint);
         });
     const int saved_arg = eltwise_backward_uses_dst(alg) ? DNNL_ARG_DST : DNNL_ARG_SRC;
-    cached.primitive.execute(cpu_stream(), {{saved_arg, saved.memory_handle()},
-                                            {DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
-                                            {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
-    cpu_stream().wait();
+    execute_primitive(cached.primitive, {{saved_arg, saved.memory_handle()},
+                                         {DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
+                                         {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
   } catch (const dnnl::error& e) {
     throw Error("eltwise_backward: oneDNN cannot run " + eltwise_context(alg, alpha, beta, desc) + ": " + e.what());
   }

@@ -67,14 +67,14 @@ const CachedPrimitive<ForwardPd>& forward_primitive(const LinearGeometry& g, pro
   const char* op = prop == prop_kind::forward_training ? "linear_forward_training" : "linear_forward_inference";
   return cached_primitive<ForwardPd>(geometry_key(op, g), [&] {
     return ForwardPd(dnnl::inner_product_forward::desc(prop, g.src(), g.weights(g.compute), g.bias(), g.dst()),
-                     cpu_engine());
+                     user_scratchpad_attr(), cpu_engine());
   });
 }
 
 const CachedPrimitive<BackwardDataPd>& backward_data_primitive(const LinearGeometry& g, const ForwardPd& hint) {
   return cached_primitive<BackwardDataPd>(geometry_key("linear_backward_data", g), [&] {
     return BackwardDataPd(dnnl::inner_product_backward_data::desc(g.src(), g.weights(g.compute), g.dst()),
-                          cpu_engine(), hint);
+                          user_scratchpad_attr(), cpu_engine(), hint);
   });
 }
 
@@ -83,13 +83,8 @@ const CachedPrimitive<BackwardWeightsPd>& backward_weights_primitive(const Linea
   return cached_primitive<BackwardWeightsPd>(geometry_key("linear_backward_weights", g), [&] {
     return BackwardWeightsPd(
         dnnl::inner_product_backward_weights::desc(g.src(), g.weights(data_type::f32), g.bias(), g.dst()),
-        cpu_engine(), hint);
+        user_scratchpad_attr(), cpu_engine(), hint);
   });
-}
-
-void execute(const dnnl::primitive& primitive, const std::unordered_map<int, memory>& args) {
-  primitive.execute(cpu_stream(), args);
-  cpu_stream().wait();
 }
 
 }  // namespace
@@ -111,7 +106,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     bias_f32 = bias.to_desc(g.bias());
     args[DNNL_ARG_BIAS] = bias_f32.memory_handle();
   }
-  execute(fwd.primitive, args);
+  execute_primitive(fwd.primitive, args);
   if (!training) return y;
 
   const bool wants_input_grad = x.requires_grad();
@@ -126,9 +121,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
           // dL/dx = dL/dy * weight, plain; accumulate_grad reorders it to x's layout.
           const auto& bwd = backward_data_primitive(g, forward);
           Tensor diff_src = Tensor::from_desc(g.src());
-          execute(bwd.primitive, {{DNNL_ARG_DIFF_DST, grad_y.memory_handle()},
-                                  {DNNL_ARG_WEIGHTS, saved_weights.memory_handle()},
-                                  {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
+          execute_primitive(bwd.primitive, {{DNNL_ARG_DIFF_DST, grad_y.memory_handle()},
+                                            {DNNL_ARG_WEIGHTS, saved_weights.memory_handle()},
+                                            {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}});
           autograd::accumulate_grad(x_grad, diff_src);
         }
         if (saved_src.defined()) {
@@ -143,7 +138,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
             diff_bias = Tensor::from_desc(g.bias());
             bwd_args[DNNL_ARG_DIFF_BIAS] = diff_bias.memory_handle();
           }
-          execute(bwd.primitive, bwd_args);
+          execute_primitive(bwd.primitive, bwd_args);
           autograd::accumulate_grad(weight_grad, diff_weights);
           if (g.has_bias) autograd::accumulate_grad(bias_grad, diff_bias);
         }

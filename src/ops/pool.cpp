@@ -63,7 +63,7 @@ const CachedPrimitive<ForwardPd>& forward_primitive(const memory::desc& src, alg
     const memory::desc dst(w.output, src.data_type(), memory::format_tag::any);
     // padding_r = padding_l: with floor rounding the last window never reaches past the right padding.
     return ForwardPd(dnnl::pooling_forward::desc(prop, alg, src, dst, w.stride, w.kernel, w.padding, w.padding),
-                     cpu_engine());
+                     user_scratchpad_attr(), cpu_engine());
   });
 }
 
@@ -73,7 +73,7 @@ const CachedPrimitive<BackwardPd>& backward_primitive(const memory::desc& src, c
   const ForwardPd& hint = forward_primitive(src, alg, w, prop_kind::forward_training).pd;
   return cached_primitive<BackwardPd>(window_key("pool_bwd", src, alg, w) << dst, [&] {
     return BackwardPd(dnnl::pooling_backward::desc(alg, src, dst, w.stride, w.kernel, w.padding, w.padding),
-                      cpu_engine(), hint);
+                      user_scratchpad_attr(), cpu_engine(), hint);
   });
 }
 
@@ -92,8 +92,7 @@ Tensor pool(const char* op, const Tensor& x, algorithm alg, const Window& w) {
     workspace = std::make_shared<Storage>(workspace_desc.get_size());
     args[DNNL_ARG_WORKSPACE] = memory(workspace_desc, cpu_engine(), workspace->data());
   }
-  fwd.primitive.execute(cpu_stream(), args);
-  cpu_stream().wait();
+  execute_primitive(fwd.primitive, args);
 
   if (!record) return y;
   const memory::desc src = x.desc(), dst = y.desc();
@@ -106,8 +105,7 @@ Tensor pool(const char* op, const Tensor& x, algorithm alg, const Window& w) {
     std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, diff_dst.memory_handle()},
                                          {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}};
     if (workspace) args[DNNL_ARG_WORKSPACE] = memory(workspace_desc, cpu_engine(), workspace->data());
-    bwd.primitive.execute(cpu_stream(), args);
-    cpu_stream().wait();
+    execute_primitive(bwd.primitive, args);
     autograd::accumulate_grad(x_grad, diff_src);
   });
   return y;
