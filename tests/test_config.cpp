@@ -75,7 +75,7 @@ ExperimentConfig everything_changed() {
   ExperimentConfig c;
   c.name = "run: \"all\" #1 é";
   c.seed = 18446744073709551615ull;
-  c.model = {"vgg16", activations::ActivationSpec::parse("sugar(surrogate=nelu, alpha=0.1)").to_string(), false};
+  c.model = {"vgg16", activations::ActivationSpec::parse("sugar(surrogate=nelu, alpha=0.1)").to_string(), false, "torchvision"};
   c.data.name = "cifar100";
   c.data.root = "/tmp/with space/back\\slash \"q\"\t";
   c.data.pad_to = 0;
@@ -229,6 +229,7 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "  name: resnet18\n"
       "  activation: \"" + c.model.activation + "\"\n"
       "  batch_norm: true\n"
+      "  init: pytorch_default\n"
       "data:\n"
       "  name: cifar10\n"
       "  root: data/cifar-10-batches-bin\n"
@@ -469,5 +470,30 @@ TEST(ConfigRecompute, AutoFollowsTheDtypeAndAnExplicitSettingWins) {
     FAIL() << "recompute: sometimes was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("expected true, false or auto"), std::string::npos) << e.what();
+  }
+}
+
+// model.init: PyTorch's default for new configs; a run directory whose config.yaml was written before
+// the key existed trained with torchvision's init, and load_run_config must say so (keys_added_later).
+TEST_F(ConfigFiles, ModelInitDefaultsToPyTorchsAndOlderRunDirectoriesReadAsTorchvision) {
+  const std::string old_run = write("old.yaml", "name: old\nmodel: {name: vgg16, activation: relu}\n");
+  EXPECT_EQ(load_config(old_run).model.init, "pytorch_default");
+  EXPECT_EQ(load_run_config(old_run).model.init, "torchvision");
+  // A run directory that names its init keeps it, and an override wins over the legacy value.
+  const std::string new_run = write("new.yaml", "name: new\nmodel: {name: vgg16, init: pytorch_default}\n");
+  EXPECT_EQ(load_run_config(new_run).model.init, "pytorch_default");
+  EXPECT_EQ(load_run_config(old_run, {"model.init=pytorch_default"}).model.init, "pytorch_default");
+  // What to_yaml writes names the key, so a run directory written from now on reads back as it ran.
+  const ExperimentConfig legacy = load_run_config(old_run);
+  EXPECT_EQ(load_run_config(write("again.yaml", to_yaml(legacy))), legacy);
+  const std::string message = error_of("model: {init: kaiming}\n", {});
+  EXPECT_NE(message.find("model.init"), std::string::npos) << message;
+  EXPECT_NE(message.find("pytorch_default"), std::string::npos) << message;
+  EXPECT_NE(message.find("torchvision"), std::string::npos) << message;
+  // The legacy table names real keys with valid values (a typo there would silently never apply).
+  for (const KeyAddedLater& key : keys_added_later()) {
+    const std::vector<std::string>& paths = config_key_paths();
+    EXPECT_NE(std::find(paths.begin(), paths.end(), key.path), paths.end()) << key.path;
+    EXPECT_NO_THROW(load_config(new_run, {key.path + "=" + key.value_before})) << key.path;
   }
 }

@@ -28,6 +28,16 @@ using namespace sugar;
 
 namespace {
 
+// The standard deviation of a tensor's values (population form, in double).
+double sample_std(const Tensor& t) {
+  const std::vector<float> v = t.to_vector();
+  double mean = 0, square = 0;
+  for (float x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  for (float x : v) square += (x - mean) * (x - mean);
+  return std::sqrt(square / static_cast<double>(v.size()));
+}
+
 std::shared_ptr<nn::Module> build(const std::string& name, int64_t classes = 10, const std::string& activation = "relu",
                                   int64_t in_channels = 3, bool batch_norm = true) {
   models::ModelOptions options;
@@ -339,6 +349,50 @@ TEST(Models, InitialWeightsDoNotDependOnTheActivation) {
   EXPECT_EQ(snapshot("sugar(surrogate=bsilu)", 5), relu);
   EXPECT_EQ(snapshot("rrelu", 5), relu);
   EXPECT_NE(snapshot("relu", 6)["layer3.1.conv2.weight"], relu.at("layer3.1.conv2.weight"));
+}
+
+// ModelOptions::init reaches every convolution: under pytorch_default a conv weight is
+// U(+-1/sqrt(fan_in)) (std bound/sqrt(3)); under torchvision N(0, 2/fan_out); VGG's conv biases are drawn
+// under the first and zero under the second. Linear layers are PyTorch's default under both.
+TEST(Models, ModelInitReachesEveryConvolution) {
+  auto built = [](const std::string& name, nn::init::ConvInit init) {
+    models::ModelOptions options;
+    options.name = name;
+    options.init = init;
+    auto model = models::build_model(options);
+    nn::initialize(*model, 3);
+    return model;
+  };
+  for (const std::string name : {"vgg16", "resnet18"}) {
+    EXPECT_EQ(models::ModelOptions{}.init, nn::init::ConvInit::pytorch_default);
+    auto pytorch = built(name, nn::init::ConvInit::pytorch_default);
+    auto torchvision = built(name, nn::init::ConvInit::torchvision);
+    std::map<std::string, Tensor> other;
+    for (const auto& [param, t] : torchvision->named_parameters()) other[param] = t;
+    int convs = 0;
+    for (const auto& [param, t] : pytorch->named_parameters()) {
+      if (t.ndim() != 4) continue;
+      ++convs;
+      const double fan_in = static_cast<double>(t.dim(1) * t.dim(2) * t.dim(3));
+      const double fan_out = static_cast<double>(t.dim(0) * t.dim(2) * t.dim(3));
+      const double n = static_cast<double>(t.numel());
+      const double uniform_std = 1.0 / std::sqrt(fan_in) / std::sqrt(3.0);
+      const double normal_std = std::sqrt(2.0 / fan_out);
+      EXPECT_NEAR(sample_std(t), uniform_std, 6 * uniform_std / std::sqrt(n)) << name << " " << param;
+      EXPECT_NEAR(sample_std(other.at(param)), normal_std, 6 * normal_std / std::sqrt(n)) << name << " " << param;
+    }
+    EXPECT_EQ(convs, name == "vgg16" ? 13 : 20) << name;
+  }
+  auto first_conv_bias = [&](nn::init::ConvInit init) {
+    for (const auto& [param, t] : built("vgg16", init)->named_parameters())
+      if (param == "features.0.bias") return t;
+    ADD_FAILURE() << "vgg16 has no features.0.bias";
+    return Tensor();
+  };
+  EXPECT_EQ(sample_std(first_conv_bias(nn::init::ConvInit::torchvision)), 0.0);
+  const Tensor drawn = first_conv_bias(nn::init::ConvInit::pytorch_default);
+  EXPECT_GT(sample_std(drawn), 0.0);
+  for (float x : drawn.to_vector()) EXPECT_LE(std::abs(x), 1.0 / std::sqrt(3.0 * 3 * 3));  // fan_in 27
 }
 
 TEST(Models, BadOptionsAreUsageErrorsNamingTheProblem) {

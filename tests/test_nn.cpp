@@ -2,6 +2,7 @@
 // init streams, train/eval behaviour of BatchNorm and Dropout, and argument checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <set>
@@ -154,6 +155,44 @@ TEST(Init, ConvWeightIsKaimingNormalFanOut) {
   EXPECT_NEAR(m.mean, 0.0, 5 * expected_std / std::sqrt(n));
   EXPECT_EQ(moments(conv.bias()).std, 0.0);  // torchvision zeroes conv biases
   EXPECT_EQ(conv.bias().to_vector()[0], 0.0f);
+}
+
+// model.init: pytorch_default is torch.nn.Conv2d's own reset_parameters: weight and bias both
+// U(+-1/sqrt(fan_in)), fan_in = I * KH * KW.
+TEST(Init, ConvPytorchDefaultIsUniformWithinOneOverSqrtFanInBiasIncluded) {
+  Conv2d conv(64, 256, 3, 1, 1, 1, 1, true);
+  conv.set_init(init::ConvInit::pytorch_default);
+  initialize(conv, 42);
+  const double bound = 1.0 / std::sqrt(64.0 * 3 * 3);
+  const std::vector<float> w = conv.weight().to_vector();
+  const auto [lo, hi] = std::minmax_element(w.begin(), w.end());
+  EXPECT_GE(*lo, -bound);
+  EXPECT_LE(*hi, bound);
+  EXPECT_LT(*lo, -0.999 * bound);  // 147456 uniform draws reach within 0.1% of both ends
+  EXPECT_GT(*hi, 0.999 * bound);
+  const double uniform_std = bound / std::sqrt(3.0);
+  EXPECT_NEAR(moments(conv.weight()).std, uniform_std, 2.5 * uniform_std / std::sqrt(static_cast<double>(w.size())));
+  const std::vector<float> b = conv.bias().to_vector();
+  EXPECT_GT(std::set<float>(b.begin(), b.end()).size(), 200u);  // drawn, not zeroed as torchvision does
+  for (float x : b) EXPECT_LE(std::abs(x), bound);
+  // torchvision's std for the same layer is sqrt(2 / (256*9)) against bound / sqrt(3): sqrt(6)/2 = 1.22x
+  // (with as many outputs as inputs, sqrt(6) = 2.45x).
+  Conv2d torchvision(64, 256, 3, 1, 1, 1, 1, true);
+  initialize(torchvision, 42);
+  EXPECT_NEAR(moments(torchvision.weight()).std / moments(conv.weight()).std, std::sqrt(6.0) / 2.0, 0.01);
+}
+
+TEST(Init, ConvInitNamesParseAndUnknownOnesAreUsageErrors) {
+  EXPECT_EQ(init::parse_conv_init("pytorch_default"), init::ConvInit::pytorch_default);
+  EXPECT_EQ(init::parse_conv_init("torchvision"), init::ConvInit::torchvision);
+  EXPECT_EQ(init::conv_init_name(init::ConvInit::torchvision), "torchvision");
+  try {
+    init::parse_conv_init("kaiming");
+    FAIL() << "an unknown init was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find("pytorch_default or torchvision"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Init, GroupedConvFanOutIgnoresGroups) {

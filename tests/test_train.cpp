@@ -19,6 +19,9 @@
 #include "sugar/run_dir/csv_files.hpp"
 #include "sugar/train/resume_plan.hpp"
 #include "sugar/train/trainer.hpp"
+#include "sugar/train/training_position.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -210,6 +213,25 @@ TEST(Resume, MathChangesAreRefusedNamingTheKeys) {
   shorter.train.epochs = 2;
   EXPECT_THROW(train::check_resume_changes(constant, shorter, 3), Error);
   EXPECT_NO_THROW(train::check_resume_changes(constant, shorter, 2));
+}
+
+// A checkpoint written before model.init existed was trained with torchvision's init: resuming it
+// under today's default (pytorch_default) is a change of the math, under torchvision it is not.
+TEST(Resume, ACheckpointFromBeforeModelInitExistedCountsAsTorchvision) {
+  config::ExperimentConfig config = config::load_config_text("name: x\n", "x.yaml");
+  config.model.init = "torchvision";
+  nlohmann::json recorded;
+  for (const auto& [key, value] : config::math_values(config))
+    if (key != "model.init") recorded[key] = value;  // what an older Sugar recorded
+  const io::Metadata metadata{{"config_math", recorded.dump()}};
+  const auto values = train::recorded_math_values(metadata, "old.safetensors");
+  ASSERT_TRUE(values.has_value());
+  EXPECT_EQ(values->at("model.init"), "torchvision");
+  EXPECT_TRUE(train::config_differences(metadata, config, "old.safetensors", {}).empty());
+  config.model.init = "pytorch_default";
+  const auto differences = train::config_differences(metadata, config, "old.safetensors", {});
+  ASSERT_EQ(differences.size(), 1u);
+  EXPECT_EQ(differences[0].key, "model.init");
 }
 
 TEST(Progress, DurationsAndSummaryText) {

@@ -13,6 +13,7 @@
 #include "sugar/activations/spec.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
+#include "sugar/nn/init.hpp"
 #include "sugar/printable.hpp"
 
 namespace sugar::config {
@@ -354,6 +355,8 @@ std::vector<ConfigField> build_fields() {
                      [](const ConfigVocabulary& v) { return v.models; }));
   f.push_back(activation_field(kMaxSpecBytes));
   f.push_back(flag("model.batch_norm", [](auto& c) -> auto& { return c.model.batch_norm; }));
+  f.push_back(choice("model.init", "initialisation", [](auto& c) -> auto& { return c.model.init; },
+                     fixed(nn::init::conv_init_names())));
 
   f.push_back(choice("data.name", "dataset", [](auto& c) -> auto& { return c.data.name; },
                      [](const ConfigVocabulary&) { return data::dataset_names(); }));

@@ -19,6 +19,12 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 
 bool operator==(const ExperimentConfig& a, const ExperimentConfig& b) { return diff_keys(a, b).empty(); }
 
+const std::vector<KeyAddedLater>& keys_added_later() {
+  // model.init: every run before it drew torchvision's convolution init.
+  static const std::vector<KeyAddedLater> keys{{"model.init", "torchvision"}};
+  return keys;
+}
+
 const std::vector<std::string>& non_math_keys() {
   static const std::vector<std::string> keys{"name",
                                              "data.root",

@@ -388,4 +388,12 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
   return load_config_text(read_config_file(path), path, overrides, vocabulary);
 }
 
+ExperimentConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides,
+                                 const ConfigVocabulary& vocabulary) {
+  Collected given = collect_text(read_config_file(path), path);
+  for (const KeyAddedLater& key : keys_added_later())
+    if (!given.find(key.path)) given.set_value(key.path, {YAML::Node(key.value_before), path, "", ""});
+  return resolve(std::move(given), overrides, vocabulary);
+}
+
 }  // namespace sugar::config

@@ -6,6 +6,7 @@
 #include "sugar/error.hpp"
 #include "sugar/models/resnet.hpp"
 #include "sugar/models/vgg.hpp"
+#include "sugar/nn/conv2d.hpp"
 
 namespace sugar::models {
 
@@ -31,6 +32,13 @@ std::vector<std::string> nearest_model_names(const std::string& name) {
 
 bool is_vgg(const std::string& name) { return name.rfind("vgg", 0) == 0; }
 
+// Before nn::initialize: each convolution draws its initial weights from the scheme set here.
+std::shared_ptr<nn::Module> with_conv_init(std::shared_ptr<nn::Module> model, nn::init::ConvInit init) {
+  for (const auto& [name, module] : model->named_modules())
+    if (auto* conv = dynamic_cast<nn::Conv2d*>(module)) conv->set_init(init);
+  return model;
+}
+
 }  // namespace
 
 const std::vector<std::string>& model_names() {
@@ -54,7 +62,7 @@ std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
     vgg.in_channels = options.in_channels;
     vgg.image_size = options.image_size;
     vgg.batch_norm = options.batch_norm;
-    return std::make_shared<VGG>(vgg);
+    return with_conv_init(std::make_shared<VGG>(vgg), options.init);
   }
   if (!options.batch_norm)
     usage_error("model " + options.name +
@@ -65,7 +73,7 @@ std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
   resnet.num_classes = options.num_classes;
   resnet.in_channels = options.in_channels;
   resnet.image_size = options.image_size;
-  return std::make_shared<ResNet>(resnet);
+  return with_conv_init(std::make_shared<ResNet>(resnet), options.init);
 }
 
 }  // namespace sugar::models

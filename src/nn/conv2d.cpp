@@ -36,8 +36,16 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, ops::Dims2 kernel_size
 }
 
 void Conv2d::reset_parameters(uint64_t seed) {
-  init::kaiming_normal_fan_out_relu_(weight_, init::init_stream(weight_, seed));
-  if (bias_.defined()) init::constant_(bias_, 0.0f);
+  switch (init_) {
+    case init::ConvInit::torchvision:
+      init::kaiming_normal_fan_out_relu_(weight_, init::init_stream(weight_, seed));
+      if (bias_.defined()) init::constant_(bias_, 0.0f);
+      return;
+    case init::ConvInit::pytorch_default:
+      init::kaiming_uniform_default_(weight_, init::init_stream(weight_, seed));
+      if (bias_.defined()) init::uniform_default_bias_(bias_, weight_, init::init_stream(bias_, seed));
+      return;
+  }
 }
 
 void Conv2d::check_input(const Tensor& x) const {

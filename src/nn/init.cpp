@@ -26,6 +26,20 @@ int64_t receptive_field(const Tensor& weight, const char* what) {
 
 }  // namespace
 
+const std::vector<std::string>& conv_init_names() {
+  static const std::vector<std::string> names{"pytorch_default", "torchvision"};
+  return names;
+}
+
+ConvInit parse_conv_init(const std::string& name) {
+  const std::vector<std::string>& names = conv_init_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<ConvInit>(i);
+  throw Error("unknown initialisation '" + name + "' (expected pytorch_default or torchvision)", ErrorKind::usage);
+}
+
+const std::string& conv_init_name(ConvInit init) { return conv_init_names().at(static_cast<size_t>(init)); }
+
 RandomStream init_stream(const Tensor& param, uint64_t seed) { return RandomStream(seed, "init/" + param.name()); }
 
 int64_t fan_in(const Tensor& weight) { return weight.dim(1) * receptive_field(weight, "fan_in"); }
@@ -61,6 +75,11 @@ void kaiming_uniform_default_(Tensor& weight, const RandomStream& rng) {
   // gain = sqrt(2 / (1 + a^2)) with a = sqrt(5); bound = sqrt(3) * gain / sqrt(fan_in) = 1 / sqrt(fan_in).
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in(weight)));
   uniform_(weight, -bound, bound, rng);
+}
+
+void uniform_default_bias_(Tensor& bias, const Tensor& weight, const RandomStream& rng) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in(weight)));
+  uniform_(bias, -bound, bound, rng);
 }
 
 }  // namespace sugar::nn::init

@@ -1,6 +1,5 @@
 #include "sugar/nn/linear.hpp"
 
-#include <cmath>
 
 #include "sugar/error.hpp"
 #include "sugar/nn/init.hpp"
@@ -18,10 +17,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
 
 void Linear::reset_parameters(uint64_t seed) {
   init::kaiming_uniform_default_(weight_, init::init_stream(weight_, seed));
-  if (bias_.defined()) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features_));
-    init::uniform_(bias_, -bound, bound, init::init_stream(bias_, seed));
-  }
+  if (bias_.defined()) init::uniform_default_bias_(bias_, weight_, init::init_stream(bias_, seed));
 }
 
 Tensor Linear::forward(const Tensor& x) {

@@ -74,7 +74,7 @@ RunData load_run(const std::string& dir) {
   run.dir = dir;
   const fs::path root(dir);
   try {
-    run.config = config::load_config((root / run_dir::kConfigFile).string());
+    run.config = config::load_run_config((root / run_dir::kConfigFile).string());
   } catch (const Error& e) {
     // A config.yaml the trainer wrote is a file on disk, not the user's command line: runtime.
     throw Error(e.what(), ErrorKind::runtime);

@@ -106,7 +106,7 @@ RunInspection inspect_run(const std::string& run_dir, const config::ExperimentCo
     return out;
   }
   try {
-    const config::ExperimentConfig existing = config::load_config(config_path);
+    const config::ExperimentConfig existing = config::load_run_config(config_path);
     const std::string conflict = compare_configs(existing, cell_config, out);
     if (!conflict.empty()) {
       out.state = RunState::conflict;

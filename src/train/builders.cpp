@@ -13,6 +13,7 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
   options.name = config.model.name;
   options.activation = config.model.activation;
   options.batch_norm = config.model.batch_norm;
+  options.init = nn::init::parse_conv_init(config.model.init);
   options.num_classes = data.num_classes;
   options.in_channels = data.shape.channels;
   SUGAR_CHECK(data.shape.height == data.shape.width, "model: the models take square images, the dataset has ",

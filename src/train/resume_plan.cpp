@@ -88,9 +88,9 @@ void check_against_checkpoint(const io::Metadata& metadata, const config::Experi
   if (!refused.empty()) refuse_overrides(refused);
 }
 
-config::ExperimentConfig load_run_config(const std::string& path) {
+config::ExperimentConfig load_config_of_run(const std::string& path) {
   try {
-    return config::load_config(path);
+    return config::load_run_config(path);
   } catch (const Error& e) {
     // The run's own config.yaml is a file on disk, not the command line: a damaged run, exit 1.
     throw Error(std::string("--resume: ") + e.what(), ErrorKind::runtime);
@@ -127,8 +127,8 @@ ResumePlan plan_resume(const std::string& dir, const std::vector<std::string>& o
   plan.dir = dir;
   const std::string config_path = path_in(dir, run_dir::kConfigFile);
   plan.checkpoint_path = path_in(dir, run_dir::kLastCheckpoint);
-  const config::ExperimentConfig original = load_run_config(config_path);
-  plan.config = config::load_config(config_path, overrides);  // errors here are in the overrides: usage
+  const config::ExperimentConfig original = load_config_of_run(config_path);
+  plan.config = config::load_run_config(config_path, overrides);  // errors here are in the overrides: usage
   plan.config_changed = config::to_yaml(plan.config) != io::read_file(config_path);
 
   plan.checkpoint = io::SafetensorsFile::read(plan.checkpoint_path);

@@ -713,7 +713,7 @@ EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   const std::string checkpoint_path =
       path_in(dir, checkpoint == "best" ? run_dir::kBestCheckpoint : run_dir::kLastCheckpoint);
   if (!fs::exists(checkpoint_path, error)) throw Error("eval: " + checkpoint_path + " does not exist", ErrorKind::usage);
-  const config::ExperimentConfig config = config::load_config(config_path);
+  const config::ExperimentConfig config = config::load_run_config(config_path);
   keep_large_blocks_in_the_heap();
   const io::SafetensorsFile file = io::SafetensorsFile::read(checkpoint_path);
   // The model evaluated must be the model trained: an activation or a normalisation edited in

@@ -108,6 +108,8 @@ std::optional<std::map<std::string, std::string>> recorded_math_values(const io:
     SUGAR_CHECK(value.is_string(), source, ": metadata '", kConfigMathKey, "' entry '", key, "' is not a string");
     values[key] = value.get<std::string>();
   }
+  // A checkpoint from before a key existed was trained with the value that reproduces it.
+  for (const config::KeyAddedLater& key : config::keys_added_later()) values.try_emplace(key.path, key.value_before);
   return values;
 }
 

@@ -49,6 +49,13 @@ std::string read_config_file(const std::string& path);
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides = {},
                              const ConfigVocabulary& vocabulary = {});
 
+// A run directory's config.yaml, read as load_config reads a file, except that a key the file does not
+// mention because it was written before the key existed takes the value that reproduces that run
+// (keys_added_later(), experiment_config.hpp) instead of today's default. Every reader of a run
+// directory (resume, eval, report, sweep) uses this.
+ExperimentConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {},
+                                 const ConfigVocabulary& vocabulary = {});
+
 // As load_config, from text; `source_name` stands for the file in messages and gives the default name.
 ExperimentConfig load_config_text(std::string_view text, const std::string& source_name,
                                   const std::vector<std::string>& overrides = {},

@@ -24,6 +24,10 @@ struct ModelConfig {
   std::string name = "resnet18";   // one of the model vocabulary (default_model_names())
   std::string activation = "relu"; // an activation spec, stored in canonical form (ActivationSpec::to_string)
   bool batch_norm = true;          // vgg*: BatchNorm after each conv; resnets always have it
+  // pytorch_default | torchvision: how convolutions are initialised (nn/init.hpp says what each draws).
+  // PyTorch's default is what the CIFAR reference code for these models uses (configs/paper/README.md);
+  // run directories written before the key existed read as torchvision (keys_added_later()).
+  std::string init = "pytorch_default";
 };
 
 struct OptimConfig {
@@ -98,6 +102,16 @@ struct ExperimentConfig {
   TrainConfig train;
   std::vector<SweepAxis> sweep;  // in file order; empty = a single run
 };
+
+// A key added after run directories and checkpoints were already being written. A run directory's
+// config.yaml (load_run_config) or a checkpoint's recorded math values (train/training_position.hpp)
+// that do not mention it take `value_before`: the value that reproduces what such a run computed.
+struct KeyAddedLater {
+  std::string path;
+  std::string value_before;
+};
+// {model.init: torchvision}.
+const std::vector<KeyAddedLater>& keys_added_later();
 
 // Every field equal (doubles bit-for-bit; the activation spec in canonical form).
 bool operator==(const ExperimentConfig& a, const ExperimentConfig& b);

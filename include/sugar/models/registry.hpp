@@ -17,6 +17,7 @@
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/nn/activation.hpp"
+#include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
 
 namespace sugar::models {
@@ -29,6 +30,9 @@ struct ModelOptions {
   int64_t in_channels = 3;  // 3 for CIFAR, 1 for (Fashion-)MNIST
   int64_t image_size = 32;  // side of the square images
   bool batch_norm = true;   // vgg*: BatchNorm2d after each conv; resnets always have it (false is an error)
+  // How every convolution is initialised (nn/init.hpp). VGG's convolutions have a bias (as in the CIFAR
+  // reference code), ResNet's do not; linear layers and batch norm take PyTorch's defaults either way.
+  nn::init::ConvInit init = nn::init::ConvInit::pytorch_default;
 };
 
 // {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"}.

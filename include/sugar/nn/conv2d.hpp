@@ -3,6 +3,7 @@
 #include <optional>
 #include <vector>
 
+#include "sugar/nn/init.hpp"
 #include "sugar/nn/layer_call.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/conv2d.hpp"
@@ -21,9 +22,8 @@ struct FoldedConv {
 };
 
 // nn.Conv2d. Parameters: weight [O, I/groups, KH, KW] and, when bias is on, bias [O].
-// Initialisation (torchvision's ResNet/VGG): weight ~ N(0, 2 / fan_out) with fan_out = O * KH * KW
-// (kaiming_normal_, mode='fan_out', nonlinearity='relu'); bias = 0. (Plain PyTorch would draw the bias
-// from U(+-1/sqrt(fan_in)); torchvision zeroes it, and that is what Sugar's models want.)
+// Initialisation: init::ConvInit (nn/init.hpp), torchvision's unless set_init says otherwise; the
+// models set what model.init asks for (models::ModelOptions::init).
 class Conv2d : public Module {
  public:
   // PyTorch's positional order: in, out, kernel_size, stride, padding, dilation, groups, bias.
@@ -36,6 +36,9 @@ class Conv2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Conv2d"; }
   void reset_parameters(uint64_t seed) override;
+  // The scheme the next reset_parameters (nn::initialize) draws from.
+  void set_init(init::ConvInit scheme) { init_ = scheme; }
+  init::ConvInit init_scheme() const { return init_; }
 
   int64_t in_channels() const { return in_channels_; }
   int64_t out_channels() const { return out_channels_; }
@@ -64,6 +67,7 @@ class Conv2d : public Module {
   int64_t in_channels_;
   int64_t out_channels_;
   ops::Conv2dOptions options_;
+  init::ConvInit init_ = init::ConvInit::torchvision;
   Tensor weight_;
   Tensor bias_;
   ops::Conv2dState state_;

@@ -37,7 +37,8 @@ io::Metadata position_metadata(const TrainingPosition& position, const config::E
 TrainingPosition read_position(const io::Metadata& metadata, const std::string& source);
 
 // The config values the checkpoint was trained with (key -> canonical text); nullopt for a checkpoint
-// written before they were recorded.
+// written before they were recorded. A key added to Sugar after the checkpoint was written takes its
+// config::keys_added_later() value.
 std::optional<std::map<std::string, std::string>> recorded_math_values(const io::Metadata& metadata,
                                                                        const std::string& source);
 
