@@ -132,9 +132,11 @@ std::vector<ActivationRow> builtin_activation_rows() {
       {P::number("alpha", 1.67, "offset; 0 gives SiLU")}));
   rows.push_back(loop_row<s::Nelu>(
       "nelu",
-      "NeLU (SUGAR paper): x for x > 0, alpha * x^2 / (1 + x^2) for x <= 0, i.e. gradient "
-      "2 * alpha * x / (1 + x^2)^2 there (minimum -0.6495 * alpha at x = -1/sqrt(3)); default alpha "
-      "0.05, the middle of the paper's grid {0.01, 0.05, 0.1}",
+      "NeLU: the SUGAR paper defines it by its derivative, 1 for x > 0 and 2 * alpha * x / (1 + x^2)^2 "
+      "for x <= 0 (minimum -0.6495 * alpha at x = -1/sqrt(3)); Sugar's forward is the antiderivative "
+      "continuous at 0, x for x > 0 and alpha * x^2 / (1 + x^2) for x <= 0, not a formula of the paper "
+      "(as a SUGAR surrogate only the derivative is used); default alpha 0.05, Sugar's choice from the "
+      "paper's grid {0.01, 0.05, 0.1}",
       {P::number("alpha", 0.05, "depth of the negative gradient").at_least(0)}));
 
   ActivationRow sugar;
