@@ -6,10 +6,7 @@
 #include <thread>
 
 #include "sugar/error.hpp"
-
-#ifndef SUGAR_GIT_COMMIT
-#define SUGAR_GIT_COMMIT "unknown"
-#endif
+#include "sugar_commit.hpp"  // SUGAR_GIT_COMMIT, written at build time (cmake/write_commit.cmake)
 
 namespace sugar {
 
