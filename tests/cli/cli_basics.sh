@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fa
 # --version: Sugar's version and the oneDNN version actually loaded (2.x, as built against).
 run --version
 [[ $status == 0 ]] || fail "--version exited $status"
-[[ $out =~ ^sugar\ [0-9]+\.[0-9]+\.[0-9]+\ \(commit\ [0-9a-z]+\) ]] || fail "--version does not start with 'sugar X.Y.Z (commit ...)': $out"
+[[ $out =~ ^sugar\ [0-9]+\.[0-9]+\.[0-9]+\ \(commit\ ([0-9a-f]{12}(-dirty)?|unknown)\) ]] || fail "--version does not start with 'sugar X.Y.Z (commit ...)': $out"
 [[ $out =~ oneDNN\ 2\.[0-9]+\.[0-9]+ ]] || fail "--version does not name the oneDNN version: $out"
 
 # --help: lists the global options and the demo command, with examples.
