@@ -15,6 +15,8 @@
 #include "sugar/activations/spec.hpp"
 #include "sugar/error.hpp"
 #include "sugar/report/aggregate.hpp"
+#include "sugar/report/reference.hpp"
+#include "sugar/report/reference_text.hpp"
 #include "sugar/report/report_dir.hpp"
 #include "sugar/report/report_text.hpp"
 
@@ -27,6 +29,7 @@ struct ReportArgs {
   std::optional<double> target_acc;
   std::vector<std::string> ignore;
   std::string baseline = "relu";
+  std::optional<std::string> reference;
 };
 
 // One colour per activation across all plots (the baseline first), so a line means the same in each.
@@ -67,6 +70,9 @@ LinePlot family_plot(const report::Report& report, const report::Family& family,
 }
 
 int run_report(const ReportArgs& args) {
+  // The reference tables first: a mistake in them ends the command before anything is read or written.
+  std::optional<report::Reference> reference;
+  if (args.reference) reference = report::read_reference(*args.reference);
   std::vector<report::RunData> runs;
   for (const std::string& dir : report::find_run_dirs(args.inputs)) runs.push_back(report::load_run(dir));
   report::ReportOptions options;
@@ -77,9 +83,13 @@ int run_report(const ReportArgs& args) {
   if (report.groups.empty())
     spdlog::warn("report: none of the {} runs has finished; only the unfinished list is written", runs.size());
 
+  std::optional<report::ReferenceComparison> comparison;
+  if (reference) comparison = report::compare_to_reference(report, runs, *reference);
+
   report::ReportDir out(args.out);
   report::MarkdownOptions markdown;
   markdown.inputs = args.inputs;
+  if (comparison) markdown.reference_section = report::format_reference_markdown(report, *reference, *comparison);
   markdown.plots = line_plots_available() && !report.groups.empty();
   markdown.no_plots_reason = line_plots_available() ? "no finished runs."
                                                     : "this sugar was built without cairo (install libcairo2-dev "
@@ -97,11 +107,15 @@ int run_report(const ReportArgs& args) {
   }
   out.write("report.md", report::format_markdown(report, runs, markdown));
   out.write("report.csv", report::format_csv(report));
+  if (comparison)
+    out.write(report::kReferenceCsvFile, report::format_reference_csv(report, *reference, *comparison));
   out.finish();
 
-  std::cout << report::format_terminal(report, runs) << std::flush;
-  spdlog::info("report: {} runs, {} configurations, {} unfinished; wrote {}/report.md, report.csv{}", runs.size(),
-               report.groups.size(), report.unfinished.size(), out.dir(),
+  std::cout << report::format_terminal(report, runs);
+  if (comparison) std::cout << report::format_reference_terminal(report, *reference, *comparison);
+  std::cout << std::flush;
+  spdlog::info("report: {} runs, {} configurations, {} unfinished; wrote {}/report.md, report.csv{}{}", runs.size(),
+               report.groups.size(), report.unfinished.size(), out.dir(), comparison ? ", reference.csv" : "",
                markdown.plots ? " and " + std::to_string(2 * report.families.size()) + " plots" : "");
   return 0;
 }
@@ -130,16 +144,24 @@ Command add_report_command(CLI::App& parent) {
       ->allow_extra_args(false);
   app->add_option("--baseline", args->baseline, "The activation differences are taken against (default: relu)")
       ->type_name("SPEC");
+  app->add_option("--reference", args->reference,
+                  "A paper's reported accuracies (model,dataset,activation,reported_top1,source; e.g. "
+                  "configs/paper/reported.csv), set beside the matching configurations; the stated.csv beside it "
+                  "(key,value,dataset) gives the paper's stated setting, and every config value that differs is "
+                  "flagged")
+      ->type_name("FILE");
   app->footer(
       "\nRuns whose configs differ only in the seed and in keys that do not change the math are replicates\n"
       "of one configuration; the table has one row per configuration and a column for each key that\n"
       "differs. 'final top-1' is the last epoch's eval top-1 (no selection on the test set), mean +- sample\n"
       "std over seeds; the difference to the baseline is paired by seed, with a 95% Student-t interval.\n"
       "Unfinished runs are listed apart and counted nowhere. A folder given to --out must be new, empty or\n"
-      "a previous report; other files in it are never replaced.\n"
+      "a previous report; other files in it are never replaced. --reference adds the paper's numbers\n"
+      "beside the matching configurations (report.md's 'Against the paper', reference.csv).\n"
       "\nExamples:\n"
       "  sugar report runs/\n"
-      "  sugar report runs/paper --out reports/paper --target-acc 80\n");
+      "  sugar report runs/paper --out reports/paper --target-acc 80\n"
+      "  sugar report runs/paper --reference configs/paper/reported.csv\n");
   return {app, [args] { return run_report(*args); }};
 }
 

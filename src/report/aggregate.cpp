@@ -33,13 +33,8 @@ void check_ignore_keys(const std::vector<std::string>& keys) {
     if (key == kActivationKey)
       throw Error("report --ignore: model.activation cannot be ignored (it is what the report compares)",
                   ErrorKind::usage);
-    if (key != "sweep" && !contains(known, key)) {
-      const std::vector<std::string> near = config::nearest_names(key, known);
-      throw Error("report --ignore: unknown config key '" + key + "'" +
-                      (near.empty() ? std::string(" (keys are dotted paths such as optim.lr)")
-                                    : "; did you mean " + config::join(near, " or ") + "?"),
-                  ErrorKind::usage);
-    }
+    if (key != "sweep" && !contains(known, key))
+      throw Error("report --ignore: " + unknown_key_message(key), ErrorKind::usage);
   }
 }
 
@@ -127,6 +122,13 @@ void summarise(Group& group, const std::vector<RunData>& runs, const ReportOptio
 }
 
 }  // namespace
+
+std::string unknown_key_message(const std::string& key) {
+  const std::vector<std::string> near = config::nearest_names(key, config::config_key_paths());
+  return "unknown config key '" + key + "'" +
+         (near.empty() ? std::string(" (keys are dotted paths such as optim.lr)")
+                       : "; did you mean " + config::join(near, " or ") + "?");
+}
 
 std::vector<std::string> ignored_keys_by_default() {
   std::vector<std::string> keys{"seed"};

@@ -7,23 +7,7 @@
 # usage: report.sh <sugar binary> <build dir>
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
-
-# make_run DIR ACTIVATION SEED STATE TOP1... : a run directory with one metrics row per TOP1 value.
-make_run() {
-  local dir=$work/runs/$1 activation=$2 seed=$3 state=$4
-  shift 4
-  mkdir -p "$dir"
-  printf 'name: %s\nseed: %s\nmodel: {name: resnet18, activation: "%s"}\ndata: {name: cifar10}\ntrain: {epochs: 4}\n' \
-    "$1" "$seed" "$activation" >"$dir/config.yaml"
-  echo "epoch,train_loss,train_top1,eval_loss,eval_top1,eval_top5,lr,epoch_time_s,train_imgs_per_sec,eval_split" \
-    >"$dir/metrics.csv"
-  local epoch=1
-  for top1 in "$@"; do
-    echo "$epoch,$((5 - epoch)).000000,50.0000,1.000000,$top1,99.0000,0.1,1.000,100.00,test" >>"$dir/metrics.csv"
-    epoch=$((epoch + 1))
-  done
-  echo "{\"state\": \"$state\"}" >"$dir/status.json"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/report_runs.sh"   # make_run
 
 # relu final 80, 82, 84: mean 82, std 2. sugar 85, 86.5, 88: mean 86.5, std 1.5. Paired by seed the
 # differences are 5, 4.5, 4: mean 4.5, std 0.5, 95% CI 4.5 -/+ 4.3027 * 0.5 / sqrt(3) = [3.26, 5.74].

@@ -103,6 +103,9 @@ struct Report {
 // same configuration and seed.
 Report build_report(const std::vector<RunData>& runs, const ReportOptions& options = {});
 
+// "unknown config key 'optim.lrr'; did you mean optim.lr?" (an example of a key path when no key is near).
+std::string unknown_key_message(const std::string& key);
+
 // The value of a config key as it reads in a table: the YAML text without quotes.
 std::string key_value(const config::ExperimentConfig& config, const std::string& key);
 

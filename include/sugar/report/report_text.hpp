@@ -19,6 +19,7 @@ struct MarkdownOptions {
   std::vector<std::string> inputs;  // the RUNS_DIR arguments, named in the header
   bool plots = true;                // false: say why there are no plots instead of linking them
   std::string no_plots_reason;
+  std::string reference_section;    // markdown placed after the accuracy table (--reference), or empty
 };
 std::string format_markdown(const Report& report, const std::vector<RunData>& runs, const MarkdownOptions& options);
 
