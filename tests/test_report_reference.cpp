@@ -3,11 +3,13 @@
 // row one error naming file:line), and the matching and flagging against hand-made groups whose means,
 // differences and flags are computed by hand below.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sugar/activations/spec.hpp"
@@ -17,6 +19,7 @@
 #include "sugar/report/aggregate.hpp"
 #include "sugar/report/reference.hpp"
 #include "sugar/report/reference_text.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 
@@ -24,16 +27,7 @@ namespace fs = std::filesystem;
 using namespace sugar;
 using namespace sugar::report;
 
-template <class F>
-std::pair<std::string, ErrorKind> error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return {e.what(), e.kind()};
-  }
-  ADD_FAILURE() << "no sugar::Error thrown";
-  return {"", ErrorKind::runtime};
-}
+using testkit::error_of;
 
 const std::string kReportedHeader = "model,dataset,activation,reported_top1,source\n";
 const std::string kStatedHeader = "key,value,dataset\n";
