@@ -69,6 +69,18 @@ Table unfinished_table(const Report& report, const std::vector<RunData>& runs) {
 
 }  // namespace
 
+std::vector<std::string> family_plots(const Report& report, const Family& family) {
+  std::vector<std::string> metrics{"eval_top1", "train_loss"};
+  if (std::any_of(family.groups.begin(), family.groups.end(),
+                  [&](size_t g) { return !report.groups[g].top1_gap.epochs.empty(); }))
+    metrics.push_back("top1_gap");
+  if (has_site_curves(report, family)) {
+    metrics.push_back("dead_fraction");
+    metrics.push_back("grad_reach");
+  }
+  return metrics;
+}
+
 std::string plot_file(const Family& family, const std::string& metric) {
   return metric + "_" + family.file_stem + ".png";
 }
@@ -127,50 +139,19 @@ std::string format_markdown(const Report& report, const std::vector<RunData>& ru
   if (!options.plots) {
     md += "No plots: " + options.no_plots_reason + "\n";
   } else {
-    md += "Mean over seeds, the band spans the minimum and maximum run.\n\n";
+    md += "Mean over seeds, the band spans the minimum and maximum run, and in the test top-1 plot a thin line "
+          "follows each seed. `top1_gap` is train top-1 minus test top-1 (see Over the epochs).\n\n";
     for (const Family& family : report.families) {
       md += "### " + family.label + "\n\n";
-      for (const char* metric : {"eval_top1", "train_loss"})
-        md += "![" + std::string(metric) + ", " + family.label + "](" + plot_file(family, metric) + ")\n";
+      for (const std::string& metric : family_plots(report, family))
+        if (metric == "eval_top1" || metric == "train_loss" || metric == "top1_gap")
+          md += "![" + metric + ", " + family.label + "](" + plot_file(family, metric) + ")\n";
       md += "\n";
     }
   }
 
-  bool any_dead = false;
-  for (const Group& g : report.groups) any_dead |= !g.dead.empty();
-  if (any_dead) {
-    md += "## Dead neurons\n\n";
-    md += "`dead_fraction` of each activation site at the last epoch in neurons.csv, in percent: the share of "
-          "the site's channels whose input x was not > 0 for any element of any test image (defined by x, so it "
-          "means the same for every activation; train/neuron_stats.hpp). Mean over the seeds that wrote "
-          "neurons.csv; \u2014: no value.\n\n";
-    for (const Family& family : report.families) {
-      std::vector<size_t> with_data;
-      for (size_t g : family.groups)
-        if (!report.groups[g].dead.empty()) with_data.push_back(g);
-      if (with_data.empty()) continue;
-      Table table;
-      table.headers.push_back("site");
-      std::vector<std::string> sites;
-      for (size_t g : with_data) {
-        const Group& group = report.groups[g];
-        table.headers.push_back(group.activation + " (" + std::to_string(group.neuron_runs) +
-                                (group.neuron_runs == 1 ? " run)" : " runs)"));
-        for (const SiteDeadFraction& site : group.dead)
-          if (std::find(sites.begin(), sites.end(), site.site) == sites.end()) sites.push_back(site.site);
-      }
-      for (const std::string& site : sites) {
-        std::vector<std::string> row{site};
-        for (size_t g : with_data) {
-          const std::vector<SiteDeadFraction>& dead = report.groups[g].dead;
-          const auto it = std::find_if(dead.begin(), dead.end(), [&](const SiteDeadFraction& s) { return s.site == site; });
-          row.push_back(it == dead.end() || std::isnan(it->mean) ? kDash : fixed(100 * it->mean, 1));
-        }
-        table.rows.push_back(std::move(row));
-      }
-      md += "### " + family.label + "\n\n" + markdown(table) + "\n";
-    }
-  }
+  md += epochs_markdown(report);
+  md += neurons_markdown(report, options.plots);
 
   if (!report.unfinished.empty()) {
     md += "## Unfinished runs\n\nNot counted anywhere above.\n\n" + markdown(unfinished_table(report, runs));
@@ -192,7 +173,8 @@ std::string format_csv(const Report& report) {
     for (const std::string& cell :
          {g.eval_split, std::to_string(g.runs.size()), space_separated(g.seeds), number(g.final_top1_mean),
           number(g.final_top1_std), number(g.best_val_top1_mean), number(g.best_val_top1_std),
-          number(g.final_train_loss_mean), number(g.final_train_loss_std), g.baseline ? report.options.baseline_activation : std::string(),
+          number(g.final_train_loss_mean), number(g.final_train_loss_std),
+          g.baseline ? report.options.baseline_activation : std::string(),
           paired ? std::to_string(g.difference.n) : std::string(), paired ? number(g.difference.mean) : "",
           paired ? number(g.difference.std) : "", paired ? number(g.difference.ci_low) : "",
           paired ? number(g.difference.ci_high) : "", number(report.options.confidence),

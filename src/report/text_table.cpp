@@ -101,4 +101,20 @@ std::string csv_line(const std::vector<std::string>& cells) {
   return line + "\n";
 }
 
+void curve_cells(std::vector<std::string>& cells, const Curve& curve, int64_t epoch) {
+  const auto it = std::find(curve.epochs.begin(), curve.epochs.end(), epoch);
+  if (it == curve.epochs.end()) {
+    cells.insert(cells.end(), 5, "");
+    return;
+  }
+  const size_t i = static_cast<size_t>(it - curve.epochs.begin());
+  for (const std::string& cell : {std::to_string(curve.n[i]), number(curve.mean[i]), number(curve.std[i]),
+                                  number(curve.min[i]), number(curve.max[i])})
+    cells.push_back(cell);
+}
+
+std::vector<std::string> curve_headers(const std::string& name) {
+  return {name + "_n", name + "_mean", name + "_std", name + "_min", name + "_max"};
+}
+
 }  // namespace sugar::report::text

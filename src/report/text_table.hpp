@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sugar/report/curves.hpp"
+
 namespace sugar::report::text {
 
 inline constexpr const char* kDash = "\u2014";  // an em dash: "does not apply" / "not reached"
@@ -35,5 +37,10 @@ std::string number(double value);
 std::string space_separated(const std::vector<uint64_t>& values);
 // A CSV line from its cells.
 std::string csv_line(const std::vector<std::string>& cells);
+
+// A curve's point at `epoch` as the CSV cells n, mean, std, min, max (empty where it has none), and
+// their headers "<name>_n", "<name>_mean", ...
+void curve_cells(std::vector<std::string>& cells, const Curve& curve, int64_t epoch);
+std::vector<std::string> curve_headers(const std::string& name);
 
 }  // namespace sugar::report::text

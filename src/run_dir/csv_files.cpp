@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
@@ -65,7 +66,8 @@ std::vector<MetricsRow> parse_metrics_csv(const std::string& text, const std::st
                  "epoch " + std::to_string(m.epoch) + " does not follow epoch " + std::to_string(rows.back().epoch));
     }
     m.train_loss = parse_number(table, row, train_loss, "train_loss");
-    if (train_top1 != std::string::npos) m.train_top1 = parse_number(table, row, train_top1, "train_top1");
+    m.train_top1 = train_top1 == std::string::npos ? std::numeric_limits<double>::quiet_NaN()
+                                                   : parse_number(table, row, train_top1, "train_top1");
     m.evaluated = !row.cells[eval_top1].empty();
     if (m.evaluated) {
       m.eval_top1 = parse_number(table, row, eval_top1, "eval_top1");

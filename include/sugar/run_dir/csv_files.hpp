@@ -18,7 +18,7 @@ namespace sugar::run_dir {
 struct MetricsRow {
   int64_t epoch = 0;
   double train_loss = 0;
-  double train_top1 = 0;
+  double train_top1 = 0;  // NaN when the file has no train_top1 column
   bool evaluated = false;
   double eval_loss = 0;  // NaN or Inf when the evaluated model produced non-finite outputs
   double eval_top1 = 0;
