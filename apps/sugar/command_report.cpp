@@ -88,7 +88,7 @@ int run_report(const ReportArgs& args) {
 Command add_report_command(CLI::App& parent) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* app = parent.add_subcommand(
-      "report", "Compare runs: accuracy over seeds, paired difference to ReLU, curves (report.md, report.csv, PNG)");
+      "report", "Compare runs: accuracy over seeds, paired difference to ReLU, curves (report.md, CSV files, PNG)");
   app->add_option("RUNS_DIR", args->inputs,
                   "Run directories, or folders searched for them (any folder holding a config.yaml)")
       ->required()

@@ -69,6 +69,11 @@ run report runs --out rep-windows --reference windows/reported.csv
 [[ $status == 0 && $out == *"no stated.csv beside it, so no setting is compared"* ]] || fail "BOM + CRLF: $status $err"
 grep -q '^vgg16 *cifar10 *relu *78\.50 *70\.00 ± 0\.00 *2 *-8\.50 *—$' <<<"$out" || fail "BOM + CRLF: $out"
 
+# A control byte in a cell reaches the terminal escaped, never as itself.
+mkdir escape && printf '%s\n%s\n' "$(head -1 "$reported")" $'resnet34,cifar10,relu,50,\e[31mred' >escape/reported.csv
+run report runs --out rep-escape --reference escape/reported.csv
+[[ $status == 0 && $out == *'\x1b[31mred'* && $out != *$'\e'* ]] || fail "an ESC in a source reached stdout: $status $out"
+
 # Hostile reference tables: one 'error:' line naming file:line, exit 2, the report folder unchanged.
 header=model,dataset,activation,reported_top1,source
 bad() {  # bad NAME 'words' CONTENT: a reported table holding CONTENT (after the header) must be refused
@@ -103,6 +108,7 @@ bad duplicate 'bad/duplicate/reported.csv:3:|already reported on line 2' \
   $'vgg16,cifar10,sugar(surrogate=bsilu),88,paper\nvgg16,cifar10,"sugar(surrogate=bsilu, alpha=1.67)",88,paper'
 bad quote 'bad/quote/reported.csv:2:|has no closing quote' 'vgg16,cifar10,"relu,78.5,paper'
 bad empty 'bad/empty/reported.csv:1:|no rows after the header' ''
+bad escape "bad/escape/reported.csv:2:|relu\\x1b[31m" $'vgg16,cifar10,relu\e[31m,78.5,paper'
 mkdir -p bad/stated && cp "$reported" bad/stated/
 printf 'key,value,dataset\noptim.lr,0.001,\noptim.momentun,0,\n' >bad/stated/stated.csv
 expect_refused stated "bad/stated/stated.csv:3:|unknown config key 'optim.momentun'; did you mean optim.momentum?" \
