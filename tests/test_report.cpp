@@ -18,6 +18,7 @@
 #include "sugar/report/report_text.hpp"
 #include "sugar/report/run_data.hpp"
 #include "sugar/report/statistics.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 
@@ -43,17 +44,7 @@ void write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-// The message of the sugar::Error `f` throws, and its kind.
-template <class F>
-std::pair<std::string, ErrorKind> error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return {e.what(), e.kind()};
-  }
-  ADD_FAILURE() << "no sugar::Error thrown";
-  return {"", ErrorKind::runtime};
-}
+using testkit::error_of;
 
 const std::string kHeader =
     "epoch,train_loss,train_top1,eval_loss,eval_top1,eval_top5,lr,epoch_time_s,train_imgs_per_sec,eval_split\n";

@@ -12,9 +12,12 @@
 
 #include "line_plot.hpp"
 #include "option_checks.hpp"
+#include "report_plots.hpp"
 #include "sugar/activations/spec.hpp"
 #include "sugar/error.hpp"
 #include "sugar/report/aggregate.hpp"
+#include "sugar/report/reference.hpp"
+#include "sugar/report/reference_text.hpp"
 #include "sugar/report/report_dir.hpp"
 #include "sugar/report/report_text.hpp"
 
@@ -27,46 +30,13 @@ struct ReportArgs {
   std::optional<double> target_acc;
   std::vector<std::string> ignore;
   std::string baseline = "relu";
+  std::optional<std::string> reference;
 };
 
-// One colour per activation across all plots (the baseline first), so a line means the same in each.
-std::vector<std::string> activation_order(const report::Report& report) {
-  std::vector<std::string> order;
-  for (const report::Group& g : report.groups)
-    if (std::find(order.begin(), order.end(), g.activation) == order.end()) order.push_back(g.activation);
-  std::stable_partition(order.begin(), order.end(),
-                        [&](const std::string& a) { return a == report.options.baseline_activation; });
-  return order;
-}
-
-LinePlot family_plot(const report::Report& report, const report::Family& family, bool eval_top1,
-                     const std::vector<std::string>& colours) {
-  LinePlot plot;
-  const std::string split = report.groups[family.groups.front()].eval_split;
-  plot.title = (eval_top1 ? split + " top-1" : std::string("train loss")) + ": " + family.label;
-  plot.x_label = "epoch";
-  plot.y_label = eval_top1 ? split + " top-1 (%)" : "train loss";
-  plot.axes = PlotAxes::frame;
-  plot.integer_x = true;
-  for (size_t g : family.groups) {
-    const report::Group& group = report.groups[g];
-    const report::Curve& curve = eval_top1 ? group.eval_top1 : group.train_loss;
-    LineSeries series;
-    series.x.assign(curve.epochs.begin(), curve.epochs.end());
-    series.y = curve.mean;
-    series.band_low = curve.min;
-    series.band_high = curve.max;
-    series.colour = static_cast<size_t>(std::find(colours.begin(), colours.end(), group.activation) - colours.begin());
-    plot.series.push_back(std::move(series));
-    const size_t n = group.runs.size();
-    plot.legend.push_back({{group.activation + " (mean of " + std::to_string(n) + (n == 1 ? " seed" : " seeds") +
-                                (n > 1 ? ", band min-max)" : ")"),
-                            plot.series.back().colour, false, 2.4, n > 1}});
-  }
-  return plot;
-}
-
 int run_report(const ReportArgs& args) {
+  // The reference tables first: a mistake in them ends the command before anything is read or written.
+  std::optional<report::Reference> reference;
+  if (args.reference) reference = report::read_reference(*args.reference);
   std::vector<report::RunData> runs;
   for (const std::string& dir : report::find_run_dirs(args.inputs)) runs.push_back(report::load_run(dir));
   report::ReportOptions options;
@@ -77,32 +47,39 @@ int run_report(const ReportArgs& args) {
   if (report.groups.empty())
     spdlog::warn("report: none of the {} runs has finished; only the unfinished list is written", runs.size());
 
+  std::optional<report::ReferenceComparison> comparison;
+  if (reference) comparison = report::compare_to_reference(report, runs, *reference);
+
   report::ReportDir out(args.out);
   report::MarkdownOptions markdown;
   markdown.inputs = args.inputs;
+  if (comparison) markdown.reference_section = report::format_reference_markdown(report, *reference, *comparison);
   markdown.plots = line_plots_available() && !report.groups.empty();
   markdown.no_plots_reason = line_plots_available() ? "no finished runs."
                                                     : "this sugar was built without cairo (install libcairo2-dev "
                                                       "and rebuild).";
+  size_t plots = 0;
   if (markdown.plots) {
-    const std::vector<std::string> colours = activation_order(report);
-    for (const report::Family& family : report.families) {
-      for (const bool eval_top1 : {true, false}) {
-        const std::string name = report::plot_file(family, eval_top1 ? "eval_top1" : "train_loss");
-        render_line_plot(family_plot(report, family, eval_top1, colours), out.claim(name));
-      }
-    }
+    plots = write_report_plots(report, runs, out);
   } else if (!line_plots_available()) {
     spdlog::warn("report: built without cairo, so no plots (install libcairo2-dev and rebuild)");
   }
   out.write("report.md", report::format_markdown(report, runs, markdown));
   out.write("report.csv", report::format_csv(report));
+  out.write("epochs.csv", report::format_epochs_csv(report));
+  const bool neurons = std::any_of(report.families.begin(), report.families.end(),
+                                   [&](const report::Family& f) { return report::has_site_curves(report, f); });
+  if (neurons) out.write("sites.csv", report::format_sites_csv(report));
+  if (comparison)
+    out.write(report::kReferenceCsvFile, report::format_reference_csv(report, *reference, *comparison));
   out.finish();
 
-  std::cout << report::format_terminal(report, runs) << std::flush;
-  spdlog::info("report: {} runs, {} configurations, {} unfinished; wrote {}/report.md, report.csv{}", runs.size(),
-               report.groups.size(), report.unfinished.size(), out.dir(),
-               markdown.plots ? " and " + std::to_string(2 * report.families.size()) + " plots" : "");
+  std::cout << report::format_terminal(report, runs);
+  if (comparison) std::cout << report::format_reference_terminal(report, *reference, *comparison);
+  std::cout << std::flush;
+  spdlog::info("report: {} runs, {} configurations, {} unfinished; wrote {}/report.md, report.csv, epochs.csv{}{}{}",
+               runs.size(), report.groups.size(), report.unfinished.size(), out.dir(), neurons ? ", sites.csv" : "",
+               comparison ? ", reference.csv" : "", plots > 0 ? " and " + std::to_string(plots) + " plots" : "");
   return 0;
 }
 
@@ -111,12 +88,12 @@ int run_report(const ReportArgs& args) {
 Command add_report_command(CLI::App& parent) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* app = parent.add_subcommand(
-      "report", "Compare runs: accuracy over seeds, paired difference to ReLU, curves (report.md, report.csv, PNG)");
+      "report", "Compare runs: accuracy over seeds, paired difference to ReLU, curves (report.md, CSV files, PNG)");
   app->add_option("RUNS_DIR", args->inputs,
                   "Run directories, or folders searched for them (any folder holding a config.yaml)")
       ->required()
       ->type_name("RUNS_DIR...");
-  app->add_option("--out", args->out, "Folder for report.md, report.csv and the plots (default: report)")
+  app->add_option("--out", args->out, "Folder for report.md, the CSV files and the plots (default: report)")
       ->type_name("DIR");
   app->add_option("--target-acc", args->target_acc,
                   "Also report the first epoch at which the mean eval top-1 curve reaches X percent")
@@ -130,16 +107,24 @@ Command add_report_command(CLI::App& parent) {
       ->allow_extra_args(false);
   app->add_option("--baseline", args->baseline, "The activation differences are taken against (default: relu)")
       ->type_name("SPEC");
+  app->add_option("--reference", args->reference,
+                  "A paper's reported accuracies (model,dataset,activation,reported_top1,source; e.g. "
+                  "configs/paper/reported.csv), set beside the matching configurations; the stated.csv beside it "
+                  "(key,value,dataset) gives the paper's stated setting, and every config value that differs is "
+                  "flagged")
+      ->type_name("FILE");
   app->footer(
       "\nRuns whose configs differ only in the seed and in keys that do not change the math are replicates\n"
       "of one configuration; the table has one row per configuration and a column for each key that\n"
       "differs. 'final top-1' is the last epoch's eval top-1 (no selection on the test set), mean +- sample\n"
       "std over seeds; the difference to the baseline is paired by seed, with a 95% Student-t interval.\n"
       "Unfinished runs are listed apart and counted nowhere. A folder given to --out must be new, empty or\n"
-      "a previous report; other files in it are never replaced.\n"
+      "a previous report; other files in it are never replaced. --reference adds the paper's numbers\n"
+      "beside the matching configurations (report.md's 'Against the paper', reference.csv).\n"
       "\nExamples:\n"
       "  sugar report runs/\n"
-      "  sugar report runs/paper --out reports/paper --target-acc 80\n");
+      "  sugar report runs/paper --out reports/paper --target-acc 80\n"
+      "  sugar report runs/paper --reference configs/paper/reported.csv\n");
   return {app, [args] { return run_report(*args); }};
 }
 

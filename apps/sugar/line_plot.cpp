@@ -6,80 +6,25 @@
 #include <iterator>
 #include <numbers>
 
+#include "cairo_canvas.hpp"
 #include "sugar/error.hpp"
-
-#ifdef SUGAR_HAVE_CAIRO
-#include <cairo.h>
-#endif
 
 namespace sugar::cli {
 
 #ifdef SUGAR_HAVE_CAIRO
 namespace {
 
-// A round tick spacing (1, 2 or 5 times a power of ten) giving about `target` ticks over `span`.
-double nice_step(double span, double target) {
-  const double raw = span / target;
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  const double normalized = raw / magnitude;
-  return (normalized < 1.5 ? 1 : normalized < 3 ? 2 : normalized < 7 ? 5 : 10) * magnitude;
-}
+using plot::Canvas;
+using plot::draw_text;
+using plot::nice_step;
+using plot::Rgb;
+using plot::tick_label;
+using plot::ticks;
 
-std::vector<double> ticks(double low, double high, double step) {
-  std::vector<double> values;
-  for (double v = std::ceil(low / step) * step; v <= high + 1e-9 * step; v += step)
-    values.push_back(std::abs(v) < 1e-9 * step ? 0.0 : std::round(v / step) * step);
-  return values;
-}
-
-std::string tick_label(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), "%g", value);
-  return buffer;
-}
-
-struct Rgb {
-  double r, g, b;
-};
-// Colour-blind-safe palette (Okabe-Ito).
-constexpr Rgb kPalette[] = {{0.000, 0.447, 0.698}, {0.835, 0.369, 0.000}, {0.000, 0.620, 0.451},
-                            {0.800, 0.475, 0.655}, {0.337, 0.706, 0.914}, {0.902, 0.624, 0.000},
-                            {0.941, 0.894, 0.259}, {0.000, 0.000, 0.000}};
 constexpr double kBandAlpha = 0.18;
 constexpr double kDash[] = {8.0, 5.0};
 
-const Rgb& colour_of(size_t index) { return kPalette[index % std::size(kPalette)]; }
-
-class Canvas {
- public:
-  Canvas(int width, int height)
-      : surface_(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height)), cr_(cairo_create(surface_)) {}
-  ~Canvas() {
-    cairo_destroy(cr_);
-    cairo_surface_destroy(surface_);
-  }
-  Canvas(const Canvas&) = delete;
-  Canvas& operator=(const Canvas&) = delete;
-  cairo_t* cr() const { return cr_; }
-  void save_png(const std::string& path) {
-    cairo_surface_flush(surface_);
-    const cairo_status_t status = cairo_surface_write_to_png(surface_, path.c_str());
-    if (status != CAIRO_STATUS_SUCCESS)
-      throw Error("cannot write '" + path + "': " + cairo_status_to_string(status), ErrorKind::usage);
-  }
-
- private:
-  cairo_surface_t* surface_;
-  cairo_t* cr_;
-};
-
-// Text placed so that (x, y) is at fraction (align_x, align_y) of its extents: 0.5, 0.5 centres it.
-void draw_text(cairo_t* cr, const std::string& text, double x, double y, double align_x, double align_y) {
-  cairo_text_extents_t extents;
-  cairo_text_extents(cr, text.c_str(), &extents);
-  cairo_move_to(cr, x - align_x * extents.width - extents.x_bearing, y - align_y * extents.height - extents.y_bearing);
-  cairo_show_text(cr, text.c_str());
-}
+const Rgb& colour_of(size_t index) { return plot::line_colour(index); }
 
 void set_stroke(cairo_t* cr, size_t colour, bool dashed, double width) {
   const Rgb& c = colour_of(colour);
@@ -200,6 +145,8 @@ void draw_band(cairo_t* cr, const Frame& f, const LineSeries& s) {
 
 void draw_line(cairo_t* cr, const Frame& f, const LineSeries& s) {
   set_stroke(cr, s.colour, s.dashed, s.width);
+  const Rgb& c = colour_of(s.colour);
+  cairo_set_source_rgba(cr, c.r, c.g, c.b, s.opacity);
   if (s.x.size() == 1) {  // a lone point (a one-epoch run) would draw nothing as a line
     if (std::isfinite(s.y[0])) {
       cairo_new_path(cr);

@@ -1,7 +1,7 @@
 #pragma once
-// Line plots as PNG files, drawn with cairo: the one plotting module of the sugar program, used by
-// `sugar activations plot` (functions and gradients, axes through the origin) and `sugar report`
-// (curves against epoch with a min-max band, axes along the frame).
+// Line plots as PNG files, drawn with cairo, used by `sugar activations plot` (functions and gradients,
+// axes through the origin) and `sugar report` (curves against epoch with a min-max band, axes along the
+// frame). heat_map.hpp draws the report's other kind of plot; cairo_canvas.hpp is what both share.
 //
 // cairo is optional at build time (SUGAR_HAVE_CAIRO, apps/CMakeLists.txt): without it
 // line_plots_available() is false and render_line_plot throws a runtime error saying what to install.
@@ -18,6 +18,7 @@ struct LineSeries {
   size_t colour = 0;  // index into the palette (Okabe-Ito, colour-blind safe), wraps around
   bool dashed = false;
   double width = 2.4;
+  double opacity = 1;  // < 1: a line drawn faintly behind the others (each seed under the mean)
 };
 
 // One entry of the legend: a stroke in the series' style, optionally over a band swatch, and a label.

@@ -33,32 +33,9 @@ void check_ignore_keys(const std::vector<std::string>& keys) {
     if (key == kActivationKey)
       throw Error("report --ignore: model.activation cannot be ignored (it is what the report compares)",
                   ErrorKind::usage);
-    if (key != "sweep" && !contains(known, key)) {
-      const std::vector<std::string> near = config::nearest_names(key, known);
-      throw Error("report --ignore: unknown config key '" + key + "'" +
-                      (near.empty() ? std::string(" (keys are dotted paths such as optim.lr)")
-                                    : "; did you mean " + config::join(near, " or ") + "?"),
-                  ErrorKind::usage);
-    }
+    if (key != "sweep" && !contains(known, key))
+      throw Error("report --ignore: " + unknown_key_message(key), ErrorKind::usage);
   }
-}
-
-Curve curve_of(const std::vector<RunData>& runs, const std::vector<size_t>& members, bool eval_top1) {
-  std::map<int64_t, std::vector<double>> by_epoch;
-  for (size_t r : members) {
-    for (const MetricsRow& row : runs[r].metrics) {
-      if (eval_top1 && !row.evaluated) continue;
-      by_epoch[row.epoch].push_back(eval_top1 ? row.eval_top1 : row.train_loss);
-    }
-  }
-  Curve curve;
-  for (const auto& [epoch, values] : by_epoch) {
-    curve.epochs.push_back(epoch);
-    curve.mean.push_back(mean(values));
-    curve.min.push_back(*std::min_element(values.begin(), values.end()));
-    curve.max.push_back(*std::max_element(values.begin(), values.end()));
-  }
-  return curve;
 }
 
 // Dead fraction per site at each run's last neurons.csv epoch, averaged over the runs that have it (a
@@ -116,17 +93,28 @@ void summarise(Group& group, const std::vector<RunData>& runs, const ReportOptio
   group.best_val_top1_std = sample_std(group.best_val_top1);
   group.final_train_loss_mean = mean(losses);
   group.final_train_loss_std = sample_std(losses);
-  group.eval_top1 = curve_of(runs, group.runs, true);
-  group.train_loss = curve_of(runs, group.runs, false);
+  group.eval_top1 = metrics_curve(runs, group.runs, eval_top1_of);
+  group.train_top1 = metrics_curve(runs, group.runs, train_top1_of);
+  group.top1_gap = metrics_curve(runs, group.runs, top1_gap_of);
+  group.train_loss = metrics_curve(runs, group.runs, train_loss_of);
+  group.largest_drop = largest_drop(runs, group.runs);
   if (options.target_acc) {
     for (size_t i = 0; i < group.eval_top1.epochs.size() && !group.target_epoch; ++i)
       if (group.eval_top1.mean[i] >= *options.target_acc) group.target_epoch = group.eval_top1.epochs[i];
   }
   group.dead = dead_fractions(runs, group.runs);
+  group.sites = site_curves(runs, group.runs);
   for (size_t r : group.runs) group.neuron_runs += runs[r].neurons.empty() ? 0 : 1;
 }
 
 }  // namespace
+
+std::string unknown_key_message(const std::string& key) {
+  const std::vector<std::string> near = config::nearest_names(key, config::config_key_paths());
+  return "unknown config key '" + key + "'" +
+         (near.empty() ? std::string(" (keys are dotted paths such as optim.lr)")
+                       : "; did you mean " + config::join(near, " or ") + "?");
+}
 
 std::vector<std::string> ignored_keys_by_default() {
   std::vector<std::string> keys{"seed"};

@@ -5,75 +5,12 @@
 #include <cstdio>
 #include <map>
 
+#include "text_table.hpp"
+
 namespace sugar::report {
 namespace {
 
-constexpr const char* kDash = "\u2014";  // an em dash: "does not apply" / "not reached"
-
-std::string fixed(double value, int decimals = 2) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
-std::string signed_fixed(double value) {
-  std::string text = fixed(value);
-  return value >= 0 ? text.insert(0, 1, '+') : text;
-}
-
-std::string mean_std(double mean, double std) {
-  if (std::isnan(mean)) return kDash;
-  return std::isnan(std) ? fixed(mean) : fixed(mean) + " \u00b1 " + fixed(std);
-}
-
-// A plain table: headers and rows of cells, rendered as markdown or as aligned text.
-struct Table {
-  std::vector<std::string> headers;
-  std::vector<std::vector<std::string>> rows;
-};
-
-// Display width of UTF-8 text: code points (every character used here is one column wide).
-size_t width(const std::string& text) {
-  size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-std::string markdown(const Table& table) {
-  const auto line = [](const std::vector<std::string>& cells) {
-    std::string text = "|";
-    for (const std::string& cell : cells) text += " " + cell + " |";
-    return text + "\n";
-  };
-  std::string text = line(table.headers);
-  text += "|";
-  for (size_t i = 0; i < table.headers.size(); ++i) text += "---|";
-  text += "\n";
-  for (const auto& row : table.rows) text += line(row);
-  return text;
-}
-
-std::string aligned(const Table& table) {
-  std::vector<size_t> widths(table.headers.size());
-  for (size_t c = 0; c < widths.size(); ++c) {
-    widths[c] = width(table.headers[c]);
-    for (const auto& row : table.rows) widths[c] = std::max(widths[c], width(row[c]));
-  }
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string text;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      text += cells[c];
-      if (c + 1 < cells.size()) text += std::string(widths[c] - width(cells[c]) + 2, ' ');
-    }
-    return text + "\n";
-  };
-  std::string text = line(table.headers);
-  size_t total = 0;
-  for (size_t w : widths) total += w + 2;
-  text += std::string(total - 2, '-') + "\n";
-  for (const auto& row : table.rows) text += line(row);
-  return text;
-}
+using namespace text;
 
 bool any_val(const Report& report) {
   return std::any_of(report.groups.begin(), report.groups.end(), [](const Group& g) { return g.eval_split == "val"; });
@@ -130,21 +67,19 @@ Table unfinished_table(const Report& report, const std::vector<RunData>& runs) {
   return table;
 }
 
-std::string csv_cell(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-std::string number(double value) {
-  if (std::isnan(value)) return "";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.10g", value);
-  return buffer;
-}
-
 }  // namespace
+
+std::vector<std::string> family_plots(const Report& report, const Family& family) {
+  std::vector<std::string> metrics{"eval_top1", "train_loss"};
+  if (std::any_of(family.groups.begin(), family.groups.end(),
+                  [&](size_t g) { return !report.groups[g].top1_gap.epochs.empty(); }))
+    metrics.push_back("top1_gap");
+  if (has_site_curves(report, family)) {
+    metrics.push_back("dead_fraction");
+    metrics.push_back("grad_reach");
+  }
+  return metrics;
+}
 
 std::string plot_file(const Family& family, const std::string& metric) {
   return metric + "_" + family.file_stem + ".png";
@@ -199,54 +134,24 @@ std::string format_markdown(const Report& report, const std::vector<RunData>& ru
           ": never).\n";
   }
 
-  md += "\n## Curves\n\n";
+  md += "\n" + options.reference_section;
+  md += "## Curves\n\n";
   if (!options.plots) {
     md += "No plots: " + options.no_plots_reason + "\n";
   } else {
-    md += "Mean over seeds, the band spans the minimum and maximum run.\n\n";
+    md += "Mean over seeds, the band spans the minimum and maximum run, and in the test top-1 plot a thin line "
+          "follows each seed. `top1_gap` is train top-1 minus test top-1 (see Over the epochs).\n\n";
     for (const Family& family : report.families) {
       md += "### " + family.label + "\n\n";
-      for (const char* metric : {"eval_top1", "train_loss"})
-        md += "![" + std::string(metric) + ", " + family.label + "](" + plot_file(family, metric) + ")\n";
+      for (const std::string& metric : family_plots(report, family))
+        if (metric == "eval_top1" || metric == "train_loss" || metric == "top1_gap")
+          md += "![" + metric + ", " + family.label + "](" + plot_file(family, metric) + ")\n";
       md += "\n";
     }
   }
 
-  bool any_dead = false;
-  for (const Group& g : report.groups) any_dead |= !g.dead.empty();
-  if (any_dead) {
-    md += "## Dead neurons\n\n";
-    md += "`dead_fraction` of each activation site at the last epoch in neurons.csv, in percent: the share of "
-          "the site's channels whose input x was not > 0 for any element of any test image (defined by x, so it "
-          "means the same for every activation; train/neuron_stats.hpp). Mean over the seeds that wrote "
-          "neurons.csv; \u2014: no value.\n\n";
-    for (const Family& family : report.families) {
-      std::vector<size_t> with_data;
-      for (size_t g : family.groups)
-        if (!report.groups[g].dead.empty()) with_data.push_back(g);
-      if (with_data.empty()) continue;
-      Table table;
-      table.headers.push_back("site");
-      std::vector<std::string> sites;
-      for (size_t g : with_data) {
-        const Group& group = report.groups[g];
-        table.headers.push_back(group.activation + " (" + std::to_string(group.neuron_runs) +
-                                (group.neuron_runs == 1 ? " run)" : " runs)"));
-        for (const SiteDeadFraction& site : group.dead)
-          if (std::find(sites.begin(), sites.end(), site.site) == sites.end()) sites.push_back(site.site);
-      }
-      for (const std::string& site : sites) {
-        std::vector<std::string> row{site};
-        for (size_t g : with_data) {
-          const std::vector<SiteDeadFraction>& dead = report.groups[g].dead;
-          const auto it = std::find_if(dead.begin(), dead.end(), [&](const SiteDeadFraction& s) { return s.site == site; });
-          row.push_back(it == dead.end() || std::isnan(it->mean) ? kDash : fixed(100 * it->mean, 1));
-        }
-        table.rows.push_back(std::move(row));
-      }
-      md += "### " + family.label + "\n\n" + markdown(table) + "\n";
-    }
-  }
+  md += epochs_markdown(report);
+  md += neurons_markdown(report, options.plots);
 
   if (!report.unfinished.empty()) {
     md += "## Unfinished runs\n\nNot counted anywhere above.\n\n" + markdown(unfinished_table(report, runs));
@@ -261,35 +166,22 @@ std::string format_csv(const Report& report) {
         "best_val_top1_std", "final_train_loss_mean", "final_train_loss_std", "baseline", "n_pairs", "diff_mean",
         "diff_std", "diff_ci_low", "diff_ci_high", "confidence", "target_acc", "target_epoch"})
     headers.push_back(header);
-  std::string csv;
-  for (size_t i = 0; i < headers.size(); ++i) {
-    if (i > 0) csv += ',';
-    csv += csv_cell(headers[i]);
-  }
-  csv += "\n";
+  std::string csv = csv_line(headers);
   for (const Group& g : report.groups) {
     std::vector<std::string> cells = g.values;
-    std::string seeds;
-    for (uint64_t seed : g.seeds) {
-      if (!seeds.empty()) seeds += ' ';
-      seeds += std::to_string(seed);
-    }
     const bool paired = g.difference.n > 0;
     for (const std::string& cell :
-         {g.eval_split, std::to_string(g.runs.size()), seeds, number(g.final_top1_mean), number(g.final_top1_std),
-          number(g.best_val_top1_mean), number(g.best_val_top1_std), number(g.final_train_loss_mean),
-          number(g.final_train_loss_std), g.baseline ? report.options.baseline_activation : std::string(),
+         {g.eval_split, std::to_string(g.runs.size()), space_separated(g.seeds), number(g.final_top1_mean),
+          number(g.final_top1_std), number(g.best_val_top1_mean), number(g.best_val_top1_std),
+          number(g.final_train_loss_mean), number(g.final_train_loss_std),
+          g.baseline ? report.options.baseline_activation : std::string(),
           paired ? std::to_string(g.difference.n) : std::string(), paired ? number(g.difference.mean) : "",
           paired ? number(g.difference.std) : "", paired ? number(g.difference.ci_low) : "",
           paired ? number(g.difference.ci_high) : "", number(report.options.confidence),
           report.options.target_acc ? number(*report.options.target_acc) : "",
           g.target_epoch ? std::to_string(*g.target_epoch) : ""})
       cells.push_back(cell);
-    for (size_t i = 0; i < cells.size(); ++i) {
-      if (i > 0) csv += ',';
-      csv += csv_cell(cells[i]);
-    }
-    csv += "\n";
+    csv += csv_line(cells);
   }
   return csv;
 }

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <map>
-#include <sstream>
+#include <limits>
 
 #include "sugar/error.hpp"
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/io/csv_table.hpp"
 
 namespace sugar::run_dir {
 namespace {
@@ -16,74 +16,14 @@ namespace {
   throw Error(path + ":" + std::to_string(line) + ": " + what, ErrorKind::runtime);
 }
 
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> cells;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = line.find(',', start);
-    cells.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) return cells;
-    start = comma + 1;
-  }
-}
-
-// A CSV file as rows of cells, each row with its 1-based line number; blank lines are skipped and a
-// trailing \r (a file edited on Windows) is dropped. Every row must have as many cells as the header.
-struct CsvTable {
-  std::string path;
-  std::map<std::string, size_t> column;  // header name -> index
-  struct Row {
-    size_t line;
-    std::vector<std::string> cells;
-  };
-  std::vector<Row> rows;
-
-  // The index of a column the file must have.
-  size_t require(const std::string& name) const {
-    const auto it = column.find(name);
-    if (it == column.end()) file_error(path, 1, "the header has no column '" + name + "'");
-    return it->second;
-  }
-};
-
-CsvTable parse_csv(const std::string& text, const std::string& path, const std::string& expected_header) {
-  CsvTable table;
-  table.path = path;
-  std::istringstream in(text);
-  std::string line;
-  size_t number = 0;
-  bool have_header = false;
-  size_t width = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    std::vector<std::string> cells = split_cells(line);
-    if (!have_header) {
-      for (size_t i = 0; i < cells.size(); ++i) {
-        if (!table.column.emplace(cells[i], i).second)
-          file_error(path, number, "the header names column '" + cells[i] + "' twice");
-      }
-      width = cells.size();
-      have_header = true;
-      continue;
-    }
-    if (cells.size() != width) {
-      file_error(path, number,
-                 "expected " + std::to_string(width) + " cells (as in the header), got " + std::to_string(cells.size()));
-    }
-    table.rows.push_back({number, std::move(cells)});
-  }
-  if (!have_header) file_error(path, 1, "empty file, expected the header '" + expected_header + "'");
-  return table;
-}
+using io::CsvTable;
 
 double parse_number(const CsvTable& table, const CsvTable::Row& row, size_t index, const std::string& name) {
   const std::string& text = row.cells[index];
   double value = 0;
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || result.ec != std::errc() || result.ptr != text.data() + text.size())
-    file_error(table.path, row.line, name + ": '" + text + "' is not a number");
+    table.fail(row.line, name + ": '" + text + "' is not a number");
   return value;
 }
 
@@ -92,7 +32,7 @@ int64_t parse_epoch(const CsvTable& table, const CsvTable::Row& row, size_t inde
   int64_t value = 0;
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || result.ec != std::errc() || result.ptr != text.data() + text.size() || value < 1)
-    file_error(table.path, row.line, "epoch: '" + text + "' is not an epoch number (a whole number >= 1)");
+    table.fail(row.line, "epoch: '" + text + "' is not an epoch number (a whole number >= 1)");
   return value;
 }
 
@@ -100,14 +40,14 @@ int64_t parse_epoch(const CsvTable& table, const CsvTable::Row& row, size_t inde
 double parse_fraction(const CsvTable& table, const CsvTable::Row& row, size_t index, const std::string& name) {
   const double value = parse_number(table, row, index, name);
   if (!std::isnan(value) && !(value >= 0 && value <= 1))
-    file_error(table.path, row.line, name + ": " + row.cells[index] + " is not a fraction in [0, 1]");
+    table.fail(row.line, name + ": " + row.cells[index] + " is not a fraction in [0, 1]");
   return value;
 }
 
 }  // namespace
 
 std::vector<MetricsRow> parse_metrics_csv(const std::string& text, const std::string& path) {
-  const CsvTable table = parse_csv(text, path, "epoch,train_loss,...,eval_split");
+  const CsvTable table = io::parse_csv_table(text, path, "epoch,train_loss,...,eval_split");
   const size_t epoch = table.require("epoch"), train_loss = table.require("train_loss"),
                eval_top1 = table.require("eval_top1"), eval_split = table.require("eval_split");
   const auto optional_column = [&table](const std::string& name) {
@@ -126,7 +66,8 @@ std::vector<MetricsRow> parse_metrics_csv(const std::string& text, const std::st
                  "epoch " + std::to_string(m.epoch) + " does not follow epoch " + std::to_string(rows.back().epoch));
     }
     m.train_loss = parse_number(table, row, train_loss, "train_loss");
-    if (train_top1 != std::string::npos) m.train_top1 = parse_number(table, row, train_top1, "train_top1");
+    m.train_top1 = train_top1 == std::string::npos ? std::numeric_limits<double>::quiet_NaN()
+                                                   : parse_number(table, row, train_top1, "train_top1");
     m.evaluated = !row.cells[eval_top1].empty();
     if (m.evaluated) {
       m.eval_top1 = parse_number(table, row, eval_top1, "eval_top1");
@@ -145,7 +86,7 @@ std::vector<MetricsRow> parse_metrics_csv(const std::string& text, const std::st
 
 std::vector<NeuronRow> parse_neurons_csv(const std::string& text, const std::string& path) {
   const CsvTable table =
-      parse_csv(text, path, "epoch,site,dead_fraction,sparsity,grad_norm,grad_nonzero_fraction");
+      io::parse_csv_table(text, path, "epoch,site,dead_fraction,sparsity,grad_norm,grad_nonzero_fraction");
   const size_t epoch = table.require("epoch"), site = table.require("site"),
                dead = table.require("dead_fraction"), sparsity = table.require("sparsity"),
                grad_norm = table.require("grad_norm"), grad_nonzero = table.require("grad_nonzero_fraction");

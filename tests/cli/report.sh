@@ -2,35 +2,22 @@
 # `sugar report` as a user runs it: hand-written run directories (2 activations x 3 seeds plus an
 # interrupted run) give the table on stdout with the hand-computed numbers, report.md, report.csv
 # and PNG plots; a corrupt metrics.csv, no runs and a foreign --out folder are one-line errors; a
-# second report replaces only its own files. Last, two real 1-epoch `sugar train` runs on synthetic
-# CIFAR-10 files: the report reads what the trainer writes.
+# second report replaces only its own files. The per-epoch spread and train/test gap in report.md and
+# epochs.csv are the hand-computed ones. Last, two real 1-epoch `sugar train` runs on synthetic CIFAR-10
+# files: the report reads what the trainer writes, and sites.csv and the heat maps show its neurons.csv.
 # usage: report.sh <sugar binary> <build dir>
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fail, run, write_synthetic_cifar10
-
-# make_run DIR ACTIVATION SEED STATE TOP1... : a run directory with one metrics row per TOP1 value.
-make_run() {
-  local dir=$work/runs/$1 activation=$2 seed=$3 state=$4
-  shift 4
-  mkdir -p "$dir"
-  printf 'name: %s\nseed: %s\nmodel: {name: resnet18, activation: "%s"}\ndata: {name: cifar10}\ntrain: {epochs: 4}\n' \
-    "$1" "$seed" "$activation" >"$dir/config.yaml"
-  echo "epoch,train_loss,train_top1,eval_loss,eval_top1,eval_top5,lr,epoch_time_s,train_imgs_per_sec,eval_split" \
-    >"$dir/metrics.csv"
-  local epoch=1
-  for top1 in "$@"; do
-    echo "$epoch,$((5 - epoch)).000000,50.0000,1.000000,$top1,99.0000,0.1,1.000,100.00,test" >>"$dir/metrics.csv"
-    epoch=$((epoch + 1))
-  done
-  echo "{\"state\": \"$state\"}" >"$dir/status.json"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/report_runs.sh"   # make_run
 
 # relu final 80, 82, 84: mean 82, std 2. sugar 85, 86.5, 88: mean 86.5, std 1.5. Paired by seed the
 # differences are 5, 4.5, 4: mean 4.5, std 0.5, 95% CI 4.5 -/+ 4.3027 * 0.5 / sqrt(3) = [3.26, 5.74].
 # Mean curves: relu 52 62 72 82, sugar 61.5 71.5 81.5 86.5: first epoch >= 75 is 4 and 3.
-make_run relu-s0 relu 0 finished 50 60 70 80
-make_run relu-s1 relu 1 finished 52 62 72 82
-make_run relu-s2 relu 2 finished 54 64 74 84
+# Train top-1 is 50 but for relu's last epoch (90): the train - test gap at epoch 4 is relu 10, 8, 6
+# (mean 8, std 2) and sugar 50 - 85, 50 - 86.5, 50 - 88 (mean -36.5, std 1.5).
+make_run relu-s0 relu 0 finished 50 60 70 80/90
+make_run relu-s1 relu 1 finished 52 62 72 82/90
+make_run relu-s2 relu 2 finished 54 64 74 84/90
 make_run sugar-s0 "sugar(surrogate=bsilu)" 0 finished 60 70 80 85
 make_run sugar-s1 "sugar(surrogate=bsilu)" 1 finished 61.5 71.5 81.5 86.5
 make_run sugar-s2 "sugar(surrogate=bsilu)" 2 finished 63 73 83 88
@@ -50,14 +37,27 @@ sugar_row=$(grep '^sugar(' <<<"$out") || fail "no sugar row: $out"
 [[ $out == *"Unfinished runs (not in the table):"*"runs/sugar-s3"*"interrupted after 2 of 4 epochs"* ]] \
   || fail "the interrupted run is not listed apart: $out"
 
-for f in report.md report.csv; do [[ -s rep/$f ]] || fail "rep/$f is missing or empty"; done
+for f in report.md report.csv epochs.csv; do [[ -s rep/$f ]] || fail "rep/$f is missing or empty"; done
+[[ ! -e rep/sites.csv ]] || fail "sites.csv written for runs without neurons.csv"
 grep -q '^| relu | test | 3 | 82.00 ± 2.00 | baseline | — | 4 |$' rep/report.md || fail "report.md: $(cat rep/report.md)"
 grep -q '^relu,test,3,0 1 2,82,2,' rep/report.csv || fail "report.csv: $(cat rep/report.csv)"
 grep -q ',relu,3,4.5,0.5,3.257931144,5.742068856,0.95,75,3$' rep/report.csv || fail "report.csv sugar row: $(cat rep/report.csv)"
+# Over the epochs: mean ± std [lowest, highest seed] per epoch, test top-1 and the gap.
+grep -q '^## Over the epochs$' rep/report.md || fail "report.md has no 'Over the epochs' section"
+grep -qF '| 1 | 52.00 ± 2.00 [50.00, 54.00] | 61.50 ± 1.50 [60.00, 63.00] |' rep/report.md \
+  || fail "report.md, test top-1 at epoch 1: $(sed -n '/Over the epochs/,$p' rep/report.md)"
+grep -qF '| 4 | 8.00 ± 2.00 [6.00, 10.00] | -36.50 ± 1.50 [-38.00, -35.00] |' rep/report.md \
+  || fail "report.md, gap at epoch 4: $(sed -n '/Over the epochs/,$p' rep/report.md)"
+grep -qF -- "- relu: no seed's test top-1 fell from one evaluation to the next." rep/report.md \
+  || fail "report.md: falls"
+# relu at epoch 4: test 80 82 84, train 90 90 90, gap 10 8 6, train loss 1 1 1 (n, mean, std, min, max each).
+grep -q '^relu,4,3,82,2,80,84,3,90,0,90,90,3,8,2,6,10,3,1,0,1,1$' rep/epochs.csv \
+  || fail "epochs.csv: $(cat rep/epochs.csv)"
 if grep -q 'built without cairo' rep/report.md; then
   echo "note: sugar was built without cairo, plots not checked"
 else
-  for png in rep/eval_top1_resnet18_cifar10.png rep/train_loss_resnet18_cifar10.png; do
+  for metric in eval_top1 train_loss top1_gap; do
+    png=rep/${metric}_resnet18_cifar10.png
     [[ -s $png ]] || fail "$png is missing or empty"
     [[ $(head -c 8 "$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$png is not a PNG"
     [[ $(stat -c %s "$png") -gt 5000 ]] || fail "$png is suspiciously small"
@@ -108,7 +108,21 @@ run report real --out real-report
 relu_top1=$(sed -n 2p real/relu/metrics.csv | cut -d, -f5)
 [[ $(grep '^relu ' <<<"$out") =~ relu\ +test\ +1\ +$(printf '%.2f' "$relu_top1")\ +baseline ]] \
   || fail "real relu row (top-1 $relu_top1): $out"
-if [[ -f real/relu/neurons.csv ]]; then
-  grep -q '^## Dead neurons' real-report/report.md || fail "runs with neurons.csv but no dead-neuron section"
+[[ -f real/relu/neurons.csv ]] || fail "the trainer wrote no neurons.csv"
+grep -q '^## Dead neurons' real-report/report.md || fail "runs with neurons.csv but no dead-neuron section"
+# One run per group: sites.csv's mean dead fraction and gradient reach are the run's own neurons.csv values.
+[[ $(grep -c '^relu,' real-report/sites.csv) == $(($(wc -l <real/relu/neurons.csv) - 1)) ]] \
+  || fail "sites.csv has not one relu row per neurons.csv row: $(cat real-report/sites.csv)"
+awk -F, 'NR == FNR { if (FNR > 1) { dead[$2] = $3; reach[$2] = $6 }; next }
+         $1 == "relu" && $3 == 1 {
+           if ($4 != 1 || ($5 - dead[$2])^2 > 1e-12 || $9 != 1 || ($10 - reach[$2])^2 > 1e-12) { print; bad = 1 }
+           seen++ }
+         END { exit bad || seen == 0 }' real/relu/neurons.csv real-report/sites.csv \
+  || fail "sites.csv does not hold neurons.csv's values: $(cat real-report/sites.csv)"
+if ! grep -q 'built without cairo' real-report/report.md; then
+  for png in real-report/dead_fraction_vgg11_cifar10.png real-report/grad_reach_vgg11_cifar10.png; do
+    [[ $(head -c 8 "$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$png is not a PNG"
+    grep -q "($(basename "$png"))" real-report/report.md || fail "report.md does not link $png"
+  done
 fi
 echo "ok: table, report.md, report.csv, plots, unfinished runs, errors, rewrite and real runs"

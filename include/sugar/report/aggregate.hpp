@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "sugar/report/curves.hpp"
 #include "sugar/report/run_data.hpp"
 #include "sugar/report/statistics.hpp"
 
@@ -41,13 +42,6 @@ struct ReportOptions {
 // The keys ignored when grouping unless asked otherwise: seed (the replicate index) and
 // config::non_math_keys().
 std::vector<std::string> ignored_keys_by_default();
-
-// A per-epoch curve over the seeds of a group: at each epoch where some run has a value, the mean,
-// minimum and maximum over those runs.
-struct Curve {
-  std::vector<int64_t> epochs;
-  std::vector<double> mean, min, max;
-};
 
 // Mean over the runs of a group of one site's dead fraction at each run's last neurons.csv epoch.
 struct SiteDeadFraction {
@@ -76,9 +70,11 @@ struct Group {
   PairedDifference difference;       // n = 0 without baseline
 
   std::optional<int64_t> target_epoch;  // empty: no target asked, or never reached
-  Curve eval_top1, train_loss;
+  Curve eval_top1, train_top1, top1_gap, train_loss;  // per epoch over the seeds (curves.hpp)
+  std::optional<EpochDrop> largest_drop;  // the largest fall of one seed's eval_top1 between evaluations
   std::vector<SiteDeadFraction> dead;   // empty when no run of the group has neurons.csv
-  int64_t neuron_runs = 0;               // runs of the group with a neurons.csv
+  std::vector<SiteCurves> sites;        // every site's dead fraction and gradient reach over the epochs
+  int64_t neuron_runs = 0;              // runs of the group with a neurons.csv
 };
 
 // Groups identical except for the activation: one plot and one dead-neuron table each.
@@ -102,6 +98,9 @@ struct Report {
 // model.activation (the report compares activations), and (runtime) for two finished runs with the
 // same configuration and seed.
 Report build_report(const std::vector<RunData>& runs, const ReportOptions& options = {});
+
+// "unknown config key 'optim.lrr'; did you mean optim.lr?" (an example of a key path when no key is near).
+std::string unknown_key_message(const std::string& key);
 
 // The value of a config key as it reads in a table: the YAML text without quotes.
 std::string key_value(const config::ExperimentConfig& config, const std::string& key);

@@ -4,8 +4,9 @@
 // writers are train/metrics_csv.hpp and train/neurons_csv.hpp.
 //
 // A metrics.csv or neurons.csv that does not parse is a sugar::Error (runtime) "<path>:<line>: <what>",
-// never a silently shorter curve. Columns are found by their header names (extra columns are
-// allowed); blank lines are skipped and a trailing \r (a file edited on Windows) is dropped.
+// never a silently shorter curve. The CSV itself is read by io/csv_table.hpp: columns are found by their
+// header names (extra columns are allowed), blank lines are skipped, a trailing \r (a file edited on
+// Windows) is dropped.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ namespace sugar::run_dir {
 struct MetricsRow {
   int64_t epoch = 0;
   double train_loss = 0;
-  double train_top1 = 0;
+  double train_top1 = 0;  // NaN when the file has no train_top1 column
   bool evaluated = false;
   double eval_loss = 0;  // NaN or Inf when the evaluated model produced non-finite outputs
   double eval_top1 = 0;
