@@ -8,14 +8,15 @@
 #                                   the background; its log is runs/study/sweep.log
 #   bash scripts/study.sh stop      SIGTERM the sweep: each running cell checkpoints and stops
 #   bash scripts/study.sh status    running or not, and each cell's state
-#   bash scripts/study.sh publish   the report and every run directory without its checkpoints
-#                                   (config.yaml, metrics.csv, neurons.csv, status.json, run.json) in
+#   bash scripts/study.sh publish   the report (by the current build/bin/sugar: reading needs no frozen
+#                                   binary) and every run directory without its checkpoints (config.yaml,
+#                                   metrics.csv, neurons.csv, status.json, run.json) in
 #                                   docs/results/fashion-vgg16-paper-setting
 #
 # Frozen binary: the first start copies build/bin/sugar to runs/study/sugar-<commit>, and every later
 # start runs that copy, so a rebuild between sessions cannot mix two programs in one study (each run.json
 # names the commit). A binary built from uncommitted changes ("-dirty") is refused. Environment: STUDY_DIR
-# (runs/study), SUGAR (build/bin/sugar, read at the first start only).
+# (runs/study), SUGAR (build/bin/sugar: frozen at the first start, and the reporter of publish).
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 config=$repo_root/configs/fashion_mnist/vgg16-paper-setting.yaml
@@ -80,19 +81,20 @@ status() {
 publish() {
   if pid=$(running_pid); then error "the sweep is still running (pid $pid)"; fi
   [[ -d $grid ]] || error "no study in $grid"
-  local binary
-  binary=$(frozen_binary)
-  [[ -n $binary ]] || error "no frozen binary in $study"
-  mkdir -p "$published/runs"
+  # The report first: `sugar report --out` refuses a folder holding files that are not a report, and
+  # leaves alone, on a later run, the runs/ folder copied in after it. The report reads the study's own
+  # run directories, whose files the copies below are.
+  local reporter=${SUGAR:-$repo_root/build/bin/sugar}
+  [[ -x $reporter ]] || error "$reporter is missing; run scripts/setup.sh first" 2
+  "$reporter" report "$grid" --out "$published"
   for cell in "$grid"/*/; do
     local name
     name=$(basename "$cell")
     mkdir -p "$published/runs/$name"
     for file in config.yaml metrics.csv neurons.csv status.json run.json; do
-      [[ -f $cell/$file ]] && cp "$cell/$file" "$published/runs/$name/"
+      if [[ -f $cell/$file ]]; then cp "$cell/$file" "$published/runs/$name/"; fi
     done
   done
-  "$binary" report "$published/runs" --out "$published"
   echo "study: published $published"
 }
 
