@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <map>
@@ -20,7 +19,6 @@ namespace sugar::memory_pool {
 namespace {
 
 constexpr size_t kPageBytes = 4096;
-constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 size_t round_up(size_t bytes, size_t multiple) { return (bytes + multiple - 1) / multiple * multiple; }
 
@@ -94,24 +92,9 @@ void return_free_segments(Pool& p, size_t bytes) {
   }
 }
 
-// Fresh zero pages from the kernel, `bytes` (a multiple of kSegmentMultiple) starting on a 2 MiB
-// boundary and advised for transparent huge pages; MAP_FAILED when the kernel refuses. Huge pages
-// matter for the convolutions: ResNet-18's last-stage backward-weights, which walks 9.4 MB of f32
-// weight gradients and 2 MB of activations, took 23 ms per call inside a bf16 training step on 4 KiB
-// pages against 15 ms alone; on huge pages 15 ms (TLB misses). Debian's default THP mode is
-// "madvise": without the advice nothing gets them. Where THP is off the advice is ignored.
+// Fresh zero pages from the kernel; MAP_FAILED when it refuses.
 void* map_segment(size_t bytes) {
-  static_assert(kSegmentMultiple % kHugePageBytes == 0);
-  // Over-map by one huge page and trim, so that the segment is aligned and every 2 MiB of it can be one page.
-  void* mapped = mmap(nullptr, bytes + kHugePageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mapped == MAP_FAILED) return MAP_FAILED;
-  char* start = static_cast<char*>(mapped);
-  char* aligned = reinterpret_cast<char*>(round_up(reinterpret_cast<uintptr_t>(start), kHugePageBytes));
-  if (aligned > start) munmap(start, static_cast<size_t>(aligned - start));
-  char* end = start + bytes + kHugePageBytes;
-  if (end > aligned + bytes) munmap(aligned + bytes, static_cast<size_t>(end - (aligned + bytes)));
-  madvise(aligned, bytes, MADV_HUGEPAGE);  // a hint: failing (THP not built in) changes nothing else
-  return aligned;
+  return mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
 }  // namespace

@@ -3,12 +3,7 @@
 // the pool starts empty; each test still checks that precondition rather than assume it.
 #include <gtest/gtest.h>
 
-#include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-#include <string>
 
 #include "sugar/error.hpp"
 #include "sugar/memory_pool.hpp"
@@ -45,44 +40,6 @@ TEST(MemoryPool, AReleasedBlockServesTheNextRequestOfItsSizeWithoutMappingAgain)
   EXPECT_EQ(pool::stats().reused - start.reused, 1u);
   EXPECT_EQ(pool::stats().free_bytes, 1 * kMiB);
   pool::release(second);
-}
-
-// The kernel's own view of the mapping that holds `address` (/proc/self/smaps): its "THPeligible" field,
-// 1 when transparent huge pages may back it (THP enabled, and advised where the mode is "madvise").
-int huge_page_eligible(const void* address) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto where = reinterpret_cast<uintptr_t>(address);
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    unsigned long start = 0, end = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 && line.find(':') > line.find(' ')) {
-      inside = start <= where && where < end;
-      continue;
-    }
-    int eligible = 0;
-    if (inside && std::sscanf(line.c_str(), "THPeligible: %d", &eligible) == 1) return eligible;
-  }
-  return -1;
-}
-
-std::string huge_page_mode() {
-  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::stringstream text;
-  text << mode.rdbuf();
-  return text.str();
-}
-
-TEST(MemoryPool, SegmentsStartOn2MiBBoundariesAndAreAdvisedForHugePages) {
-  ASSERT_TRUE(pool_is_empty());
-  char* block = allocate(6 * kMiB);
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(block) % (2 * kMiB), 0u) << "the segment is not 2 MiB aligned";
-  const std::string mode = huge_page_mode();
-  if (mode.empty() || mode.find("[never]") != std::string::npos) {
-    pool::release(block);
-    GTEST_SKIP() << "transparent huge pages are off here: '" << mode << "'";
-  }
-  EXPECT_EQ(huge_page_eligible(block), 1) << "THP mode '" << mode << "', but the kernel will not back the pool with huge pages";
-  pool::release(block);
 }
 
 TEST(MemoryPool, ARequestTakesTheSmallestFreeBlockThatHoldsItAndSplitsOffTheRest) {
