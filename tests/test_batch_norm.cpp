@@ -106,6 +106,43 @@ TEST(BatchNorm2d, TrainingForwardNormalisesWithBatchStatistics) {
   }
 }
 
+// A batch of 64 64x64 maps: 262,144 values per channel, most of them one background value (the border
+// of each map, as zero-padded images give after a convolution), the rest spread around it. Summed in
+// float32 one after another, as oneDNN 2.6 sums a blocked layout, the repeated value's rounding adds
+// up: the means came out up to 8e-4 of a standard deviation off. The statistics must keep float
+// precision (ops/batch_norm.cpp says how).
+TEST(BatchNorm2d, StatisticsOfManyValuesPerChannelKeepFloatPrecision) {
+  const Shape shape{64, 16, 64, 64};
+  const int64_t values = 64 * 64 * 64;
+  Tensor plain = testkit::random_tensor(shape, 21, -1, 1);
+  float* p = plain.data<float>();
+  for (int64_t n = 0; n < 64; ++n)
+    for (int64_t c = 0; c < 16; ++c)
+      for (int64_t y = 0; y < 64; ++y)
+        for (int64_t x = 0; x < 64; ++x) {
+          float& v = p[((n * 16 + c) * 64 + y) * 64 + x];
+          const float background = 0.25f * static_cast<float>(c % 5) - 0.4f + 0.01f * static_cast<float>(c % 7);
+          const bool border = y < 16 || y >= 48 || x < 16 || x >= 48;
+          v = border ? background : background + (0.2f + 0.05f * static_cast<float>(c)) * v;
+        }
+  const std::vector<float> xv = plain.to_vector();
+  const ChannelStats st = reference_stats(xv, shape);
+  const std::vector<double> expected = reference_normalize(xv, shape, st.mean, st.biased_var, {}, {}, 1e-5);
+  for (bool blocked : {false, true}) {
+    SCOPED_TRACE(blocked ? "blocked" : "plain");
+    const Tensor x = blocked ? plain.to_desc(testkit::blocked16(shape)) : plain;
+    const Tensor rm = Tensor::zeros({16}), rv = Tensor::zeros({16});
+    const Tensor y = ops::batch_norm2d(x, Tensor(), Tensor(), rm, rv, {.momentum = 1.0f});
+    // |y| reaches ~3: a few float ulps.
+    expect_near(y.to_vector(), expected, 2e-6, "y");
+    // momentum 1: the running statistics are the batch's (the variance unbiased), to float precision.
+    std::vector<double> unbiased(16);
+    for (int c = 0; c < 16; ++c) unbiased[c] = st.biased_var[c] * values / (values - 1.0);
+    expect_near(rm.to_vector(), st.mean, 1e-7, "running_mean");
+    expect_near(rv.to_vector(), unbiased, 1e-7, "running_var");
+  }
+}
+
 TEST(BatchNorm2d, WithoutAffineParametersOutputIsStandardised) {
   const Tensor x = input(true, 2);
   const Tensor y = ops::batch_norm2d(x, Tensor(), Tensor(), Tensor(), Tensor(), {});

@@ -195,10 +195,18 @@ TEST_F(TrainNonfinite, StopOnAnInfiniteGradientBeforeTheFirstCheckpoint) {
   EXPECT_EQ(read_json(dir("stop_inf") + "/status.json")["state"], "failed");
 }
 
-TEST_F(TrainNonfinite, StopOnANonFiniteLossFromAHugeLearningRate) {
-  // Step 1's gradients are finite; SGD with lr 1e38 then overflows the weights, and step 2's loss is NaN.
+TEST_F(TrainNonfinite, StopOnANonFiniteLossNamesEpochAndStep) {
+  // After step 1 the classifier's weights become NaN (as a diverged run's would): step 2's loss is NaN.
+  train::TrainOptions o = options(dir("stop_loss"));
+  nn::Module* trained = nullptr;  // the trainer's model, as the backward hook sees it
+  o.after_backward = [&](int64_t, int64_t, nn::Module& model) { trained = &model; };
+  o.after_step = [&](int64_t, int64_t step) {
+    if (step != 1) return;
+    for (auto& [name, param] : trained->named_parameters())
+      if (name == "classifier.weight") param.fill_(kNaN);
+  };
   try {
-    train::train(with_huge_lr(make_config({})), options(dir("stop_loss")));
+    train::train(make_config({}), o);
     FAIL() << "a NaN loss did not stop the run";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -206,6 +214,21 @@ TEST_F(TrainNonfinite, StopOnANonFiniteLossFromAHugeLearningRate) {
               "yet; lower optim.lr, or set train.on_nonfinite=skip_batch");
   }
   EXPECT_EQ(read_json(dir("stop_loss") + "/status.json")["state"], "failed");
+}
+
+TEST_F(TrainNonfinite, StopWhenAHugeLearningRateOverflowsTheWeights) {
+  // Step 1's gradients are finite; SGD with lr 1e38 then makes the weights so large that a batch
+  // norm's variance exceeds float: like PyTorch's, it becomes +Inf and the outputs 0, so step 2's loss
+  // is finite and its gradients are not.
+  try {
+    train::train(with_huge_lr(make_config({})), options(dir("stop_huge_lr")));
+    FAIL() << "overflowing weights did not stop the run";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "non-finite gradient of features.0.weight at epoch 1 step 2 (batch 2 of 3); no last.safetensors was "
+              "written yet; lower optim.lr, or set train.on_nonfinite=skip_batch");
+  }
+  EXPECT_EQ(read_json(dir("stop_huge_lr") + "/status.json")["state"], "failed");
 }
 
 TEST_F(TrainNonfinite, SkipBatchLeavesTheModelAsIfTheBatchWereNeverSeen) {
@@ -244,8 +267,8 @@ TEST_F(TrainNonfinite, SkipBatchLeavesTheModelAsIfTheBatchWereNeverSeen) {
 }
 
 TEST_F(TrainNonfinite, SkipBatchOnANonFiniteLossKeepsTheRunningStatisticsFinite) {
-  // lr 1e38: step 1 counts, steps 2 and 3 have a NaN loss (overflowed weights) and are skipped; their
-  // forwards would have made the running statistics NaN and counted them.
+  // lr 1e38: step 1 counts, steps 2 and 3 have non-finite gradients (overflowed weights) and are
+  // skipped; their forwards would have made the running variances +Inf and counted them.
   const train::TrainResult r =
       train::train(with_huge_lr(make_config({"train.epochs=1", "train.on_nonfinite=skip_batch"})),
                    options(dir("skip_loss")));
