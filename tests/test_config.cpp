@@ -75,7 +75,8 @@ ExperimentConfig everything_changed() {
   ExperimentConfig c;
   c.name = "run: \"all\" #1 é";
   c.seed = 18446744073709551615ull;
-  c.model = {"vgg16", activations::ActivationSpec::parse("sugar(surrogate=nelu, alpha=0.1)").to_string(), false, "torchvision"};
+  c.model = {"vgg16", activations::ActivationSpec::parse("sugar(surrogate=nelu, alpha=0.1)").to_string(), false, "torchvision",
+             "weights/start.safetensors", std::string(64, 'a')};
   c.data.name = "cifar100";
   c.data.root = "/tmp/with space/back\\slash \"q\"\t";
   c.data.pad_to = 0;
@@ -230,6 +231,8 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "  activation: \"" + c.model.activation + "\"\n"
       "  batch_norm: true\n"
       "  init: pytorch_default\n"
+      "  init_from: \"\"\n"
+      "  init_from_sha256: \"\"\n"
       "data:\n"
       "  name: cifar10\n"
       "  root: data/cifar-10-batches-bin\n"
@@ -413,12 +416,12 @@ TEST(ConfigDiff, NonMathKeysAreRealKeys) {
   EXPECT_EQ(non_math_keys(), (std::vector<std::string>{"name", "data.root", "train.threads", "train.eval_batch_size",
                                                        "train.eval_every", "train.checkpoint_every_steps",
                                                        "train.conv_algo", "train.neuron_stats", "train.recompute",
-                                                       "sweep"}));
+                                                       "model.init_from", "sweep"}));
   const std::vector<std::string>& keys = config_key_paths();
   for (const std::string& key : non_math_keys())
     EXPECT_TRUE(key == "sweep" || std::find(keys.begin(), keys.end(), key) != keys.end()) << key;
   // The seed, the activation and the learning rate change the math.
-  for (const std::string key : {"seed", "model.activation", "optim.lr", "train.epochs", "train.dtype"})
+  for (const std::string key : {"seed", "model.activation", "optim.lr", "train.epochs", "train.dtype", "model.init_from_sha256"})
     EXPECT_EQ(std::find(non_math_keys().begin(), non_math_keys().end(), key), non_math_keys().end()) << key;
 }
 
@@ -471,6 +474,47 @@ TEST(ConfigRecompute, AutoFollowsTheDtypeAndAnExplicitSettingWins) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("expected true, false or auto"), std::string::npos) << e.what();
   }
+}
+
+// model.init_from: where the initial weights are is not part of the math, what they are is
+// (model.init_from_sha256); the digest is 64 lowercase hex digits and only means something with a file.
+TEST_F(ConfigFiles, InitFromPathIsFreeToMoveWhileItsDigestIsMath) {
+  const std::string digest(64, 'c');
+  const ExperimentConfig here = load_config(write("a.yaml", "model: {init_from: start.safetensors, init_from_sha256: " +
+                                                                  digest + "}\n"));
+  EXPECT_EQ(here.model.init_from, "start.safetensors");
+  EXPECT_EQ(here.model.init_from_sha256, digest);
+  EXPECT_EQ(load_config(write("b.yaml", "model: {init_from: x.st}\n")).model.init_from_sha256, "");
+  // The same contents moved elsewhere: only a free key differs, so reports group them and a resume
+  // may take the new path.
+  const ExperimentConfig moved = load_config(write("a.yaml", "model: {init_from: /elsewhere/start.safetensors, "
+                                                              "init_from_sha256: " + digest + "}\n"));
+  EXPECT_EQ(diff_keys(here, moved), std::vector<std::string>{"model.init_from"});
+  const std::vector<std::string>& free_keys = non_math_keys();
+  EXPECT_NE(std::find(free_keys.begin(), free_keys.end(), "model.init_from"), free_keys.end());
+  // Other contents: a math key differs.
+  ExperimentConfig other = here;
+  other.model.init_from_sha256 = std::string(64, 'd');
+  EXPECT_EQ(diff_keys(here, other), std::vector<std::string>{"model.init_from_sha256"});
+  const auto math = math_values(here);
+  const auto recorded = [&](const std::string& key) {
+    return std::find_if(math.begin(), math.end(), [&](const auto& kv) { return kv.first == key; }) != math.end();
+  };
+  EXPECT_TRUE(recorded("model.init_from_sha256"));
+  EXPECT_FALSE(recorded("model.init_from"));
+
+  const std::string bad = error_of("model: {init_from: a.st, init_from_sha256: ABC}\n", {});
+  EXPECT_NE(bad.find("model.init_from_sha256: expected 64 lowercase hexadecimal digits"), std::string::npos) << bad;
+  EXPECT_NE(error_of("model: {init_from: a.st}\n", {"model.init_from_sha256=" + std::string(64, 'C')})
+                .find("expected 64 lowercase hexadecimal digits"),
+            std::string::npos);
+  const std::string alone = error_of("model: {init_from_sha256: " + digest + "}\n", {});
+  EXPECT_NE(alone.find("x.yaml:1:27: model.init_from_sha256: is the digest of the model.init_from file, but "
+                       "model.init_from is empty"),
+            std::string::npos)
+      << alone;
+  const std::string nul = error_of("model: {init_from: \"a\\0b\"}\n", {});
+  EXPECT_NE(nul.find("model.init_from: holds a NUL byte"), std::string::npos) << nul;
 }
 
 // model.init: PyTorch's default for new configs; a run directory whose config.yaml was written before

@@ -139,7 +139,7 @@ TEST_F(ConfigErrors, WrongTypesSayWhatWasExpected) {
   EXPECT_EQ(error("optim: {betas: [0.9, 0.99, 0.999]}\n"),
             at("1:16: optim.betas: expected 2 numbers [beta1, beta2], got 3"));
   EXPECT_EQ(error("name: [a, b]\n"), at("1:7: name: expected a text value, got a list"));
-  EXPECT_EQ(error("model: resnet18\n"), at("1:8: model: expected a mapping with keys name, activation, batch_norm, init, got 'resnet18'"));
+  EXPECT_EQ(error("model: resnet18\n"), at("1:8: model: expected a mapping with keys name, activation, batch_norm, init, init_from, init_from_sha256, got 'resnet18'"));
   EXPECT_EQ(error("schedule: {milestones: [10, ten]}\n"), at("1:29: schedule.milestones[1]: expected a whole number in [1, 1000000], got 'ten'"));
 }
 

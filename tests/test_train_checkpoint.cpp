@@ -217,7 +217,7 @@ TEST(Checkpoint, OtherShapesAreRejectedWithoutModifyingTheModel) {
   nn::initialize(*five, 2);
   optim::SGD sgd_five(five->parameters(), sgd_options());
   expect_rejected_untouched(dir.file("a.safetensors"), *five, &sgd_five,
-                            "6.bias has shape [4] in the checkpoint but [5] in the model");
+                            "6.bias has shape [4] in the file but [5] in the model");
 }
 
 TEST(Checkpoint, OtherArchitecturesAreRejectedNamingMissingAndUnexpectedTensors) {

@@ -13,6 +13,7 @@
 #include "sugar/activations/spec.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
+#include "sugar/io/sha256.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/printable.hpp"
 
@@ -305,6 +306,11 @@ std::string run_name_problem(const std::string& name) {
   return "";
 }
 
+// Any byte but NUL may be in a Linux path; a NUL would cut it short.
+std::string path_problem(const std::string& path) {
+  return path.find('\0') == std::string::npos ? "" : "holds a NUL byte, which no path can";
+}
+
 // ---- the bounds. Each is far above any real use and low enough that nothing computed from it
 // overflows or asks for unbounded memory. --------------------------------------------------------
 
@@ -357,13 +363,17 @@ std::vector<ConfigField> build_fields() {
   f.push_back(flag("model.batch_norm", [](auto& c) -> auto& { return c.model.batch_norm; }));
   f.push_back(choice("model.init", "initialisation", [](auto& c) -> auto& { return c.model.init; },
                      fixed(nn::init::conv_init_names())));
+  f.push_back(text("model.init_from", [](auto& c) -> auto& { return c.model.init_from; }, kMaxPathBytes, path_problem));
+  f.push_back(text("model.init_from_sha256", [](auto& c) -> auto& { return c.model.init_from_sha256; }, 64,
+                   [](const std::string& digest) -> std::string {
+                     if (digest.empty() || io::is_sha256_hex(digest)) return "";
+                     return "expected 64 lowercase hexadecimal digits (what sha256sum prints), or nothing for the "
+                            "trainer to fill in";
+                   }));
 
   f.push_back(choice("data.name", "dataset", [](auto& c) -> auto& { return c.data.name; },
                      [](const ConfigVocabulary&) { return data::dataset_names(); }));
-  f.push_back(text("data.root", [](auto& c) -> auto& { return c.data.root; }, kMaxPathBytes, [](const std::string& root) {
-    // Any other byte may be in a Linux path; a NUL would cut it short.
-    return root.find('\0') == std::string::npos ? "" : "holds a NUL byte, which no path can";
-  }));
+  f.push_back(text("data.root", [](auto& c) -> auto& { return c.data.root; }, kMaxPathBytes, path_problem));
   f.push_back(integer("data.pad_to", [](auto& c) -> auto& { return c.data.pad_to; }, 0, kMaxPadTo));
   f.push_back(flag("data.coarse_labels", [](auto& c) -> auto& { return c.data.coarse_labels; }));
   f.push_back(integer("data.image_size", [](auto& c) -> auto& { return c.data.image_size; }, 1, kMaxImageSize));

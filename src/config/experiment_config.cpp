@@ -35,6 +35,9 @@ const std::vector<std::string>& non_math_keys() {
                                              "train.conv_algo",
                                              "train.neuron_stats",
                                              "train.recompute",
+                                             // Where the initial weights were; what they were is
+                                             // model.init_from_sha256, a math key.
+                                             "model.init_from",
                                              "sweep"};
   return keys;
 }

@@ -327,6 +327,11 @@ void check_consistency(const ExperimentConfig& c, const Collected& given) {
     if (const auto problem = image_shape_problem(c, *shape, " of " + c.data.name))
       config_error(given.where(problem->key), problem->key, problem->what);
 
+  if (!c.model.init_from_sha256.empty() && c.model.init_from.empty())
+    config_error(given.where("model.init_from_sha256"), "model.init_from_sha256",
+                 "is the digest of the model.init_from file, but model.init_from is empty; name the file, or "
+                 "remove the digest");
+
   if (!c.model.batch_norm && c.model.name.rfind("resnet", 0) == 0)
     config_error(given.where("model.batch_norm"), "model.batch_norm",
                  "false is a vgg option; " + c.model.name + " always has batch norm");

@@ -9,6 +9,7 @@
 
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
+#include "sugar/train/initial_weights.hpp"
 
 namespace sugar::sweep {
 namespace {
@@ -74,6 +75,8 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
 
   const std::vector<std::string> labels = axis_labels(keys);
   std::map<std::string, size_t> names;
+  // (model.init_from, the digest the config pins or "") -> the file's SHA-256, checked against the pin.
+  std::map<std::pair<std::string, std::string>, std::string> init_from_digests;
   std::vector<std::vector<Assignment>> grid = expand_grid(plan.base.sweep);
   plan.cells.reserve(grid.size());
   for (size_t i = 0; i < grid.size(); ++i) {
@@ -89,6 +92,24 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
                   ErrorKind::usage);
     }
     cell.config.sweep.clear();
+    // The digest of model.init_from, as the cell's run records it: a run directory is then compared
+    // with the weights the cell would start from now (sweep/run_state.hpp), and the cell's `sugar
+    // train` refuses a file that changes after this (its config pins the digest). Each file is read once.
+    if (!cell.config.model.init_from.empty()) {
+      const std::pair<std::string, std::string> given{cell.config.model.init_from, cell.config.model.init_from_sha256};
+      if (const auto known = init_from_digests.find(given); known != init_from_digests.end()) {
+        cell.config.model.init_from_sha256 = known->second;
+      } else {
+        try {
+          cell.config = train::with_init_from_digest(std::move(cell.config));
+        } catch (const Error& e) {
+          throw Error(config_path + ": sweep cell " + std::to_string(i) + " (" + cell.overrides_text() + "): " +
+                          e.what(),
+                      ErrorKind::usage);
+        }
+        init_from_digests.emplace(given, cell.config.model.init_from_sha256);
+      }
+    }
     std::vector<std::string> values;
     for (const Assignment& a : cell.assignments) values.push_back(a.value);
     cell.name = cell_name(labels, values);

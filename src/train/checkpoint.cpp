@@ -60,7 +60,7 @@ struct ExpectedEntry {
 };
 
 void check_entry(const io::SafetensorsFile& file, const std::string& name, const ExpectedEntry& expected,
-                 std::vector<std::string>* problems) {
+                 ModelEntryTypes types, std::vector<std::string>* problems) {
   const io::TensorInfo& info = file.info(name);
   if (expected.is_counter) {
     if (info.dtype != StDtype::i64 || !info.shape.empty()) {
@@ -69,10 +69,13 @@ void check_entry(const io::SafetensorsFile& file, const std::string& name, const
     }
     return;
   }
-  if (info.dtype == StDtype::i64) {
-    problems->push_back(name + " is I64, expected F32");
+  const bool type_accepted =
+      info.dtype == StDtype::f32 || (info.dtype == StDtype::bf16 && types == ModelEntryTypes::f32_or_bf16);
+  if (!type_accepted) {
+    problems->push_back(name + " is " + io::dtype_text(info.dtype) + ", expected F32" +
+                        (types == ModelEntryTypes::f32_or_bf16 ? " or BF16" : ""));
   } else if (info.shape != expected.shape) {
-    problems->push_back(name + " has shape " + shape_string(info.shape) + " in the checkpoint but " +
+    problems->push_back(name + " has shape " + shape_string(info.shape) + " in the file but " +
                         shape_string(expected.shape) + " in the model");
   }
 }
@@ -133,26 +136,20 @@ io::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::
   return load_checkpoint(io::SafetensorsFile::read(path), model, optimizer);
 }
 
-io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model, optim::Optimizer* optimizer) {
+void check_model_entries(const io::SafetensorsFile& file, nn::Module& model, ModelEntryTypes types) {
   const std::string& source = file.source();
-  // ---- validate: model ------------------------------------------------------------------------
   std::map<std::string, ExpectedEntry> expected;
-  const nn::NamedTensors parameters = model.named_parameters();
-  const nn::NamedTensors buffers = model.named_buffers();
-  const nn::NamedCounters counters = model.named_counters();
-  for (const auto& [name, t] : parameters) expected[name] = {t.shape(), false};
-  for (const auto& [name, t] : buffers) expected[name] = {t.shape(), false};
-  for (const auto& [name, value] : counters) expected[name] = {{}, true};
+  for (const auto& [name, t] : model.named_parameters()) expected[name] = {t.shape(), false};
+  for (const auto& [name, t] : model.named_buffers()) expected[name] = {t.shape(), false};
+  for (const auto& [name, value] : model.named_counters()) expected[name] = {{}, true};
 
-  std::vector<std::string> missing, unexpected, problems, optimizer_entries;
+  std::vector<std::string> missing, unexpected, problems;
   for (const auto& [name, entry] : expected) {
     if (!file.contains(name)) missing.push_back(name);
-    else check_entry(file, name, entry, &problems);
+    else check_entry(file, name, entry, types, &problems);
   }
-  for (const std::string& name : file.names()) {
-    if (name.starts_with(kOptimizerPrefix)) optimizer_entries.push_back(name);
-    else if (!expected.count(name)) unexpected.push_back(name);
-  }
+  for (const std::string& name : file.names())
+    if (!name.starts_with(kOptimizerPrefix) && !expected.count(name)) unexpected.push_back(name);
   if (!missing.empty() || !unexpected.empty()) {
     std::string message = source + " does not fit this model (" + model.display_name() + "):";
     if (!missing.empty()) message += " missing " + std::to_string(missing.size()) + " tensors (" + some_names(missing) + ")";
@@ -163,6 +160,22 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
     throw Error(message);
   }
   if (!problems.empty()) throw Error(source + " does not fit this model: " + some_names(problems));
+}
+
+void load_model_entries(const io::SafetensorsFile& file, nn::Module& model) {
+  for (auto [name, t] : model.named_parameters()) copy_into(file, name, t);
+  for (auto [name, t] : model.named_buffers()) copy_into(file, name, t);
+  for (const auto& [name, value] : model.named_counters()) *value = file.to_i64(name).front();
+}
+
+io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model, optim::Optimizer* optimizer) {
+  const std::string& source = file.source();
+  // ---- validate: model ------------------------------------------------------------------------
+  check_model_entries(file, model, ModelEntryTypes::f32_or_bf16);
+  const nn::NamedTensors parameters = model.named_parameters();
+  std::vector<std::string> optimizer_entries;
+  for (const std::string& name : file.names())
+    if (name.starts_with(kOptimizerPrefix)) optimizer_entries.push_back(name);
 
   // ---- validate: optimizer --------------------------------------------------------------------
   std::map<std::string, Shape> parameter_shapes;
@@ -218,9 +231,7 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
     nn::pin_conv_algorithm_choices(model, it->second, source + ": metadata '" + kConvAlgorithmsKey + "'");
 
   // ---- load -----------------------------------------------------------------------------------
-  for (auto [name, t] : parameters) copy_into(file, name, t);
-  for (auto [name, t] : buffers) copy_into(file, name, t);
-  for (const auto& [name, value] : counters) *value = file.to_i64(name).front();
+  load_model_entries(file, model);
   if (optimizer != nullptr) {
     for (const std::string& key : optimizer_entries) {
       const std::string name = key.substr(std::strlen(kOptimizerPrefix));

@@ -29,6 +29,7 @@
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/conv_choice_agreement.hpp"
 #include "sugar/train/gradient_allreduce.hpp"
+#include "sugar/train/initial_weights.hpp"
 #include "sugar/train/neuron_stats.hpp"
 #include "sugar/train/neurons_csv.hpp"
 #include "sugar/train/nonfinite.hpp"
@@ -568,6 +569,23 @@ RunProvenance provenance(const Session& s, int64_t first_epoch, const std::strin
   return p;
 }
 
+// model.init_from: the file's tensors replace the drawn initialisation of a new run, and the run's
+// config takes the digest of the bytes loaded (model.init_from_sha256), so that config.yaml and every
+// checkpoint record what the run started from (train/initial_weights.hpp). Only train() calls this:
+// a resume's checkpoint holds the weights already.
+void start_from_initial_weights(Session& s) {
+  if (s.config.model.init_from.empty()) return;
+  const InitialWeights weights = read_initial_weights(s.config.model);
+  check_ranks_read_the_same_file(*s.ranks, weights.sha256);
+  const size_t optimizer_entries = load_initial_weights(weights.file, *s.model);
+  s.config.model.init_from_sha256 = weights.sha256;
+  if (s.ranks->rank() != 0) return;
+  spdlog::info("initial weights from {} (sha256 {})", s.config.model.init_from, weights.sha256);
+  if (optimizer_entries > 0)
+    spdlog::info("{}: its {} optimizer entries are not used: the run starts with a fresh optimizer",
+                 s.config.model.init_from, optimizer_entries);
+}
+
 // A stop signal that arrived while the run was being set up, agreed by all ranks (each must take the
 // same branch: one going on alone would wait forever in its first all-reduce); 0 for none.
 int stop_signal_before_start(dist::Communicator& ranks, const TrainOptions& options) {
@@ -601,6 +619,7 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   std::optional<Session> session;
   try {
     session.emplace(build_session(config, ranks));
+    start_from_initial_weights(*session);
   } catch (...) {
     if (target) target->abandon();
     throw;
@@ -614,7 +633,8 @@ TrainResult train(const config::ExperimentConfig& config, const TrainOptions& op
   if (writer) {
     target->commit();  // (a refusal here leaves what take() created removed again)
     try {
-      io::write_file_atomic(path_in(dir, run_dir::kConfigFile), config::to_yaml(config));
+      // The session's config: with model.init_from's digest filled in.
+      io::write_file_atomic(path_in(dir, run_dir::kConfigFile), config::to_yaml(session->config));
       write_run_info(path_in(dir, run_dir::kRunInfoFile), provenance(*session, 1, options.command));
       csv.emplace(MetricsCsv::create(path_in(dir, run_dir::kMetricsFile)));
       if (config.train.neuron_stats) neurons.emplace(NeuronsCsv::create(path_in(dir, run_dir::kNeuronsFile)));

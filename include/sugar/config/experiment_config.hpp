@@ -28,6 +28,17 @@ struct ModelConfig {
   // PyTorch's default is what the CIFAR reference code for these models uses (configs/paper/README.md);
   // run directories written before the key existed read as torchvision (keys_added_later()).
   std::string init = "pytorch_default";
+  // A safetensors file whose tensors replace every parameter, buffer and counter once the model is
+  // initialised (e.g. a PyTorch state_dict, README "Starting from given weights"); empty = none. Only a
+  // new run reads it (train/initial_weights.hpp says how strictly); a resume continues from its
+  // checkpoint and never needs the file again. The path is not part of the math (moving the file
+  // changes nothing); its contents are, through the next key.
+  std::string init_from;
+  // The SHA-256 of init_from's contents, 64 lowercase hex digits as sha256sum prints them. Left empty,
+  // the trainer fills it in from the bytes it loads, so a run's config.yaml and checkpoints always
+  // record what the run started from; given, the file must have it (a config can pin its weights).
+  // A math key: runs from files with other contents are never grouped or resumed as one.
+  std::string init_from_sha256;
 };
 
 struct OptimConfig {
@@ -122,12 +133,14 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 
 // Keys that do not change what a run computes, only where it is stored, how fast it runs or how often
 // it reports: name, data.root, train.threads, train.eval_batch_size, train.eval_every,
-// train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, train.recompute, sweep. Two runs differing only in
-// these keys train the same model on the same data with the same updates; with other thread counts or
-// convolution algorithms the numbers differ by floating-point rounding only (train.neuron_stats only
-// watches: its autograd node passes each gradient through unchanged; in evaluation a watched
-// activation runs after its convolution instead of fused into it, nn/fused_inference.hpp, which can
-// change an evaluation metric by rounding, never the training). Reports ignore these keys when
+// train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, train.recompute, model.init_from,
+// sweep. Two runs differing only in these keys train the same model on the same data with the same
+// updates (model.init_from says where the initial weights were read; what they were is the math key
+// model.init_from_sha256); with other thread counts or convolution algorithms the numbers differ by
+// floating-point rounding only (train.neuron_stats only watches: its autograd node passes each
+// gradient through unchanged; in evaluation a watched activation runs after its convolution instead of
+// fused into it, nn/fused_inference.hpp, which can change an evaluation metric by rounding, never the
+// training). Reports ignore these keys when
 // grouping runs; `--resume` accepts changes to them. The seed is not in the list: it changes the math
 // (reports treat it separately, as the replicate index).
 const std::vector<std::string>& non_math_keys();

@@ -42,7 +42,11 @@ struct SweepPlan {
 // a key that is also an axis (the grid's values would silently lose; change the axis with
 // --set sweep.<key>=[...]), or when a cell's combination of values is invalid: one line naming the
 // cell and its values, e.g. "grid.yaml: sweep cell 3 (schedule.name=step, schedule.warmup_epochs=2):
-// grid.yaml:9:5: schedule.warmup_epochs: only the cosine schedule has a warm-up, ...".
+// grid.yaml:9:5: schedule.warmup_epochs: only the cosine schedule has a warm-up, ...". A cell with
+// model.init_from gets the file's digest (model.init_from_sha256, what its run records; the file is
+// read here, once per path), so that run directories are compared with the weights the cell would
+// start from now; a file that cannot be read, or that does not have a digest the config pins, is such
+// an error too.
 SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::string>& overrides,
                      const std::string& runs_dir = "runs", const config::ConfigVocabulary& vocabulary = {});
 

@@ -47,4 +47,18 @@ namespace sugar::train {
 // The bytes save_checkpoint writes (for writing one checkpoint to several files).
 std::string checkpoint_bytes(nn::Module& model, const optim::Optimizer* optimizer, const io::Metadata& metadata = {});
 
+// The model's part of a safetensors file, shared by load_checkpoint and model.init_from
+// (train/initial_weights.hpp): exactly the model's parameters and buffers (the types below, the
+// model's shapes) and its counters (I64 scalars), by PyTorch state_dict names. Entries under
+// kOptimizerPrefix are not the model's and are passed over.
+enum class ModelEntryTypes {
+  f32_or_bf16,  // checkpoints: BF16 is widened exactly to the f32 the model holds
+  f32,          // model.init_from: initial weights as given, never rounded copies (initial_weights.hpp)
+};
+// Throws sugar::Error naming the file: first the missing and unexpected names (counts and the first few
+// of each, in one message), else the entries of another type or shape. Modifies nothing.
+void check_model_entries(const io::SafetensorsFile& file, nn::Module& model, ModelEntryTypes types);
+// Copies the checked entries into the model's existing tensors and counters (handles stay valid).
+void load_model_entries(const io::SafetensorsFile& file, nn::Module& model);
+
 }  // namespace sugar::train

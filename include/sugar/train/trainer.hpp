@@ -21,7 +21,10 @@
 // finished metrics.csv equals that of an uninterrupted run (time columns aside). Every run file is
 // checked before anything is written (train/resume_plan.hpp: validate, then commit); overrides on
 // resume may only change keys that do not alter the math (config::non_math_keys()) or train.epochs
-// under a schedule that does not depend on it (constant, step, multistep).
+// under a schedule that does not depend on it (constant, step, multistep). A run started from
+// model.init_from resumes without reading that file (the checkpoint holds the weights): it may have
+// been moved, changed or deleted since; config.yaml's model.init_from_sha256 still says what the run
+// started from, and a resume refuses an edit of it (train/initial_weights.hpp).
 //
 // Ownership: train and resume (rank 0 under mpirun) hold the run directory's lock for the whole run
 // (run_dir/lock.hpp); a second writer is refused naming the owner.
@@ -86,6 +89,8 @@ struct TrainResult {
 };
 
 // Trains a new run. An existing non-empty run directory is an error (usage) unless options.force.
+// With model.init_from, the run starts from that file's weights, and the config.yaml it writes (and
+// every checkpoint's config_math) records the file's SHA-256 as model.init_from_sha256.
 TrainResult train(const config::ExperimentConfig& config, const TrainOptions& options = {});
 
 // Continues the run in `run_dir` from last.safetensors, with `overrides` ("key=value") applied to its
