@@ -153,6 +153,31 @@ python3 -c 'import struct, sys; t = b"[" * 100000 + b"]" * 100000; open(sys.argv
   runs/deep-header/best.safetensors
 UNTOUCHED=runs/deep-header expect 1 checkpoint-deep-json 1 'runs/deep-header/best.safetensors|header is not valid JSON|nested deeper than 64 levels' 256 -- \
   eval --run runs/deep-header
+# model.init_from: the weights file of a new run is an input like any other (runs/ok's checkpoint
+# itself would be a good one: a VGG-11's weights under their PyTorch names).
+ln -sf /dev/zero init-zero.safetensors
+expect 1 init-from-dev-zero 1 'model.init_from: |init-zero.safetensors is a character device|expected a regular file' -- \
+  train good.yaml --set model.init_from=init-zero.safetensors --out runs/new
+expect 1 init-from-huge-header-length 1 'model.init_from: runs/huge-header/last.safetensors|header length 4611686018427387904 is beyond the file size' -- \
+  train good.yaml --set model.init_from=runs/huge-header/last.safetensors --out runs/new
+head -c -1000 runs/ok/last.safetensors >init-truncated.safetensors
+expect 1 init-from-truncated 1 'model.init_from: init-truncated.safetensors: not a valid safetensors file|outside the data section' -- \
+  train good.yaml --set model.init_from=init-truncated.safetensors --out runs/new
+python3 - runs/ok/last.safetensors init-nan.safetensors <<'PY'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+begin = json.loads(b[8:8 + n])["features.4.weight"]["data_offsets"][0]
+b[8 + n + begin + 4 * 7:8 + n + begin + 4 * 8] = struct.pack("<f", float("nan"))  # element 7
+open(sys.argv[2], "wb").write(b)
+PY
+expect 1 init-from-nan 1 "init-nan.safetensors: tensor 'features.4.weight' holds 1 non-finite value (the first, element 7 of 73728, is NaN)" -- \
+  train good.yaml --set model.init_from=init-nan.safetensors --out runs/new
+expect 1 init-from-other-model 1 'runs/ok/last.safetensors does not fit this model (VGG)|missing 49 tensors (features.10.bias|unexpected 35 tensors' -- \
+  train good.yaml --set model.name=vgg13 --set model.init_from=runs/ok/last.safetensors --out runs/new
+expect 1 init-from-other-digest 1 "model.init_from_sha256: runs/ok/last.safetensors has SHA-256 $(sha256sum runs/ok/last.safetensors | cut -d' ' -f1), but the config expects $(printf '0%.0s' {1..64})" -- \
+  train good.yaml --set model.init_from=runs/ok/last.safetensors --set "model.init_from_sha256=$(printf '0%.0s' {1..64})" --out runs/new
+
 mkdir -p report-runs
 broken_run deep-status
 printf '{"state": %s"x"%s}\n' "$(printf '[%.0s' {1..100000})" "$(printf ']%.0s' {1..100000})" >runs/deep-status/status.json
