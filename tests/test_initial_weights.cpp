@@ -2,7 +2,6 @@
 // anything about the file is wrong, refuses it with one message naming the problem and changes
 // nothing; the digest the run records is that of the bytes it loaded.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -26,6 +25,7 @@
 #include "sugar/nn/pool.hpp"
 #include "sugar/nn/sequential.hpp"
 #include "sugar/train/initial_weights.hpp"
+#include "support/temp_dir.hpp"
 #include "support/thread_ranks.hpp"
 
 namespace {
@@ -33,19 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace sugar;
 using io::StDtype;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sugar-initial-weights-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 // conv (with bias) - batch norm - relu - pool - flatten - linear: parameters, buffers and a counter,
 // named as PyTorch's state_dict names them (0.weight, 1.running_var, 1.num_batches_tracked, 5.bias).
@@ -229,7 +216,7 @@ std::string read_error(const config::ModelConfig& model) {
 void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 TEST(InitialWeights, TheDigestIsThatOfTheBytesLoadedAndAPinnedOneMustMatch) {
-  TempDir dir;
+  const testkit::TempDir dir("initial-weights");
   auto model = make_net();
   const std::string bytes = serialized(state_dict(*model));
   write_bytes(dir.file("start.safetensors"), bytes);
@@ -255,7 +242,7 @@ TEST(InitialWeights, TheDigestIsThatOfTheBytesLoadedAndAPinnedOneMustMatch) {
 
 // The file is an input like any other: each of these is one error that names the key and the file.
 TEST(InitialWeights, HostileFilesAreRefusedNamingTheKey) {
-  TempDir dir;
+  const testkit::TempDir dir("initial-weights");
   auto model = make_net();
   const std::string good = serialized(state_dict(*model));
   const auto expect = [&](const std::string& path, const std::string& what) {
