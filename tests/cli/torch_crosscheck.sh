@@ -12,16 +12,7 @@ dump=$(realpath "$2")/bin/dump_reference
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ -x $dump ]] || fail "the test program $dump was not built"
 
-# Debian installs torch for the system interpreter; a python3 earlier on PATH (pyenv, a venv) may lack
-# it, so /usr/bin/python3 is tried too. Missing torch is a failure, not a skip: the check is required.
-python=
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import torch' >/dev/null 2>&1; then
-    python=$candidate
-    break
-  fi
-done
-[[ -n $python ]] || fail "PyTorch is not installed (Debian package python3-torch): run \`bash scripts/setup.sh --tests\`"
+source "$here/lib/torch_python.sh"   # $python
 
 "$dump" "$work/dump" >"$work/dump.log" 2>&1 || fail "dump_reference failed: $(cat "$work/dump.log")"
 

@@ -5,7 +5,7 @@ usage: crosscheck.py <dump dir> <train run dir>
 <dump dir> holds what tests/torch/dump_reference.cpp wrote (resnet18.safetensors, reference.safetensors);
 <train run dir> is a finished `sugar train` run of a resnet18. Checks:
 
-  1. the checkpoint loads into the reference CIFAR ResNet-18 below with strict=True, counters are I64
+  1. the checkpoint loads into the reference CIFAR ResNet-18 (reference_models.py) with strict=True, counters are I64
      scalars, and Sugar's eval-mode logits on the fixed batch equal PyTorch's;
   2. one training-mode step of the same weights with every ReLU replaced by SUGAR (forward gradient
      injection with B-SiLU): loss, logits, every parameter's gradient and the BatchNorm running state
@@ -16,140 +16,19 @@ usage: crosscheck.py <dump dir> <train run dir>
 Both sides compute in float32 (float64 in PyTorch would isolate Sugar's rounding, but Debian's torch has
 only a generic BLAS for float64: 20 s instead of 2 s), so a difference is the two libraries' rounding
 together: oneDNN convolutions with different blockings and summation orders, BatchNorm statistics.
-Debian has no safetensors package for Python, so the format is read here directly.
+The reference models are in reference_models.py; Debian has no safetensors package for Python, so
+safetensors_io.py reads the format directly.
 """
-import json
-import math
-import struct
+import os
 import sys
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-# ---- safetensors ------------------------------------------------------------------------------------
-
-DTYPES = {"F32": (torch.float32, 4), "I64": (torch.int64, 8), "BF16": (torch.bfloat16, 2)}
-
-
-def read_safetensors(path):
-    """-> (tensors: name -> torch tensor, dtypes: name -> "F32"/"I64"/"BF16", metadata: dict).
-
-    8 bytes little-endian header length N, N bytes of JSON, then the raw little-endian data; each
-    tensor's data_offsets count from the end of the header."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    if len(blob) < 8:
-        raise ValueError(f"{path}: {len(blob)} bytes, too short for a safetensors header")
-    (n,) = struct.unpack("<Q", blob[:8])
-    if 8 + n > len(blob):
-        raise ValueError(f"{path}: header length {n} runs past the end of the file ({len(blob)} bytes)")
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    data = blob[8 + n:]
-    metadata = header.pop("__metadata__", {})
-    tensors, dtypes = {}, {}
-    for name, info in header.items():
-        if info["dtype"] not in DTYPES:
-            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}, expected one of {sorted(DTYPES)}")
-        dtype, size = DTYPES[info["dtype"]]
-        begin, end = info["data_offsets"]
-        shape = info["shape"]
-        count = math.prod(shape)
-        if not (0 <= begin <= end <= len(data)) or end - begin != count * size:
-            raise ValueError(f"{path}: tensor {name} has offsets [{begin}, {end}] for {info['dtype']} {shape}")
-        raw = bytearray(data[begin:end])  # a writable copy: torch.frombuffer warns on read-only bytes
-        flat = torch.frombuffer(raw, dtype=dtype) if count else torch.empty(0, dtype=dtype)
-        tensors[name] = flat.reshape(shape).clone()
-        dtypes[name] = info["dtype"]
-    return tensors, dtypes, metadata
-
-
-# ---- the reference CIFAR ResNet-18 (kuangliu/pytorch-cifar models/resnet.py) ------------------------
-# The activations are nn.ReLU modules (parameter-free, so absent from the state_dict as kuangliu's
-# F.relu) so that replace_relu can swap each one for the SUGAR module.
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, in_planes, planes, stride=1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.act1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_planes != self.expansion * planes:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(self.expansion * planes))
-        self.act2 = nn.ReLU()
-
-    def forward(self, x):
-        out = self.act1(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.act2(out + self.shortcut(x))
-
-
-class ResNet(nn.Module):
-    def __init__(self, num_blocks=(2, 2, 2, 2), num_classes=10):
-        super().__init__()
-        self.in_planes = 64
-        self.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.act1 = nn.ReLU()
-        self.layer1 = self._make_layer(64, num_blocks[0], 1)
-        self.layer2 = self._make_layer(128, num_blocks[1], 2)
-        self.layer3 = self._make_layer(256, num_blocks[2], 2)
-        self.layer4 = self._make_layer(512, num_blocks[3], 2)
-        self.linear = nn.Linear(512 * BasicBlock.expansion, num_classes)
-
-    def _make_layer(self, planes, num_blocks, stride):
-        layers = []
-        for s in [stride] + [1] * (num_blocks - 1):
-            layers.append(BasicBlock(self.in_planes, planes, s))
-            self.in_planes = planes * BasicBlock.expansion
-        return nn.Sequential(*layers)
-
-    def forward(self, x):
-        out = self.act1(self.bn1(self.conv1(x)))
-        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
-        out = F.avg_pool2d(out, 4)
-        return self.linear(out.view(out.size(0), -1))
-
-
-# ---- SUGAR by forward gradient injection (the paper's formulation, with sg = detach) ---------------
-
-ALPHA = 1.67
-
-
-def bsilu(x):
-    return (x + ALPHA) * torch.sigmoid(x) - ALPHA / 2
-
-
-class SugarFGI(nn.Module):
-    """m = x * sg(g'(x)); y = m - sg(m) + sg(relu(x)): the value of relu(x), the gradient g'(x).
-    g' is taken by autograd from g itself, so no closed form of the derivative is trusted here."""
-
-    def forward(self, x):
-        with torch.enable_grad():
-            xd = x.detach().requires_grad_(True)
-            (g_prime,) = torch.autograd.grad(bsilu(xd).sum(), xd)
-        m = x * g_prime.detach()
-        return m - m.detach() + torch.relu(x).detach()
-
-
-def replace_relu(module, factory):
-    count = 0
-    for name, child in module.named_children():
-        if isinstance(child, nn.ReLU):
-            setattr(module, name, factory())
-            count += 1
-        else:
-            count += replace_relu(child, factory)
-    return count
-
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_models import ResNet, SugarFGI, replace_relu  # noqa: E402
+from safetensors_io import read_safetensors  # noqa: E402
 
 # ---- checks -----------------------------------------------------------------------------------------
 
