@@ -251,17 +251,24 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
   const memory::desc data = x.desc();
   int64_t statistics_values = values_per_channel;  // values per channel the statistics cover
   if (batch_stats) {
-    // Measured here rather than by the primitive (see measure_batch_statistics), then given to it as
-    // if global. The backward below still differentiates through them: its flags are the batch's.
-    measure_batch_statistics(x, mean, variance);
+    // f32: measured here rather than by the primitive (see measure_batch_statistics), then given to it
+    // as if global. The backward below still differentiates through them: its flags are the batch's.
+    // bf16: the primitive's float32 sums are kept. Their ~1e-4 error is below the rounding of the
+    // bf16 values themselves (3 significant digits), and measuring in double would first copy the
+    // whole activation to f32 (channel_view): a cost on every bf16 step for no precision.
+    if (x.dtype() == DType::f32)
+      measure_batch_statistics(x, mean, variance);
+    else
+      run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training, flags, eps);
     if (sync) {
       // This rank's statistics are replaced by the global batch's, which the backward treats as
       // constants and corrects for (global_backward_correction).
       statistics_values = combine_statistics(*sync, values_per_channel, mean, variance);
       flags |= normalization_flags::use_global_stats;
     }
-    run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training,
-                flags | normalization_flags::use_global_stats, eps);
+    if (x.dtype() == DType::f32 || sync)
+      run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training,
+                  flags | normalization_flags::use_global_stats, eps);
   } else {
     run_forward(x, y, scale, shift, mean, variance, prop, flags, eps);
   }

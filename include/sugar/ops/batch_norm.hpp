@@ -22,9 +22,9 @@ struct BatchNormOptions {
 // running_mean / running_var are plain f32 [C] buffers, both defined or both undefined
 // (track_running_stats = false).
 //
-// Training: normalises with the batch statistics (biased variance; summed in double, so that they keep
-// float precision over the 10^5-10^6 values per channel of a batch of large maps, as PyTorch's do) and,
-// whatever the grad mode,
+// Training: normalises with the batch statistics (biased variance; for f32 input summed in double, so
+// that they keep float precision over the 10^5-10^6 values per channel of a batch of large maps, as
+// PyTorch's do; for bf16 input oneDNN's float32 sums) and, whatever the grad mode,
 // updates the running buffers in place as PyTorch does, with M = N*H*W values per channel:
 //   running_mean = (1 - momentum) * running_mean + momentum * mean
 //   running_var  = (1 - momentum) * running_var  + momentum * var * M / (M - 1)
