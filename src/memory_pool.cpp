@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <map>
@@ -19,6 +20,7 @@ namespace sugar::memory_pool {
 namespace {
 
 constexpr size_t kPageBytes = 4096;
+constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 size_t round_up(size_t bytes, size_t multiple) { return (bytes + multiple - 1) / multiple * multiple; }
 
@@ -92,9 +94,46 @@ void return_free_segments(Pool& p, size_t bytes) {
   }
 }
 
-// Fresh zero pages from the kernel; MAP_FAILED when it refuses.
+// Makes every page of [start, start + bytes) resident (huge pages where granted); false when the kernel
+// has not the memory. MADV_POPULATE_WRITE (Linux 5.14) reports that as an error; on older kernels each
+// page is written, as the first use would have.
+bool populate(char* start, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(start, bytes, MADV_POPULATE_WRITE) == 0) return true;
+  if (errno != EINVAL) return false;  // EINVAL: a kernel without it
+#endif
+  for (size_t offset = 0; offset < bytes; offset += kPageBytes) start[offset] = 0;
+  return true;
+}
+
+// Fresh zero pages from the kernel, `bytes` (a multiple of kSegmentMultiple) starting on a 2 MiB
+// boundary and advised for transparent huge pages; MAP_FAILED when the kernel refuses. Huge pages
+// matter for the convolutions: ResNet-18's last-stage backward-weights, which walks 9.4 MB of f32
+// weight gradients and 2 MB of activations, took 23 ms per call inside a bf16 training step on 4 KiB
+// pages against 15 ms alone; on huge pages 15 ms (TLB misses). Debian's default THP mode is
+// "madvise": without the advice nothing gets them. Where THP is off the advice is ignored.
+//
+// The segment is then populated at once, every page of it, so that its resident size is the kernel's
+// decision at one moment and not later: advised but left to fault in as used, any 2 MiB range that
+// holds one touched page may be collapsed into a huge page by khugepaged at some later time
+// (max_ptes_none is 511 by default), and the resident set would creep up between epochs by chance.
 void* map_segment(size_t bytes) {
-  return mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  static_assert(kSegmentMultiple % kHugePageBytes == 0);
+  // Over-map by one huge page and trim, so that the segment is aligned and every 2 MiB of it can be one page.
+  void* mapped = mmap(nullptr, bytes + kHugePageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) return MAP_FAILED;
+  char* start = static_cast<char*>(mapped);
+  char* aligned = reinterpret_cast<char*>(round_up(reinterpret_cast<uintptr_t>(start), kHugePageBytes));
+  if (aligned > start) munmap(start, static_cast<size_t>(aligned - start));
+  char* end = start + bytes + kHugePageBytes;
+  if (end > aligned + bytes) munmap(aligned + bytes, static_cast<size_t>(end - (aligned + bytes)));
+  madvise(aligned, bytes, MADV_HUGEPAGE);  // a hint: failing (THP not built in) changes nothing else
+  if (!populate(aligned, bytes)) {
+    munmap(aligned, bytes);
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  return aligned;
 }
 
 }  // namespace

@@ -3,7 +3,16 @@
 // the pool starts empty; each test still checks that precondition rather than assume it.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/mman.h>
 
 #include "sugar/error.hpp"
 #include "sugar/memory_pool.hpp"
@@ -40,6 +49,61 @@ TEST(MemoryPool, AReleasedBlockServesTheNextRequestOfItsSizeWithoutMappingAgain)
   EXPECT_EQ(pool::stats().reused - start.reused, 1u);
   EXPECT_EQ(pool::stats().free_bytes, 1 * kMiB);
   pool::release(second);
+}
+
+// The kernel's own view of the mapping that holds `address` (/proc/self/smaps): its "THPeligible" field,
+// 1 when transparent huge pages may back it (THP enabled, and advised where the mode is "madvise").
+int huge_page_eligible(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto where = reinterpret_cast<uintptr_t>(address);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long start = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &start, &end) == 2 && line.find(':') > line.find(' ')) {
+      inside = start <= where && where < end;
+      continue;
+    }
+    int eligible = 0;
+    if (inside && std::sscanf(line.c_str(), "THPeligible: %d", &eligible) == 1) return eligible;
+  }
+  return -1;
+}
+
+std::string huge_page_mode() {
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::stringstream text;
+  text << mode.rdbuf();
+  return text.str();
+}
+
+TEST(MemoryPool, SegmentsStartOn2MiBBoundariesAndAreAdvisedForHugePages) {
+  ASSERT_TRUE(pool_is_empty());
+  char* block = allocate(6 * kMiB);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(block) % (2 * kMiB), 0u) << "the segment is not 2 MiB aligned";
+  const std::string mode = huge_page_mode();
+  if (mode.empty() || mode.find("[never]") != std::string::npos) {
+    pool::release(block);
+    GTEST_SKIP() << "transparent huge pages are off here: '" << mode << "'";
+  }
+  const int eligible = huge_page_eligible(block);
+  pool::release(block);
+  if (eligible == -1) GTEST_SKIP() << "this kernel's /proc/self/smaps has no THPeligible field (Linux < 5.0)";
+  EXPECT_EQ(eligible, 1) << "THP mode '" << mode << "', but the kernel will not back the pool with huge pages";
+}
+
+// Populated when mapped (memory_pool.cpp says why): every page of a fresh segment is resident before
+// anything writes to it. mincore() is the kernel's answer, per 4 KiB page; a plain mmap has none.
+TEST(MemoryPool, AFreshSegmentIsResidentBeforeItsFirstUse) {
+  ASSERT_TRUE(pool_is_empty());
+  const pool::Stats start = pool::stats();
+  char* block = allocate(6 * kMiB);
+  ASSERT_EQ(pool::stats().mapped, start.mapped + 1) << "the request did not map a new segment";
+  std::vector<unsigned char> resident(6 * kMiB / 4096);
+  ASSERT_EQ(mincore(block, 6 * kMiB, resident.data()), 0) << std::strerror(errno);
+  size_t pages = 0;
+  for (unsigned char page : resident) pages += page & 1;
+  pool::release(block);
+  EXPECT_EQ(pages, resident.size()) << "of the segment's pages, only these were resident";
 }
 
 TEST(MemoryPool, ARequestTakesTheSmallestFreeBlockThatHoldsItAndSplitsOffTheRest) {

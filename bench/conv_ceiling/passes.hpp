@@ -1,7 +1,8 @@
 #pragma once
 // One convolution's three training passes as oneDNN primitives, each timed alone: forward
 // (forward_training), backward-data and backward-weights, direct algorithm, every tensor in the layout
-// the primitive prefers (format_tag::any, no reorder timed). What a framework would reach if
+// the primitive prefers (format_tag::any, no reorder timed), buffers advised for transparent huge pages
+// as Sugar's tensors are. What a framework would reach if
 // everything but the convolutions took no time: the convolution-only ceiling.
 #include <optional>
 #include <string>

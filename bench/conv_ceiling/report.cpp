@@ -63,7 +63,7 @@ std::string to_text(const CeilingRun& run) {
   const bool bf16 = o.dtype == DataType::bf16;
   std::string out = format(
       "conv_ceiling: %s convolutions, %s, batch %d, %d thread%s, oneDNN %s, direct algorithm, every tensor in the "
-      "layout its primitive prefers; median of %d runs after %d warm-up\n\n",
+      "layout its primitive prefers (buffers advised for huge pages); median of %d runs after %d warm-up\n\n",
       run.model.c_str(), dtype_name(o.dtype), o.batch, run.threads, run.threads == 1 ? "" : "s",
       run.onednn_version.c_str(), o.iters, o.warmup);
   // bf16: backward-weights with bf16 diff_weights, then with f32 diff_weights.

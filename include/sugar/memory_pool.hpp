@@ -5,7 +5,8 @@
 // once, yet the process reached 1.2-1.4 GiB. Giving blocks back to the kernel on every free instead
 // costs page faults on every reuse (measured: 2.5-4x slower steps on this machine).
 //
-// The pool maps segments of its own (multiples of kSegmentMultiple) and cuts them into blocks. A
+// The pool maps segments of its own (multiples of kSegmentMultiple, on 2 MiB boundaries, advised for
+// transparent huge pages and made resident at once: memory_pool.cpp says why) and cuts them into blocks. A
 // request takes the smallest free block that holds it, splitting off the rest; a released block merges
 // with free neighbours. A request that no free block holds maps a new segment, first returning wholly
 // free segments to the kernel while the pool would otherwise hold more than (1 + kSlack) times the
