@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "sugar/activations/apply.hpp"
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 #include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/activations/learnable/register.hpp"
@@ -558,7 +558,7 @@ TEST(Maxout, GradientsOfInputAAndBMatchFiniteDifferences) {
 TEST(ChannelLayout, ReadsSampleBlockSpatialAndLaneStridesFromTheDescriptor) {
   using tag = memory::format_tag;
   const auto layout_of = [](tag format) {
-    return learnable::channel_layout(memory::desc(kShape, memory::data_type::f32, format));
+    return sugar::ops::channel_layout(memory::desc(kShape, memory::data_type::f32, format));
   };
   const auto nchw = layout_of(tag::nchw);
   ASSERT_TRUE(nchw.has_value());
@@ -577,7 +577,7 @@ TEST(ChannelLayout, ReadsSampleBlockSpatialAndLaneStridesFromTheDescriptor) {
             (std::vector<int64_t>{16, 1, 16, 144, 144, 16}));
   EXPECT_TRUE(blocked->has_padding());
   EXPECT_FALSE(layout_of(tag::NChw16n16c).has_value());  // blocked on the batch: goes through a plain copy
-  EXPECT_FALSE(learnable::channel_layout(plain_desc({7})).has_value());  // no channel dimension
+  EXPECT_FALSE(sugar::ops::channel_layout(plain_desc({7})).has_value());  // no channel dimension
 }
 
 TEST(LearnableActivations, ChannelsLastEightLaneBlocksAndUnusualLayoutsWork) {

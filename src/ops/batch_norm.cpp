@@ -5,7 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/ops/elementwise_math.hpp"
@@ -102,7 +102,6 @@ void run_forward(const Tensor& x, const Tensor& y, const Tensor& scale, const Te
 // mean^2 / variance, a few at most); per-thread sums are added in thread order (reduce_elements), so
 // the result does not depend on scheduling.
 void measure_batch_statistics(const Tensor& x, const Tensor& mean, const Tensor& variance) {
-  using namespace activations::learnable;
   const ChannelView view = channel_view(x, "batch_norm2d");
   const ChannelLayout& L = view.layout;
   const float* values = view.tensor.data<float>();

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/nn/activation.hpp"
@@ -13,9 +13,9 @@
 namespace sugar::train {
 namespace {
 
-using activations::learnable::ChannelLayout;
-using activations::learnable::ChannelView;
-using activations::learnable::channel_view;
+using ops::ChannelLayout;
+using ops::ChannelView;
+using ops::channel_view;
 using Clock = std::chrono::steady_clock;
 
 // A task is one channel block times a run of kSpatialChunk positions, over every sample. Its units

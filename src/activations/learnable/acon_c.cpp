@@ -2,7 +2,7 @@
 // sample) and the AconC module that owns p1, p2 and beta.
 #include <cmath>
 
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 #include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
@@ -11,6 +11,8 @@
 #include "sugar/ops/eltwise.hpp"
 
 namespace sugar::activations::learnable {
+// The per-channel loops (ChannelLayout, for_each_element, ...: ops/channel_layout.hpp).
+using namespace sugar::ops;
 
 namespace {
 

@@ -2,7 +2,7 @@
 // maxout): the op (forward and backward side by side) and the module that owns a and b.
 #include <algorithm>
 
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 #include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
@@ -10,6 +10,8 @@
 #include "sugar/ops/eltwise.hpp"
 
 namespace sugar::activations::learnable {
+// The per-channel loops (ChannelLayout, for_each_element, ...: ops/channel_layout.hpp).
+using namespace sugar::ops;
 
 namespace {
 

@@ -1,5 +1,5 @@
 // PReLU: the op (forward and backward side by side) and the module that owns its weight.
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 #include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
@@ -8,6 +8,8 @@
 #include "sugar/ops/eltwise.hpp"
 
 namespace sugar::activations::learnable {
+// The per-channel loops (ChannelLayout, for_each_element, ...: ops/channel_layout.hpp).
+using namespace sugar::ops;
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
   const ChannelView view = channel_view(x, "prelu");

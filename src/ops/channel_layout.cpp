@@ -1,4 +1,4 @@
-#include "sugar/activations/learnable/channel_layout.hpp"
+#include "sugar/ops/channel_layout.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -6,7 +6,7 @@
 #include "sugar/error.hpp"
 #include "sugar/ops/eltwise.hpp"
 
-namespace sugar::activations::learnable {
+namespace sugar::ops {
 
 std::optional<ChannelLayout> channel_layout(const memory::desc& desc) {
   const dnnl_memory_desc_t& md = desc.data;
@@ -94,4 +94,4 @@ Tensor tensor_from_channel_sums(const Shape& shape, const std::vector<double>& s
   return Tensor::from_vector(shape, values);
 }
 
-}  // namespace sugar::activations::learnable
+}  // namespace sugar::ops

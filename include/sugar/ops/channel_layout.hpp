@@ -1,7 +1,7 @@
 #pragma once
-// Per-channel element-wise loops for the learnable activations (prelu, acon_c, maxout): each element
-// needs its channel (and for meta_acon_c its sample), which the flat loops of sugar/ops/eltwise.hpp
-// do not give. Every layout Sugar's activations meet has the form
+// Per-channel element-wise loops and reductions, for the learnable activations (prelu, acon_c, maxout),
+// batch norm's statistics and the neuron statistics: each element needs its channel (and for
+// meta_acon_c its sample), which the flat loops of sugar/ops/eltwise.hpp do not give. Every layout Sugar's activations meet has the form
 //
 //   offset(n, cb, s, l) = n * sample_stride + cb * block_stride + s * spatial_stride + l,
 //   channel c = cb * block + l,
@@ -25,7 +25,7 @@
 
 #include "sugar/tensor.hpp"
 
-namespace sugar::activations::learnable {
+namespace sugar::ops {
 
 struct ChannelLayout {
   int64_t batch = 0;
@@ -119,4 +119,4 @@ std::vector<double> reduce_elements(const ChannelLayout& L, size_t accumulators,
 Tensor tensor_from_channel_sums(const Shape& shape, const std::vector<double>& sums, size_t first, int64_t rows,
                                 int64_t channels, int64_t padded_channels);
 
-}  // namespace sugar::activations::learnable
+}  // namespace sugar::ops
