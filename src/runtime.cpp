@@ -3,12 +3,35 @@
 #include <malloc.h>
 #include <omp.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "sugar/error.hpp"
 #include "sugar_commit.hpp"  // SUGAR_GIT_COMMIT, written at build time (cmake/write_commit.cmake)
 
 namespace sugar {
+namespace {
+
+// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
+std::string cpuinfo_field(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    if (name != key) continue;
+    std::string value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    return value;
+  }
+  return "";
+}
+
+}  // namespace
+
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -42,6 +65,15 @@ void keep_large_blocks_in_the_heap() {
   constexpr int kOneGiB = 1 << 30;
   mallopt(M_MMAP_THRESHOLD, kOneGiB);
   mallopt(M_TRIM_THRESHOLD, kOneGiB);
+}
+
+std::string cpu_model_name() { return cpuinfo_field("model name"); }
+
+std::vector<std::string> cpu_flags() {
+  std::istringstream in(cpuinfo_field("flags"));
+  std::vector<std::string> flags;
+  for (std::string flag; in >> flag;) flags.push_back(flag);
+  return flags;
 }
 
 }  // namespace sugar

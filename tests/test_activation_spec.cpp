@@ -218,5 +218,4 @@ TEST(ActivationSpec, BuiltinEnumNamesMatchTheTable) {
   EXPECT_EQ(find_activation("sugar")->kind, ActivationKind::combinator);
   EXPECT_EQ(find_activation("rrelu")->kind, ActivationKind::random);
   EXPECT_EQ(find_activation("swish"), find_activation("silu"));
-  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
 }

@@ -19,6 +19,7 @@
 #include "sugar/run_dir/lock.hpp"
 #include "sugar/run_dir/status.hpp"
 #include "sugar/train/training_position.hpp"
+#include "sugar/clock.hpp"
 
 namespace {
 
@@ -123,24 +124,24 @@ TEST_F(RunDir, AbandonPutsTheDirectoryBackByteForByte) {
 
 TEST_F(RunDir, ARunningStatusFromAnotherHostExcludesUntilItsHeartbeatIsStale) {
   // A file system that does not forward locks: the other host's owner is seen only in status.json.
-  write_status("running", "node17", 4242, run_dir::unix_now() - 30);
+  write_status("running", "node17", 4242, unix_now() - 30);
   const std::string why = refusal();
   EXPECT_NE(why.find("in use by pid 4242 on host node17"), std::string::npos) << why;
   EXPECT_NE(why.find("600 s old"), std::string::npos) << why;
   run_dir::LockOptions short_stale;
   short_stale.stale_after = std::chrono::seconds(20);
   EXPECT_EQ(refusal(short_stale), "");  // 30 s > 20 s: its host is taken to have crashed
-  write_status("running", "node17", 4242, run_dir::unix_now() - 3600);
+  write_status("running", "node17", 4242, unix_now() - 3600);
   EXPECT_EQ(refusal(), "");
   // A heartbeat far in the future (clocks apart, a hand-made file) must not lock it out forever.
-  write_status("running", "node17", 4242, run_dir::unix_now() + 3600);
+  write_status("running", "node17", 4242, unix_now() + 3600);
   EXPECT_EQ(refusal(), "");
-  write_status("running", "node17", 4242, run_dir::unix_now() + 60);  // a little ahead: alive
+  write_status("running", "node17", 4242, unix_now() + 60);  // a little ahead: alive
   EXPECT_NE(refusal(), "");
   // Finished or interrupted runs and this host's own history never exclude.
-  write_status("interrupted", "node17", 4242, run_dir::unix_now());
+  write_status("interrupted", "node17", 4242, unix_now());
   EXPECT_EQ(refusal(), "");
-  write_status("running", run_dir::host_name(), 999999, run_dir::unix_now());
+  write_status("running", run_dir::host_name(), 999999, unix_now());
   EXPECT_EQ(refusal(), "");
 }
 

@@ -25,6 +25,9 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
+// Throws an Error of kind usage (the user's input was wrong: exit code 2).
+[[noreturn]] inline void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
+
 // Formats a shape as [3, 5, 7, 7].
 std::string shape_string(const std::vector<int64_t>& dims);
 

@@ -1,7 +1,9 @@
 #pragma once
 // The process-wide oneDNN engine and stream, and the thread count shared by OpenMP and oneDNN
-// (this oneDNN build uses the OpenMP runtime, so one setting reaches both).
+// (this oneDNN build uses the OpenMP runtime, so one setting reaches both); what the process runs on
+// and as (CPU, oneDNN and Sugar versions).
 #include <string>
+#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -22,6 +24,10 @@ int num_threads();
 // Tensors of 256 KiB and more no longer come from the heap (sugar/memory_pool.hpp); what still does is
 // oneDNN's own buffers (the scratchpads of non-convolution primitives) and smaller blocks.
 void keep_large_blocks_in_the_heap();
+
+// "model name" and "flags" of the first processor in /proc/cpuinfo (empty when unreadable).
+std::string cpu_model_name();
+std::vector<std::string> cpu_flags();
 
 // "2.6.3 (commit ...)" of the oneDNN library actually loaded.
 std::string onednn_version();

@@ -11,6 +11,7 @@
 #include "sugar/activations/kernels.hpp"
 #include "sugar/activations/learnable/rows.hpp"
 #include "sugar/error.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::activations {
 
@@ -140,27 +141,13 @@ std::vector<std::string> activation_names() {
   return names;
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> previous(b.size() + 1), current(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
-}
-
 std::vector<std::string> nearest_activation_names(std::string_view name, size_t count,
                                                   const std::function<bool(const ActivationRow&)>& eligible) {
   std::vector<std::pair<size_t, std::string>> scored;
   for (const auto& row : activation_rows()) {
     if (eligible && !eligible(*row)) continue;
-    scored.emplace_back(edit_distance(name, row->name), row->name);
-    for (const std::string& alias : row->aliases) scored.emplace_back(edit_distance(name, alias), alias);
+    scored.emplace_back(text::edit_distance(name, row->name), row->name);
+    for (const std::string& alias : row->aliases) scored.emplace_back(text::edit_distance(name, alias), alias);
   }
   std::sort(scored.begin(), scored.end());  // by distance, then alphabetically
   std::vector<std::string> names;

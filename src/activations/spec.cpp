@@ -8,6 +8,7 @@
 
 #include "sugar/activations/registry.hpp"
 #include "sugar/error.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::activations {
 
@@ -41,8 +42,6 @@ struct RawSpec {
   bool has_arguments = false;
   std::vector<RawArgument> arguments;
 };
-
-[[noreturn]] void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
 
 class SpecParser {
  public:
@@ -172,19 +171,13 @@ class SpecParser {
   }
 };
 
-std::string join(const std::vector<std::string>& parts, const std::string& separator) {
-  std::string text;
-  for (const std::string& part : parts) text += (text.empty() ? "" : separator) + part;
-  return text;
-}
-
 bool elementwise_only(const ActivationRow& row) { return row.kind == ActivationKind::elementwise; }
 
 // "negative_slope=0.01 (number)"
 std::string describe_params(const ActivationRow& row) {
   std::vector<std::string> parts;
   for (const ActivationParam& param : row.params) parts.push_back(param.with_default() + " (" + param.allowed_values() + ")");
-  return join(parts, ", ");
+  return text::join(parts, ", ");
 }
 
 }  // namespace
@@ -244,8 +237,8 @@ class SpecResolver {
         for (size_t i : takers)
           options.push_back(r.params[i].name + "=" + nested_raw[i]->name + "(" + argument.key + "=...)");
         usage_error(r.name + ": parameter '" + argument.key + "' is accepted by " +
-                    join(nested_names(r, takers, nested_raw), " and ") + "; write it nested to say which: " +
-                    join(options, " or "));
+                    text::join(nested_names(r, takers, nested_raw), " and ") + "; write it nested to say which: " +
+                    text::join(options, " or "));
       }
       RawSpec& target = *nested_raw[takers[0]];
       for (const RawArgument& existing : target.arguments)
@@ -276,7 +269,7 @@ class SpecResolver {
       const auto nearest = nearest_activation_names(
           name, 3, owner.empty() ? std::function<bool(const ActivationRow&)>() : elementwise_only);
       usage_error((owner.empty() ? "" : owner + ": ") + "unknown activation '" + name + "'; did you mean " +
-                  join(nearest, ", ") + "? ('sugar activations list' shows them all)");
+                  text::join(nearest, ", ") + "? ('sugar activations list' shows them all)");
     }
     if (!owner.empty() && row->kind != ActivationKind::elementwise) {
       std::vector<std::string> allowed;
@@ -284,7 +277,7 @@ class SpecResolver {
         if (elementwise_only(*candidate)) allowed.push_back(candidate->name);
       usage_error(owner + ": '" + name + "' cannot be used here: it is a " + kind_name(row->kind) +
                   " activation, and only deterministic element-wise activations without learnable parameters "
-                  "are allowed (" + join(allowed, ", ") + ")");
+                  "are allowed (" + text::join(allowed, ", ") + ")");
     }
     return row;
   }
@@ -308,7 +301,7 @@ class SpecResolver {
     std::string best;
     size_t best_distance = 3;
     for (const ActivationParam& param : row.params) {
-      const size_t d = edit_distance(key, param.name);
+      const size_t d = text::edit_distance(key, param.name);
       if (d < best_distance && d <= param.name.size() / 2) {
         best = param.name;
         best_distance = d;
@@ -324,7 +317,7 @@ class SpecResolver {
       flat.push_back(row.params[i].name + "=" + nested_row->name + ": " +
                      (nested_row->params.empty() ? std::string("none") : describe_params(*nested_row)));
     }
-    if (!flat.empty()) message += "; and, written flat, the parameters of " + join(flat, "; ");
+    if (!flat.empty()) message += "; and, written flat, the parameters of " + text::join(flat, "; ");
     usage_error(message);
   }
 
@@ -361,8 +354,6 @@ class SpecResolver {
 ActivationSpec ActivationSpec::parse(std::string_view text) {
   return SpecResolver::resolve(SpecParser(text).parse_whole(), "");
 }
-
-ActivationSpec parse_activation_spec(std::string_view text) { return ActivationSpec::parse(text); }
 
 const ActivationRow& ActivationSpec::row() const {
   if (!row_) throw Error("activation spec: use of an undefined spec (no activation named)", ErrorKind::usage);

@@ -16,6 +16,7 @@
 #include "sugar/io/sha256.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/printable.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::config {
 namespace {
@@ -158,11 +159,10 @@ ConfigField choice(std::string path, std::string noun, Access access,
     const std::string name = read_text(s, path);
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       // A name longer than every known one by far is no misspelling (and edit distance is quadratic).
-      const std::vector<std::string> near = name.size() > 64 ? std::vector<std::string>{} : nearest_names(name, known);
+      const std::string suggestion = name.size() > 64 ? "" : text::did_you_mean(name, known);
       const std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
       config_error(s.where, message_path(s, path),
-                   "unknown " + noun + " '" + shown + "'" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
-                       " (known: " + join(known) + ")");
+                   "unknown " + noun + " '" + shown + "'" + suggestion + " (known: " + text::join(known) + ")");
     }
     access(c) = name;
   };
@@ -499,7 +499,7 @@ std::string allowed_values(const ConfigField& field, const ConfigVocabulary& voc
     case FieldKind::integer_list: return "a list of " + items + "whole numbers " + field.range.text;
     case FieldKind::number_list: return "a list of " + items + "numbers " + field.range.text;
     case FieldKind::text: return "text of at most " + std::to_string(field.max_length) + " bytes";
-    case FieldKind::choice: return "one of " + join(field.choices(vocabulary));
+    case FieldKind::choice: return "one of " + text::join(field.choices(vocabulary));
     case FieldKind::flag: return "true or false";
   }
   return "";
@@ -535,29 +535,6 @@ std::vector<std::string> section_children(std::string_view section) {
   }
   if (section.empty()) children.push_back("sweep");
   return children;
-}
-
-std::vector<std::string> nearest_names(std::string_view name, const std::vector<std::string>& candidates) {
-  // A misspelling is within about a third of the word's letters (at least 2 edits: "lrr", "modle");
-  // an abbreviation ("wino", "skip") counts as one edit away from the name it starts.
-  const auto distance = [&](const std::string& candidate) {
-    const bool abbreviation = name.size() >= 3 && candidate.size() > name.size() && candidate.compare(0, name.size(), name) == 0;
-    return std::min(activations::edit_distance(name, candidate), abbreviation ? size_t{1} : SIZE_MAX);
-  };
-  const size_t limit = std::max<size_t>(2, name.size() / 3);
-  size_t best = limit + 1;
-  for (const std::string& candidate : candidates) best = std::min(best, distance(candidate));
-  std::vector<std::string> near;
-  if (best > limit) return near;
-  for (const std::string& candidate : candidates)
-    if (distance(candidate) == best && near.size() < 3) near.push_back(candidate);
-  return near;
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
-  return out;
 }
 
 const std::vector<std::string>& default_model_names() {

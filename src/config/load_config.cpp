@@ -15,6 +15,7 @@
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/regular_file.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::config {
 namespace {
@@ -71,10 +72,8 @@ std::string section_key(const std::string& section, const std::string& name) {
 
 [[noreturn]] void unknown_key(const std::string& where, const std::string& section, const std::string& name) {
   const std::vector<std::string> allowed = section_children(section);
-  const std::vector<std::string> near = nearest_names(name, allowed);
   config_error(where, section_key(section, name),
-               "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") + " (allowed: " +
-                   join(allowed) + ")");
+               "unknown key" + text::did_you_mean(name, allowed) + " (allowed: " + text::join(allowed) + ")");
 }
 
 // Keys of a mapping as names, each once. yaml-cpp keeps both copies of a repeated key; a config
@@ -119,7 +118,7 @@ void collect_section(const YAML::Node& map, const std::string& section, const st
         collect_section(value, path, file, out);
       } else if (!value.IsNull()) {  // an empty section keeps its defaults
         config_error(value_source(key, value, file).where, path,
-                     "expected a mapping with keys " + join(section_children(path)) + ", got " + describe(value));
+                     "expected a mapping with keys " + text::join(section_children(path)) + ", got " + describe(value));
       }
     } else {
       unknown_key(location(file, key.Mark()), section, name);
@@ -213,7 +212,7 @@ Collected collect_text(std::string_view text, const std::string& file) {
   if (root.IsNull()) return out;  // an empty file: every default
   if (!root.IsMap())
     config_error(location(file, root.Mark()), "",
-                 "expected a mapping with keys " + join(section_children("")) + ", got " + describe(root));
+                 "expected a mapping with keys " + text::join(section_children("")) + ", got " + describe(root));
   collect_section(root, "", file, out);
   return out;
 }
@@ -223,9 +222,8 @@ SweepAxis read_sweep_axis(const SweepEntry& entry, const ConfigVocabulary& vocab
   const std::string label = "sweep." + entry.key;
   const ConfigField* field = find_field(entry.key);
   if (!field) {
-    const std::vector<std::string> near = nearest_names(entry.key, config_key_paths());
     config_error(entry.key_source.where, label,
-                 "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
+                 "unknown key" + text::did_you_mean(entry.key, config_key_paths()) +
                      " (a sweep key is a config key path such as seed, model.activation or optim.lr)");
   }
   const ValueSource& list = entry.list;
@@ -286,7 +284,7 @@ void apply_overrides(const std::vector<std::string>& overrides, const ConfigVoca
     const bool is_sweep = path.rfind("sweep.", 0) == 0;
     if (is_sweep) {
       SweepEntry entry{path.substr(6), {YAML::Node(), where, "", ""}, source};
-      canonical = join(read_sweep_axis(entry, vocabulary).values, "\n");
+      canonical = text::join(read_sweep_axis(entry, vocabulary).values, "\n");
       out.set_sweep(std::move(entry));
     } else if (const ConfigField* field = find_field(path)) {
       ExperimentConfig scratch;
@@ -296,11 +294,10 @@ void apply_overrides(const std::vector<std::string>& overrides, const ConfigVoca
     } else if (path == "sweep") {
       config_error(where, path, "set one grid axis at a time: sweep.<key path>=[value, ...]");
     } else if (is_section(path)) {
-      config_error(where, path, "is a section, not a value; set one of its keys (" + join(section_children(path)) + ")");
+      config_error(where, path, "is a section, not a value; set one of its keys (" + text::join(section_children(path)) + ")");
     } else {
-      const std::vector<std::string> near = nearest_names(path, config_key_paths());
       config_error(where, path,
-                   "unknown key" + (near.empty() ? "" : "; did you mean " + join(near, " or ") + "?") +
+                   "unknown key" + text::did_you_mean(path, config_key_paths()) +
                         " ('sugar train --list-keys' lists the config keys)");
     }
     const auto [it, inserted] = given.emplace(path, std::pair{canonical, text});

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "sugar/error.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::config {
 namespace {
@@ -182,7 +183,7 @@ std::string write_text(const std::string& text) {
 std::string write_list(const std::vector<std::string>& items) {
   // Appending (rather than "[" + ...) also avoids a false -Wrestrict warning of GCC 12.
   std::string out = "[";
-  out += join(items);
+  out += text::join(items);
   out += "]";
   return out;
 }

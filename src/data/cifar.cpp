@@ -4,18 +4,13 @@
 
 #include "sugar/data/file_bytes.hpp"
 #include "sugar/error.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::data {
 namespace {
 
 constexpr int kSide = 32;
 constexpr int64_t kPixelBytes = 3 * kSide * kSide;
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
 
 // The folder holding the files: `dir` itself, or the official sub-folder when the user gave its parent.
 std::filesystem::path locate(const std::filesystem::path& dir, const std::vector<std::string>& files,
@@ -31,9 +26,9 @@ std::filesystem::path locate(const std::filesystem::path& dir, const std::vector
   for (const auto& f : files)
     if (!names_an_entry(dir / f)) missing += (missing.empty() ? "" : ", ") + f;
   SUGAR_CHECK(std::filesystem::is_directory(dir), dataset, ": data folder ", dir.string(),
-              " does not exist (expected it to hold ", join(files), "; run data/fetch-cifar.sh ",
+              " does not exist (expected it to hold ", text::join(files), "; run data/fetch-cifar.sh ",
               std::string(dataset), ")");
-  throw Error(detail::concat(dataset, ": ", dir.string(), " is missing ", missing, " (expected ", join(files),
+  throw Error(detail::concat(dataset, ": ", dir.string(), " is missing ", missing, " (expected ", text::join(files),
                              "; run data/fetch-cifar.sh ", dataset, ")"));
 }
 
@@ -70,7 +65,7 @@ void check_not_empty(const std::vector<int32_t>& labels, const std::filesystem::
                      const std::vector<std::string>& files, int64_t record_bytes, const char* dataset, Split split) {
   if (!labels.empty()) return;
   const std::string what = files.size() == 1 ? (folder / files[0]).string() + " is empty"
-                                             : "every file in " + folder.string() + " is empty (" + join(files) + ")";
+                                             : "every file in " + folder.string() + " is empty (" + text::join(files) + ")";
   throw Error(detail::concat(dataset, " ", split_name(split), ": ", what, "; expected at least one ", record_bytes,
                              "-byte record"));
 }

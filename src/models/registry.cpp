@@ -7,28 +7,11 @@
 #include "sugar/models/resnet.hpp"
 #include "sugar/models/vgg.hpp"
 #include "sugar/nn/conv2d.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::models {
 
 namespace {
-
-[[noreturn]] void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
-
-// The three names closest to `name` by edit distance (ties in registry order).
-std::vector<std::string> nearest_model_names(const std::string& name) {
-  std::vector<std::string> names = model_names();
-  std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
-    return activations::edit_distance(name, a) < activations::edit_distance(name, b);
-  });
-  names.resize(std::min<size_t>(names.size(), 3));
-  return names;
-}
 
 bool is_vgg(const std::string& name) { return name.rfind("vgg", 0) == 0; }
 
@@ -49,11 +32,9 @@ const std::vector<std::string>& model_names() {
 std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
   const std::vector<std::string>& names = model_names();
   if (std::find(names.begin(), names.end(), options.name) == names.end())
-    usage_error("unknown model '" + options.name + "'; did you mean " + join(nearest_model_names(options.name)) +
-                "? (models: " + join(names) + ")");
-  const activations::ActivationSpec activation = options.activation_spec.defined()
-                                                     ? options.activation_spec
-                                                     : activations::ActivationSpec::parse(options.activation);
+    usage_error("unknown model '" + options.name + "'; did you mean " + text::join(text::nearest(options.name, model_names(), 3)) +
+                "? (models: " + text::join(names) + ")");
+  const activations::ActivationSpec activation = activations::ActivationSpec::parse(options.activation);
   if (is_vgg(options.name)) {
     VggOptions vgg;
     vgg.layers = vgg_layers(options.name);

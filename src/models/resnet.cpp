@@ -12,8 +12,6 @@ namespace sugar::models {
 
 namespace {
 
-[[noreturn]] void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
-
 std::shared_ptr<nn::Conv2d> conv3x3(int64_t in, int64_t out, int64_t stride) {
   return std::make_shared<nn::Conv2d>(in, out, 3, stride, 1, 1, 1, /*bias=*/false);
 }

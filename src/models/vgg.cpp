@@ -13,8 +13,6 @@ namespace sugar::models {
 
 namespace {
 
-[[noreturn]] void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
-
 constexpr int64_t M = kVggMaxPool;
 
 // Each 2x2 max-pool halves the map (rounding down), so k pools need at least 2^k pixels: 32 for the

@@ -16,8 +16,6 @@ namespace sugar::nn {
 
 namespace {
 
-[[noreturn]] void usage_error(const std::string& message) { throw Error(message, ErrorKind::usage); }
-
 activations::ActivationSpec checked_spec(activations::ActivationSpec spec) {
   if (!spec.defined()) usage_error("Activation: the activation spec is undefined (no row)");
   return spec;

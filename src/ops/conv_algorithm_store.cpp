@@ -26,7 +26,6 @@
 #include "sugar/io/regular_file.hpp"
 #include "sugar/random.hpp"
 #include "sugar/runtime.hpp"
-#include "sugar/train/run_info.hpp"
 
 namespace sugar::ops {
 namespace {
@@ -54,7 +53,7 @@ constexpr uint64_t kMaxStoreBytes = uint64_t{16} << 20;
 // What makes timings comparable: the processor, the oneDNN build, the kernels it picks and how
 // Sugar measures.
 std::string machine_signature() {
-  return train::cpu_model_name() + " | oneDNN " + onednn_version() + " | isa " +
+  return cpu_model_name() + " | oneDNN " + onednn_version() + " | isa " +
          std::to_string(static_cast<int>(dnnl::get_effective_cpu_isa())) + " | measurement " +
          std::to_string(kMeasurementVersion);
 }

@@ -8,6 +8,7 @@
 
 #include "sugar/config/config_schema.hpp"
 #include "sugar/error.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::report {
 namespace {
@@ -110,10 +111,9 @@ void summarise(Group& group, const std::vector<RunData>& runs, const ReportOptio
 }  // namespace
 
 std::string unknown_key_message(const std::string& key) {
-  const std::vector<std::string> near = config::nearest_names(key, config::config_key_paths());
+  const std::string suggestion = text::did_you_mean(key, config::config_key_paths());
   return "unknown config key '" + key + "'" +
-         (near.empty() ? std::string(" (keys are dotted paths such as optim.lr)")
-                       : "; did you mean " + config::join(near, " or ") + "?");
+         (suggestion.empty() ? std::string(" (keys are dotted paths such as optim.lr)") : suggestion);
 }
 
 std::vector<std::string> ignored_keys_by_default() {

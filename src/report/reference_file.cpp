@@ -17,6 +17,7 @@
 #include "sugar/error.hpp"
 #include "sugar/io/csv_table.hpp"
 #include "sugar/io/regular_file.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::report {
 namespace fs = std::filesystem;
@@ -33,7 +34,7 @@ bool contains(const std::vector<std::string>& items, const std::string& item) {
 
 // The table with exactly `columns` (in any order) and at least one row.
 CsvTable read_table(const std::string& text, const std::string& path, const std::vector<std::string>& columns) {
-  const std::string header = config::join(columns, ",");
+  const std::string header = text::join(columns, ",");
   CsvTable table = io::parse_csv_table(text, path, header, ErrorKind::usage);
   for (const std::string& name : table.header) {
     if (!contains(columns, name))
@@ -44,7 +45,7 @@ CsvTable read_table(const std::string& text, const std::string& path, const std:
   return table;
 }
 
-std::string one_of(const std::vector<std::string>& names) { return "one of " + config::join(names); }
+std::string one_of(const std::vector<std::string>& names) { return "one of " + text::join(names); }
 
 void check_dataset(const CsvTable& table, size_t line, const std::string& dataset) {
   if (!contains(data::dataset_names(), dataset))

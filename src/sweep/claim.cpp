@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -16,20 +15,12 @@
 #include "sugar/error.hpp"
 #include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
+#include "sugar/clock.hpp"
 
 namespace sugar::sweep {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string iso_utc(double unix_seconds) {
-  const auto seconds = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
 
 // stat(2) that says "absent" for a missing file and throws for anything else going wrong.
 bool file_exists(const std::string& path, struct stat* info = nullptr) {
@@ -140,7 +131,7 @@ bool ClaimStore::is_stale(const ClaimRecord& record) const {
 
 ClaimRecord ClaimStore::stamped(ClaimRecord record) const {
   record.heartbeat_unix = options_.clock();
-  record.heartbeat = iso_utc(record.heartbeat_unix);
+  record.heartbeat = utc_timestamp(record.heartbeat_unix);
   return record;
 }
 
@@ -170,7 +161,7 @@ std::optional<ClaimRecord> ClaimStore::read(const std::string& cell, uint64_t ge
     r.state = "held";
     r.host = "unknown";
     r.heartbeat_unix = static_cast<double>(info.st_mtim.tv_sec) + 1e-9 * static_cast<double>(info.st_mtim.tv_nsec);
-    r.heartbeat = iso_utc(r.heartbeat_unix);
+    r.heartbeat = utc_timestamp(r.heartbeat_unix);
   }
   return r;
 }

@@ -19,6 +19,7 @@
 #include "sugar/sweep/run_state.hpp"
 #include "sugar/run_dir/status.hpp"
 #include "sugar/signals.hpp"
+#include "sugar/clock.hpp"
 
 namespace sugar::sweep {
 namespace {
@@ -200,7 +201,7 @@ class SweepRun {
       std::string command;
       for (const std::string& a : args) command += (command.empty() ? "" : " ") + a;
       std::ofstream out(output, std::ios::app);
-      out << "==== " << run_dir::utc_timestamp() << " " << claim.record().holder() << " (sweep, claim generation "
+      out << "==== " << utc_timestamp() << " " << claim.record().holder() << " (sweep, claim generation "
           << claim.record().generation << "): " << command << "\n";
     }
     Active a;

@@ -16,18 +16,13 @@
 #include "sugar/run_dir/layout.hpp"
 #include "sugar/train/metrics_csv.hpp"
 #include "sugar/train/neurons_csv.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::train {
 namespace {
 
 namespace fs = std::filesystem;
 using run_dir::path_in;
-
-std::string join(const std::vector<std::string>& items) {
-  std::string text;
-  for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
-  return text;
-}
 
 // The keys the user gave with --set ("optim.lr=0.1" -> "optim.lr").
 std::set<std::string> override_keys(const std::vector<std::string>& overrides) {
@@ -62,8 +57,8 @@ void check_epochs_change(const config::ExperimentConfig& resumed, int64_t comple
 }
 
 [[noreturn]] void refuse_overrides(const std::vector<std::string>& keys) {
-  throw Error("--resume: cannot change " + join(keys) + ": it would change what the run computes; --set may only change " +
-                  join(config::non_math_keys()) + ", or train.epochs under a constant, step or multistep schedule",
+  throw Error("--resume: cannot change " + text::join(keys) + ": it would change what the run computes; --set may only change " +
+                  text::join(config::non_math_keys()) + ", or train.epochs under a constant, step or multistep schedule",
               ErrorKind::usage);
 }
 
@@ -102,7 +97,7 @@ void check_run_info(const std::string& path) { io::read_json_object(path, "a run
 std::string epochs_text(const std::vector<int64_t>& epochs) {
   std::vector<std::string> items;
   for (const int64_t e : epochs) items.push_back(std::to_string(e));
-  return join(items);
+  return text::join(items);
 }
 
 }  // namespace

@@ -3,9 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/io/json_parse.hpp"
@@ -13,26 +11,10 @@
 #include "sugar/primitive_cache.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/run_dir/status.hpp"
+#include "sugar/clock.hpp"
 
 namespace sugar::train {
 namespace {
-
-// The value of the first "key : value" line of /proc/cpuinfo whose key is `key`.
-std::string cpuinfo_field(const std::string& key) {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
-    if (name != key) continue;
-    std::string value = line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    return value;
-  }
-  return "";
-}
 
 const char* const kDeterminism =
     "Same config, seed, thread count, Sugar build and machine give identical metrics (time columns aside): "
@@ -44,15 +26,6 @@ const char* const kDeterminism =
     "(each rank's batch-norm statistics cover only its part of the batch).";
 
 }  // namespace
-
-std::string cpu_model_name() { return cpuinfo_field("model name"); }
-
-std::vector<std::string> cpu_flags() {
-  std::istringstream in(cpuinfo_field("flags"));
-  std::vector<std::string> flags;
-  for (std::string flag; in >> flag;) flags.push_back(flag);
-  return flags;
-}
 
 void write_run_info(const std::string& path, const RunProvenance& p) {
   nlohmann::json info = nlohmann::json::object();
@@ -78,7 +51,7 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
   // Known once the layers have run: record_layer_implementations fills them in.
   info["layer_implementations"] = nullptr;
   info["conv_algorithms"] = nullptr;
-  nlohmann::json session = {{"started", run_dir::utc_timestamp()},
+  nlohmann::json session = {{"started", utc_timestamp()},
                             {"host", run_dir::host_name()},
                             {"pid", static_cast<int64_t>(::getpid())},
                             {"threads", p.threads},

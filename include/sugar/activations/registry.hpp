@@ -41,7 +41,4 @@ std::vector<std::string> nearest_activation_names(
     std::string_view name, size_t count = 3,
     const std::function<bool(const ActivationRow&)>& eligible = {});
 
-// Levenshtein distance (insertions, deletions, substitutions), case-sensitive.
-size_t edit_distance(std::string_view a, std::string_view b);
-
 }  // namespace sugar::activations

@@ -58,9 +58,6 @@ class ActivationSpec {
   ParamValues kernel_params_;
 };
 
-// Same as ActivationSpec::parse.
-ActivationSpec parse_activation_spec(std::string_view text);
-
 // The shortest decimal text that reads back to exactly `value` ("0.01", "1.67", "20", "1e-05").
 std::string format_number(double value);
 

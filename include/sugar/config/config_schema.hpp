@@ -97,11 +97,4 @@ struct KeyProblem {
 std::optional<KeyProblem> image_shape_problem(const ExperimentConfig& config, const data::ImageShape& shape,
                                              const std::string& images_suffix = "");
 
-// Up to three of `candidates` nearest to `name` by edit distance, when near enough to be a plausible
-// misspelling; empty otherwise.
-std::vector<std::string> nearest_names(std::string_view name, const std::vector<std::string>& candidates);
-
-// "a, b, c" and "a or b".
-std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
-
 }  // namespace sugar::config

@@ -24,8 +24,7 @@ namespace sugar::models {
 
 struct ModelOptions {
   std::string name = "resnet18";  // one of model_names()
-  std::string activation = "relu";  // the activation spec text, used when activation_spec is undefined
-  activations::ActivationSpec activation_spec;  // a spec parsed or built elsewhere; wins when defined
+  std::string activation = "relu";  // the activation spec text (activations/spec.hpp)
   int64_t num_classes = 10;
   int64_t in_channels = 3;  // 3 for CIFAR, 1 for (Fashion-)MNIST
   int64_t image_size = 32;  // side of the square images

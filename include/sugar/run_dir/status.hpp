@@ -16,14 +16,12 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include "sugar/clock.hpp"
 
 namespace sugar::run_dir {
 
-// The local time as ISO 8601 UTC: "2024-05-01T10:31:30Z".
-std::string utc_timestamp();
+// This machine's name, as status.json and lock files record it ("unknown" when the kernel will not say).
 std::string host_name();
-// Seconds since the Unix epoch (system clock).
-double unix_now();
 
 // What status.json says.
 struct StatusRecord {

@@ -34,13 +34,13 @@
 #include <optional>
 #include <string>
 
+#include "sugar/clock.hpp"
 #include "sugar/run_dir/status.hpp"
 
 namespace sugar::sweep {
 
 // Seconds since the Unix epoch (system clock); tests pass a fake one.
 using UnixClock = std::function<double()>;
-using run_dir::unix_now;
 
 // One claim file's content.
 struct ClaimRecord {

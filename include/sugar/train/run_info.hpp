@@ -38,10 +38,6 @@ struct RunProvenance {
   std::string command;      // the command line, when known
 };
 
-// "model name" and "flags" of the first processor in /proc/cpuinfo (empty when unreadable).
-std::string cpu_model_name();
-std::vector<std::string> cpu_flags();
-
 // Writes run.json atomically; when the file exists (a resumed run) the new session is appended to it.
 void write_run_info(const std::string& path, const RunProvenance& provenance);
 
