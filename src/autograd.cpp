@@ -1,7 +1,7 @@
 #include "sugar/autograd.hpp"
 
 #include "sugar/error.hpp"
-#include "sugar/ops/elementwise_math.hpp"
+#include "sugar/tensor_math.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/saved_tensor.hpp"
 
@@ -85,7 +85,7 @@ void accumulate_grad(const GradTarget& target, const Tensor& grad) {
   Tensor g = grad.to_desc(target->desc);
   // Out of place on purpose: an op may hand the same gradient tensor to several inputs (add), so a
   // stored gradient is never written to again.
-  target->grad = target->grad.defined() ? ops::add_same_layout(target->grad, g) : g;
+  target->grad = target->grad.defined() ? add_same_layout(target->grad, g) : g;
 }
 
 void backward(const Tensor& root, const Tensor& seed) {

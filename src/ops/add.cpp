@@ -1,7 +1,7 @@
 #include "sugar/ops/add.hpp"
 
 #include "sugar/autograd.hpp"
-#include "sugar/ops/elementwise_math.hpp"
+#include "sugar/tensor_math.hpp"
 #include "sugar/profiler.hpp"
 
 namespace sugar::ops {

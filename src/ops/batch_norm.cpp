@@ -8,7 +8,7 @@
 #include "sugar/ops/channel_layout.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
-#include "sugar/ops/elementwise_math.hpp"
+#include "sugar/tensor_math.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"

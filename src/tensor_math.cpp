@@ -1,11 +1,11 @@
-#include "sugar/ops/elementwise_math.hpp"
+#include "sugar/tensor_math.hpp"
 
 #include "sugar/error.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/runtime.hpp"
 
-namespace sugar::ops {
+namespace sugar {
 
 Tensor add_same_layout(const Tensor& a, const Tensor& b) {
   profiler::Scope scope(profiler::OpKind::add);  // also every gradient accumulation
@@ -22,4 +22,4 @@ Tensor add_same_layout(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-}  // namespace sugar::ops
+}  // namespace sugar
