@@ -1,31 +1,10 @@
 #include "sugar/train/neurons_csv.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <sstream>
-
-#include "sugar/error.hpp"
-#include "sugar/io/atomic_file.hpp"
+#include "sugar/io/csv_log.hpp"
 
 namespace sugar::train {
-namespace {
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
-
-std::FILE* open_or_throw(const std::string& path, const char* mode) {
-  std::FILE* file = std::fopen(path.c_str(), mode);
-  if (file == nullptr) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  return file;
-}
-
-}  // namespace
+using io::csv_number;
 
 const std::vector<std::string>& NeuronsCsv::columns() {
   static const std::vector<std::string> names{"epoch", "site", "dead_fraction", "sparsity", "grad_norm",
@@ -33,11 +12,7 @@ const std::vector<std::string>& NeuronsCsv::columns() {
   return names;
 }
 
-std::string NeuronsCsv::header_line() {
-  std::string line;
-  for (const std::string& name : columns()) line += (line.empty() ? "" : ",") + name;
-  return line;
-}
+std::string NeuronsCsv::header_line() { return io::csv_header_line(columns()); }
 
 std::string NeuronsCsv::format_row(int64_t epoch, const SiteNeuronStats& s) {
   std::string row = std::to_string(epoch);
@@ -46,31 +21,16 @@ std::string NeuronsCsv::format_row(int64_t epoch, const SiteNeuronStats& s) {
     row += text;
   };
   cell(s.site);
-  cell(format("%.6f", s.dead_fraction));
-  cell(format("%.6f", s.sparsity));
-  cell(format("%.8g", s.grad_norm));
-  cell(format("%.6f", s.grad_nonzero_fraction));
+  cell(csv_number("%.6f", s.dead_fraction));
+  cell(csv_number("%.6f", s.sparsity));
+  cell(csv_number("%.8g", s.grad_norm));
+  cell(csv_number("%.6f", s.grad_nonzero_fraction));
   return row;
 }
 
-NeuronsCsv NeuronsCsv::create(const std::string& path) {
-  std::FILE* file = open_or_throw(path, "w");
-  NeuronsCsv csv(path, file);
-  const std::string header = header_line() + "\n";
-  io::write_all(file, header.data(), header.size(), path);
-  std::fflush(file);
-  return csv;
-}
+NeuronsCsv NeuronsCsv::create(const std::string& path) { return NeuronsCsv(io::CsvLog::create(path, columns())); }
 
-NeuronsCsv NeuronsCsv::append_to(const std::string& path) { return NeuronsCsv(path, open_or_throw(path, "a")); }
-
-NeuronsCsv::NeuronsCsv(NeuronsCsv&& other) noexcept : path_(std::move(other.path_)), file_(other.file_) {
-  other.file_ = nullptr;
-}
-
-NeuronsCsv::~NeuronsCsv() {
-  if (file_ != nullptr) std::fclose(file_);
-}
+NeuronsCsv NeuronsCsv::append_to(const std::string& path) { return NeuronsCsv(io::CsvLog::append_to(path)); }
 
 void NeuronsCsv::append(int64_t epoch, const std::vector<SiteNeuronStats>& sites) {
   std::string rows;
@@ -78,11 +38,7 @@ void NeuronsCsv::append(int64_t epoch, const std::vector<SiteNeuronStats>& sites
     rows += format_row(epoch, s);
     rows += '\n';
   }
-  io::write_all(file_, rows.data(), rows.size(), path_);
-  if (std::fflush(file_) != 0) throw Error("cannot write " + path_ + ": " + std::strerror(errno));
-  // On disk before the epoch's checkpoint is written (a checkpoint whose rows a power loss took would
-  // make the run refuse to resume).
-  if (::fsync(::fileno(file_)) != 0) throw Error("cannot sync " + path_ + " to disk: " + std::strerror(errno));
+  log_.append(rows);
 }
 
 }  // namespace sugar::train

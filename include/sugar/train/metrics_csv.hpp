@@ -8,9 +8,11 @@
 // Numbers are written with fixed precision (losses 6 decimals, accuracies 4, lr 8 significant digits)
 // so two runs with identical training produce byte-identical rows apart from the two time columns.
 #include <cstdint>
-#include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "sugar/io/csv_log.hpp"
 
 namespace sugar::train {
 
@@ -41,17 +43,13 @@ class MetricsCsv {
   // written first: train/resume_plan.hpp).
   static MetricsCsv append_to(const std::string& path);
 
-  MetricsCsv(MetricsCsv&& other) noexcept;
-  MetricsCsv& operator=(MetricsCsv&&) = delete;
-  ~MetricsCsv();
-
+  // One row, on disk before this returns (io/csv_log.hpp).
   void append(const EpochMetrics& metrics);
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return log_.path(); }
 
  private:
-  MetricsCsv(std::string path, std::FILE* file) : path_(std::move(path)), file_(file) {}
-  std::string path_;
-  std::FILE* file_ = nullptr;
+  explicit MetricsCsv(io::CsvLog log) : log_(std::move(log)) {}
+  io::CsvLog log_;
 };
 
 }  // namespace sugar::train

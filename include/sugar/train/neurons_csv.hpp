@@ -8,9 +8,11 @@
 // `sugar report` reads these column names. Fractions are written with 6 decimals, grad_norm with 8
 // significant digits (a site that saw no input in the measurement writes nan in its two fractions).
 #include <cstdint>
-#include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "sugar/io/csv_log.hpp"
 
 #include "sugar/train/neuron_stats.hpp"
 
@@ -28,18 +30,13 @@ class NeuronsCsv {
   // written first: train/resume_plan.hpp).
   static NeuronsCsv append_to(const std::string& path);
 
-  NeuronsCsv(NeuronsCsv&& other) noexcept;
-  NeuronsCsv& operator=(NeuronsCsv&&) = delete;
-  ~NeuronsCsv();
-
-  // The rows of one epoch, written and flushed together.
+  // The rows of one epoch, written together and on disk before this returns (io/csv_log.hpp).
   void append(int64_t epoch, const std::vector<SiteNeuronStats>& sites);
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return log_.path(); }
 
  private:
-  NeuronsCsv(std::string path, std::FILE* file) : path_(std::move(path)), file_(file) {}
-  std::string path_;
-  std::FILE* file_ = nullptr;
+  explicit NeuronsCsv(io::CsvLog log) : log_(std::move(log)) {}
+  io::CsvLog log_;
 };
 
 }  // namespace sugar::train
