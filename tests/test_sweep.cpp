@@ -401,12 +401,17 @@ config::ExperimentConfig small_config(const std::vector<std::string>& overrides 
                                   overrides);
 }
 
+// status.json as `sugar train` writes it (run_dir/status.hpp reads every field).
+std::string status_json(const std::string& state, int64_t epoch, int64_t epochs, const std::string& message = "") {
+  return "{\"state\": \"" + state + "\", \"host\": \"test-host\", \"pid\": 1, \"epoch\": " + std::to_string(epoch) +
+         ", \"epochs\": " + std::to_string(epochs) + ", \"step\": 0, \"started\": \"2026-01-01T00:00:00Z\", "
+         "\"heartbeat\": \"2026-01-01T00:00:00Z\", \"heartbeat_unix\": 1767225600, \"message\": \"" + message + "\"}\n";
+}
+
 void make_run(const std::string& dir, const config::ExperimentConfig& config, const std::string& state,
               int64_t epoch, bool checkpoint, const std::string& message = "") {
   write(dir + "/config.yaml", config::to_yaml(config));
-  write(dir + "/status.json", "{\"state\": \"" + state + "\", \"epoch\": " + std::to_string(epoch) +
-                                  ", \"epochs\": " + std::to_string(config.train.epochs) + ", \"message\": \"" +
-                                  message + "\"}\n");
+  write(dir + "/status.json", status_json(state, epoch, config.train.epochs, message));
   if (checkpoint) write(dir + "/last.safetensors", "x");
 }
 
@@ -475,7 +480,8 @@ const char* const kFakeTrain =
     "# args: train CONFIG --out DIR --no-progress\n"
     "if grep -q '^seed: 1$' \"$2\"; then kill -9 $$; fi\n"
     "mkdir -p \"$4\" && cp \"$2\" \"$4/config.yaml\"\n"
-    "echo '{\"state\": \"finished\", \"epoch\": 1, \"epochs\": 1}' > \"$4/status.json\"\n"
+    "echo '{\"state\": \"finished\", \"host\": \"fake\", \"pid\": 1, \"epoch\": 1, \"epochs\": 1, \"step\": 1, "
+    "\"started\": \"2026-01-01T00:00:00Z\", \"heartbeat\": \"2026-01-01T00:00:00Z\", \"message\": \"\"}' > \"$4/status.json\"\n"
     "echo \"trained $4\"\n";
 
 TEST(SweepRunner, ACrashingCellFailsAloneAndFinishedCellsAreSkipped) {
@@ -543,9 +549,12 @@ TEST(SweepRunner, ACellHeldByALiveClaimIsLeftToItsHolder) {
 // A training that runs until it is stopped, and on SIGTERM ends as "interrupted" like `sugar train`.
 const char* const kSlowTrain =
     "#!/bin/sh\n"
-    "mkdir -p \"$4\" && cp \"$2\" \"$4/config.yaml\"\n"
-    "trap 'echo \"{\\\"state\\\": \\\"interrupted\\\", \\\"epoch\\\": 0, \\\"epochs\\\": 1}\" > \"$4/status.json\"; exit 130' TERM\n"
-    "echo '{\"state\": \"running\", \"epoch\": 0, \"epochs\": 1}' > \"$4/status.json\"  # trap set: ready\n"
+    "dir=$4\n"
+    "mkdir -p \"$dir\" && cp \"$2\" \"$dir/config.yaml\"\n"
+    "status() { printf '{\"state\": \"%s\", \"host\": \"fake\", \"pid\": 1, \"epoch\": 0, \"epochs\": 1, \"step\": 0, '"
+    "'\"started\": \"2026-01-01T00:00:00Z\", \"heartbeat\": \"2026-01-01T00:00:00Z\", \"message\": \"\"}\\n' \"$1\" > \"$dir/status.json\"; }\n"
+    "trap 'status interrupted; exit 130' TERM\n"
+    "status running  # trap set: ready\n"
     "while true; do sleep 0.05; done\n";
 
 TEST(SweepRunner, ASignalStopsTheSweepAndInterruptsItsCells) {

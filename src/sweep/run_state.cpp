@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "sugar/config/config_schema.hpp"
 #include "sugar/error.hpp"
-#include "sugar/io/json_parse.hpp"
-#include "sugar/io/atomic_file.hpp"
 #include "sugar/run_dir/layout.hpp"
+#include "sugar/run_dir/status.hpp"
 #include "sugar/train/resume_plan.hpp"
 
 namespace sugar::sweep {
@@ -85,19 +84,19 @@ RunInspection inspect_run(const std::string& run_dir, const config::ExperimentCo
   const std::string config_path = in_dir(run_dir, run_dir::kConfigFile);
   const std::string status_path = in_dir(run_dir, run_dir::kStatusFile);
   out.has_checkpoint = exists(in_dir(run_dir, run_dir::kLastCheckpoint));
-  if (exists(status_path)) {
-    try {
-      const nlohmann::json status = io::parse_json(io::read_file(status_path));
-      out.status = status.value("state", "");
-      out.epochs_done = status.value("epoch", int64_t{0});
-      out.epochs = status.value("epochs", int64_t{0});
-      out.detail = status.value("message", "");
-    } catch (const std::exception&) {
-      out.status = "";  // half a status file: the run died writing it; the checkpoint decides
+  try {
+    // The one reader of status.json (run_dir/status.hpp), strict like every other.
+    if (const std::optional<run_dir::StatusRecord> status = run_dir::read_status(status_path)) {
+      out.status = status->state;
+      out.epochs_done = status->epoch;
+      out.epochs = status->epochs;
+      out.detail = status->message;
     }
+  } catch (const Error&) {
+    out.status = "";  // a damaged status.json (not one `sugar train` wrote whole): the checkpoint decides
   }
   if (!exists(config_path)) {
-    const bool looks_like_run = exists(status_path) || exists(in_dir(run_dir, run_dir::kMetricsFile));
+    const bool looks_like_run = run_dir::looks_like_run(run_dir);
     out.state = looks_like_run ? RunState::restart : RunState::conflict;
     if (!looks_like_run) {
       out.detail = "it is not a Sugar run directory (no config.yaml, status.json or metrics.csv); remove it or use "
