@@ -304,134 +304,20 @@ class Run {
   }
 
   // Trains until the last epoch or a stop signal; returns the final state.
+  // The epochs from the position on: "finished", or "interrupted" when a stop signal was agreed.
   std::string loop(TrainResult* result) {
-    const auto& train_config = s_.config.train;
-    const bool bar = writer_ && options_.progress_bar.value_or(stderr_is_terminal());
-    const int64_t batches = s_.train_loader->batches_per_epoch();
-    for (int64_t epoch = position_.epoch + 1; epoch <= train_config.epochs; ++epoch) {
+    for (int64_t epoch = position_.epoch + 1; epoch <= s_.config.train.epochs; ++epoch) {
       const auto epoch_start = Clock::now();
-      s_.model->train();
-      if (neuron_stats_) neuron_stats_->reset_gradients();
-      s_.train_loader->start_epoch(epoch - 1, position_.batch);
-      const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(train_config.epochs);
-      EpochProgress progress(label, batches, bar,
-                             [&](const std::string& line) {
-                               if (!writer_) return;  // rank 0 reports for all
-                               if (bar) log_->file_only().info("{}", line);
-                               else spdlog::info("{}", line);
-                             },
-                             options_.log_interval);
-      const double seconds_before = position_.train_seconds;
-      const auto train_start = Clock::now();
-      int64_t skipped = 0;
-      while (auto batch = s_.train_loader->next()) {
-        if (batch->global_size < s_.ranks->size()) {
-          // Only the last batch of an epoch can be this small; every rank sees the same global size.
-          spdlog::debug("epoch {}: the last batch ({} images) has fewer images than the {} ranks; not trained on",
-                        epoch, batch->global_size, s_.ranks->size());
-          continue;
-        }
-        if (train_step(*batch, &skipped)) {
-          if (!conv_algorithms_reported_) report_conv_algorithms();
-          position_.train_seconds = seconds_before + seconds_since(train_start);
-          progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
-                          100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen));
-          if (options_.after_step) options_.after_step(epoch, position_.step);
-        }
-        // A skipped batch is still a batch boundary: an interrupt or a periodic checkpoint is honoured.
-        bool checkpoint_now = false;
-        if (agree_on_signals(position_.batch < batches ? &checkpoint_now : nullptr) != 0) {
-          progress.finish();
-          save_checkpoints(false);
-          set_status_progress();
-          spdlog::warn("interrupted (signal {}) at epoch {} batch {}/{}; saved {}; continue with 'sugar train --resume {}'",
-                       agreed_stop_signal_, epoch, position_.batch, batches, run_dir::kLastCheckpoint, dir_);
-          s_.train_loader->stop();
-          return "interrupted";
-        }
-        if (checkpoint_now) {
-          save_checkpoints(false);
-          spdlog::info("checkpoint requested (SIGUSR1): saved {} at epoch {} batch {}/{} (step {})",
-                       run_dir::kLastCheckpoint, epoch, position_.batch, batches, position_.step);
-        } else if (train_config.checkpoint_every_steps > 0 &&
-                   position_.step % train_config.checkpoint_every_steps == 0 && position_.batch < batches) {
-          save_checkpoints(false);
-        }
-      }
-      progress.finish();
-      position_.train_seconds = seconds_before + seconds_since(train_start);
-      if (skipped > 0) {
-        spdlog::warn("epoch {}: skipped {} of {} batches with a non-finite loss or gradient", epoch, skipped, batches);
-      }
-      if (s_.gradient_allreduce) log_gradient_allreduce(epoch);
-
-      EpochMetrics m;
-      m.epoch = epoch;
-      SUGAR_CHECK(position_.seen > 0, "epoch ", epoch, ": every training batch had a non-finite loss or gradient ",
-                  "(train.on_nonfinite=skip_batch skipped them all); lower optim.lr");
-      m.train_loss = position_.loss_sum / static_cast<double>(position_.seen);
-      m.train_top1 = 100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen);
-      m.lr = position_.last_lr;
-      m.train_imgs_per_sec = position_.train_seconds > 0 ? static_cast<double>(position_.seen) / position_.train_seconds : 0;
-      m.evaluated = epoch % train_config.eval_every == 0 || epoch == train_config.epochs;
-      bool improved = false;
-      // The dead-unit measurement rides on the evaluation when that is over the test set; its cost
-      // (or the whole separate pass otherwise) is kept out of epoch_time_s.
-      const bool measure_in_eval = neuron_stats_ && m.evaluated && s_.eval_split == "test";
+      const double seconds_before = position_.train_seconds;  // of this epoch before a resume
+      if (!train_one_epoch(epoch)) return "interrupted";
+      EpochMetrics m = epoch_metrics(epoch);
       double measurement_seconds = 0;
-      share_batch_norm_statistics();
-      if (m.evaluated) {
-        if (measure_in_eval) neuron_stats_->begin_measurement();
-        const EvalResult eval = evaluate(*s_.model, *s_.eval_loader, s_.dtype, *s_.ranks);
-        if (measure_in_eval) {
-          neuron_stats_->end_measurement();
-          measurement_seconds = neuron_stats_->measurement_seconds();
-        }
-        s_.model->train();
-        m.eval_loss = eval.loss;
-        m.eval_top1 = eval.top1;
-        m.eval_top5 = eval.top5;
-        m.eval_split = s_.eval_split;
-        if (!eval.finite()) {
-          // Never the best checkpoint: NaN logits would otherwise have looked like a perfect score.
-          spdlog::warn("epoch {}: the model produces non-finite outputs (NaN or Inf logits) for {} of {} {} images; "
-                       "{} loss {}", epoch, eval.nonfinite_samples, eval.samples, s_.eval_split, s_.eval_split, eval.loss);
-        } else if (eval.top1 > position_.best_eval_top1) {
-          improved = true;
-          position_.best_eval_top1 = eval.top1;
-          position_.best_epoch = epoch;
-        }
-      }
-      if (neuron_stats_ && !measure_in_eval) {
-        const auto measure_start = Clock::now();
-        measure_activations(*s_.model, test_loader(), s_.dtype, *neuron_stats_);
-        s_.model->train();
-        measurement_seconds = seconds_since(measure_start);
-      }
-      if (neuron_stats_) neuron_stats_->combine_ranks(*s_.ranks);
+      const bool improved = evaluate_epoch(&m, &measurement_seconds);
+      // The dead-unit measurement's cost is kept out of epoch_time_s.
       m.epoch_time_s = seconds_since(epoch_start) + seconds_before - measurement_seconds;
-      // The rows first, then the checkpoint: a run killed in between resumes from the previous
-      // checkpoint and MetricsCsv::resume (NeuronsCsv::resume) drops the orphan rows.
-      if (files_.csv) files_.csv->append(m);
-      if (neuron_stats_ && files_.neurons) files_.neurons->append(epoch, neuron_stats_->results());
-      position_.epoch = epoch;
-      position_.batch = 0;
-      position_.loss_sum = 0;
-      position_.correct = 0;
-      position_.seen = 0;
-      position_.train_seconds = 0;
-      save_checkpoints(improved);
-      release_free_memory();
-      set_status_progress();
+      record_epoch(m, improved);
       result->epochs.push_back(m);
-      if (m.evaluated) {
-        spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | {} loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s{}",
-                     epoch, train_config.epochs, m.train_loss, m.train_top1, m.eval_split, m.eval_loss, m.eval_top1,
-                     m.eval_top5, m.lr, m.epoch_time_s, m.train_imgs_per_sec, improved ? " (best)" : "");
-      } else {
-        spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s", epoch,
-                     train_config.epochs, m.train_loss, m.train_top1, m.lr, m.epoch_time_s, m.train_imgs_per_sec);
-      }
+      log_epoch(m, improved);
       if (agree_on_signals() != 0) {
         spdlog::warn("interrupted (signal {}) after epoch {}; continue with 'sugar train --resume {}'",
                      agreed_stop_signal_, epoch, dir_);
@@ -439,6 +325,150 @@ class Run {
       }
     }
     return "finished";
+  }
+
+  // The epoch's training steps from the position's batch on, honouring signals and periodic
+  // checkpoints at every batch boundary. False when a stop signal interrupted it (checkpoint saved).
+  bool train_one_epoch(int64_t epoch) {
+    const auto& train_config = s_.config.train;
+    const bool bar = writer_ && options_.progress_bar.value_or(stderr_is_terminal());
+    const int64_t batches = s_.train_loader->batches_per_epoch();
+    s_.model->train();
+    if (neuron_stats_) neuron_stats_->reset_gradients();
+    s_.train_loader->start_epoch(epoch - 1, position_.batch);
+    const std::string label = "epoch " + std::to_string(epoch) + "/" + std::to_string(train_config.epochs);
+    EpochProgress progress(label, batches, bar,
+                           [&](const std::string& line) {
+                             if (!writer_) return;  // rank 0 reports for all
+                             if (bar) log_->file_only().info("{}", line);
+                             else spdlog::info("{}", line);
+                           },
+                           options_.log_interval);
+    const double seconds_before = position_.train_seconds;
+    const auto train_start = Clock::now();
+    int64_t skipped = 0;
+    while (auto batch = s_.train_loader->next()) {
+      if (batch->global_size < s_.ranks->size()) {
+        // Only the last batch of an epoch can be this small; every rank sees the same global size.
+        spdlog::debug("epoch {}: the last batch ({} images) has fewer images than the {} ranks; not trained on",
+                      epoch, batch->global_size, s_.ranks->size());
+        continue;
+      }
+      if (train_step(*batch, &skipped)) {
+        if (!conv_algorithms_reported_) report_conv_algorithms();
+        position_.train_seconds = seconds_before + seconds_since(train_start);
+        progress.update(position_.batch, position_.seen, position_.loss_sum / static_cast<double>(position_.seen),
+                        100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen));
+        if (options_.after_step) options_.after_step(epoch, position_.step);
+      }
+      // A skipped batch is still a batch boundary: an interrupt or a periodic checkpoint is honoured.
+      bool checkpoint_now = false;
+      if (agree_on_signals(position_.batch < batches ? &checkpoint_now : nullptr) != 0) {
+        progress.finish();
+        save_checkpoints(false);
+        set_status_progress();
+        spdlog::warn("interrupted (signal {}) at epoch {} batch {}/{}; saved {}; continue with 'sugar train --resume {}'",
+                     agreed_stop_signal_, epoch, position_.batch, batches, run_dir::kLastCheckpoint, dir_);
+        s_.train_loader->stop();
+        return false;
+      }
+      if (checkpoint_now) {
+        save_checkpoints(false);
+        spdlog::info("checkpoint requested (SIGUSR1): saved {} at epoch {} batch {}/{} (step {})",
+                     run_dir::kLastCheckpoint, epoch, position_.batch, batches, position_.step);
+      } else if (train_config.checkpoint_every_steps > 0 &&
+                 position_.step % train_config.checkpoint_every_steps == 0 && position_.batch < batches) {
+        save_checkpoints(false);
+      }
+    }
+    progress.finish();
+    position_.train_seconds = seconds_before + seconds_since(train_start);
+    if (skipped > 0) {
+      spdlog::warn("epoch {}: skipped {} of {} batches with a non-finite loss or gradient", epoch, skipped, batches);
+    }
+    if (s_.gradient_allreduce) log_gradient_allreduce(epoch);
+    return true;
+  }
+
+  // The training columns of the epoch's metrics.csv row, from the position's sums.
+  EpochMetrics epoch_metrics(int64_t epoch) const {
+    EpochMetrics m;
+    m.epoch = epoch;
+    SUGAR_CHECK(position_.seen > 0, "epoch ", epoch, ": every training batch had a non-finite loss or gradient ",
+                "(train.on_nonfinite=skip_batch skipped them all); lower optim.lr");
+    m.train_loss = position_.loss_sum / static_cast<double>(position_.seen);
+    m.train_top1 = 100.0 * static_cast<double>(position_.correct) / static_cast<double>(position_.seen);
+    m.lr = position_.last_lr;
+    m.train_imgs_per_sec = position_.train_seconds > 0 ? static_cast<double>(position_.seen) / position_.train_seconds : 0;
+    m.evaluated = m.epoch % s_.config.train.eval_every == 0 || m.epoch == s_.config.train.epochs;
+    return m;
+  }
+
+  // The evaluation of an evaluated epoch (its columns in `m`) and the dead-unit measurement, which rides
+  // on the evaluation when that is over the test set (a separate pass otherwise); its seconds go to
+  // `measurement_seconds`. True when the evaluation is the best so far (never for non-finite outputs).
+  bool evaluate_epoch(EpochMetrics* m, double* measurement_seconds) {
+    bool improved = false;
+    const bool measure_in_eval = neuron_stats_ && m->evaluated && s_.eval_split == "test";
+    share_batch_norm_statistics();
+    if (m->evaluated) {
+      if (measure_in_eval) neuron_stats_->begin_measurement();
+      const EvalResult eval = evaluate(*s_.model, *s_.eval_loader, s_.dtype, *s_.ranks);
+      if (measure_in_eval) {
+        neuron_stats_->end_measurement();
+        *measurement_seconds = neuron_stats_->measurement_seconds();
+      }
+      s_.model->train();
+      m->eval_loss = eval.loss;
+      m->eval_top1 = eval.top1;
+      m->eval_top5 = eval.top5;
+      m->eval_split = s_.eval_split;
+      if (!eval.finite()) {
+        // Never the best checkpoint: NaN logits would otherwise have looked like a perfect score.
+        spdlog::warn("epoch {}: the model produces non-finite outputs (NaN or Inf logits) for {} of {} {} images; "
+                     "{} loss {}", m->epoch, eval.nonfinite_samples, eval.samples, s_.eval_split, s_.eval_split, eval.loss);
+      } else if (eval.top1 > position_.best_eval_top1) {
+        improved = true;
+        position_.best_eval_top1 = eval.top1;
+        position_.best_epoch = m->epoch;
+      }
+    }
+    if (neuron_stats_ && !measure_in_eval) {
+      const auto measure_start = Clock::now();
+      measure_activations(*s_.model, test_loader(), s_.dtype, *neuron_stats_);
+      s_.model->train();
+      *measurement_seconds = seconds_since(measure_start);
+    }
+    if (neuron_stats_) neuron_stats_->combine_ranks(*s_.ranks);
+    return improved;
+  }
+
+  // The epoch's rows, then its checkpoints: a run killed in between resumes from the previous
+  // checkpoint, and resume drops the orphan rows (train/resume_plan.hpp).
+  void record_epoch(const EpochMetrics& m, bool improved) {
+    if (files_.csv) files_.csv->append(m);
+    if (neuron_stats_ && files_.neurons) files_.neurons->append(m.epoch, neuron_stats_->results());
+    position_.epoch = m.epoch;
+    position_.batch = 0;
+    position_.loss_sum = 0;
+    position_.correct = 0;
+    position_.seen = 0;
+    position_.train_seconds = 0;
+    save_checkpoints(improved);
+    release_free_memory();
+    set_status_progress();
+  }
+
+  void log_epoch(const EpochMetrics& m, bool improved) const {
+    const int64_t epochs = s_.config.train.epochs;
+    if (m.evaluated) {
+      spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | {} loss {:.4f} top-1 {:.2f}% top-5 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s{}",
+                   m.epoch, epochs, m.train_loss, m.train_top1, m.eval_split, m.eval_loss, m.eval_top1, m.eval_top5,
+                   m.lr, m.epoch_time_s, m.train_imgs_per_sec, improved ? " (best)" : "");
+    } else {
+      spdlog::info("epoch {}/{}: train loss {:.4f} top-1 {:.2f}% | lr {:.6g} | {:.1f} s, {:.1f} img/s", m.epoch, epochs,
+                   m.train_loss, m.train_top1, m.lr, m.epoch_time_s, m.train_imgs_per_sec);
+    }
   }
 
   // One optimizer iteration; false when the batch was skipped for a non-finite loss or gradient.
