@@ -129,19 +129,8 @@ std::vector<float> distinct_values(int64_t count, uint64_t seed) {
   return values;
 }
 
-std::vector<float> loss_weights(int64_t count) {
-  RandomStream rng(11, "every-module-loss");
-  std::vector<float> r(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) r[static_cast<size_t>(i)] = 0.5f + rng.uniform(i);
-  return r;
-}
-
-double weighted_sum(const Tensor& y, const std::vector<float>& r) {
-  const std::vector<float> v = y.to_vector();
-  double sum = 0;
-  for (size_t i = 0; i < v.size(); ++i) sum += static_cast<double>(v[i]) * r[i];
-  return sum;
-}
+using testkit::loss_weights;
+using testkit::weighted_sum;
 
 struct Built {
   std::shared_ptr<nn::Module> module;
@@ -213,7 +202,7 @@ TEST_P(EveryModule, GradientsMatchFiniteDifferencesInEveryLayout) {
   const Tensor y = (*b.module)(b.input);
   ASSERT_EQ(y.shape(), c.output) << c.name;
   EXPECT_TRUE(testkit::padding_is_zero(y)) << c.name << ": padding lanes of the output are not zero";
-  const std::vector<float> r = loss_weights(y.numel());
+  const std::vector<float> r = loss_weights(y.shape(), 11);
   autograd::backward(y, Tensor::from_vector(y.shape(), r).to_desc(y.desc()));
 
   constexpr double h = 1e-2;
@@ -286,7 +275,7 @@ TEST_P(EveryModule, Bf16AgreesWithF32WithinBf16Rounding) {
     const Tensor y = (*b.module)(b.input);
     Result out;
     out.y = y.to_vector();
-    const std::vector<float> r = loss_weights(y.numel());
+    const std::vector<float> r = loss_weights(y.shape(), 11);
     autograd::backward(y, Tensor::from_vector(y.shape(), r).to_desc(y.desc()).to_dtype(y.dtype()));
     out.dx = b.input.grad().to_vector();
     for (auto& [name, p] : b.module->named_parameters()) out.dp.push_back(p.grad().to_vector());

@@ -34,9 +34,7 @@ bool padding_is_zero(const Tensor& t) {
   return std::memcmp(round_trip.raw_data(), t.raw_data(), t.bytes()) == 0;
 }
 
-namespace {
-
-std::vector<float> weights_for(const Shape& shape, uint64_t seed) {
+std::vector<float> loss_weights(const Shape& shape, uint64_t seed) {
   int64_t n = 1;
   for (auto d : shape) n *= d;
   RandomStream rng(seed, "gradcheck-weights");
@@ -52,14 +50,12 @@ double weighted_sum(const Tensor& y, const std::vector<float>& r) {
   return sum;
 }
 
-}  // namespace
-
 int check_gradients(const OpUnderTest& op, const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
   // Analytic gradients.
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) const_cast<Tensor&>(t).zero_grad();
   Tensor y = op(inputs);
-  const std::vector<float> r = weights_for(y.shape(), options.seed);
+  const std::vector<float> r = loss_weights(y.shape(), options.seed);
   autograd::backward(y, Tensor::from_vector(y.shape(), r).to_desc(y.desc()));
 
   int mismatches = 0;

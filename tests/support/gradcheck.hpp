@@ -24,6 +24,11 @@ struct GradcheckOptions {
 
 using OpUnderTest = std::function<Tensor(const std::vector<Tensor>& inputs)>;
 
+// The weights r of L = sum_i r_i * y_i for an output of `shape`: pseudo-random in [0.5, 1.5) (no
+// cancellation between elements), deterministic in `seed`; and L itself, summed in double.
+std::vector<float> loss_weights(const Shape& shape, uint64_t seed);
+double weighted_sum(const Tensor& y, const std::vector<float>& r);
+
 // Checks the gradient of every input that requires grad. Reports each mismatch (input, element,
 // analytic, numeric) through GoogleTest and returns the number of mismatches.
 int check_gradients(const OpUnderTest& op, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
