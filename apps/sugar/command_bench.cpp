@@ -90,8 +90,8 @@ Command add_bench_command(CLI::App& parent) {
       ->check(CLI::IsMember({"auto", "direct", "winograd"}))
       ->type_name("ALGO");
   app->add_flag("--no-fusion", [args](int64_t) { args->options.fusion = false; },
-                "--phase infer: run every layer by itself instead of folding batch norms into convolutions "
-                "and fusing activations");
+                "Run every layer by itself: --phase infer without folding batch norms into convolutions and "
+                "fusing activations, --phase train without fusing a batch norm and the ReLU after it");
   app->add_flag("--recompute", [args](int64_t) { args->options.recompute = true; },
                 "--phase train: recompute batch-norm and activation outputs in the backward (the default for f32; "
                 "train.recompute: true)");

@@ -1,5 +1,6 @@
 #include "sugar/activations/apply.hpp"
 
+#include "sugar/activations/builtin.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/profiler.hpp"
@@ -61,6 +62,8 @@ std::optional<ops::EltwiseOp> inference_eltwise(const ActivationSpec& spec, bool
   }
   return std::nullopt;
 }
+
+bool is_relu(const ActivationSpec& spec) { return spec.defined() && spec.row().name == builtin_name(Builtin::relu); }
 
 Tensor apply_activation(const ActivationSpec& spec, const Tensor& x, bool training, const RandomSource& random) {
   SUGAR_CHECK(x.defined(), "activation ", spec.defined() ? spec.name() : std::string("?"),

@@ -13,6 +13,7 @@
 #include "sugar/config/experiment_config.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/nn/direct_flops.hpp"
+#include "sugar/nn/batch_norm_relu.hpp"
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
@@ -215,6 +216,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.parameters = nn::count_parameters(*model);
 
   const SwitchSetting fusion_setting(nn::inference_fusion_enabled, nn::set_inference_fusion, options.fusion);
+  const SwitchSetting training_fusion_setting(nn::training_fusion_enabled, nn::set_training_fusion, options.fusion);
   const SwitchSetting recompute_setting(autograd::recompute_enabled, autograd::set_recompute_enabled,
                                         *result.options.recompute);
   ProfilerSession profiling;

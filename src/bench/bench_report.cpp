@@ -77,6 +77,8 @@ std::string to_table_text(const BenchResult& r) {
   if (o.phase == Phase::infer)
     out += o.fusion ? "batch norms folded into convolutions, activations fused where oneDNN can\n"
                     : "no fusion: every layer runs by itself (--no-fusion)\n";
+  else if (!o.fusion)
+    out += "no fusion: batch norm and ReLU run one after the other (--no-fusion)\n";
   if (o.phase == Phase::train && !o.recompute.value_or(true))
     out += "no recomputation: batch-norm and activation outputs are kept for the backward (--no-recompute; the "
            "default for bf16)\n";

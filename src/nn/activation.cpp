@@ -42,6 +42,11 @@ FactoryTable& factory_table() {
 
 }  // namespace
 
+Tensor ActivationObserver::observe_relu_output(const ActivationModule& site, const Tensor&) {
+  throw Error("activation observer of " + site.display_name() +
+              ": asked to watch a fused ReLU's output, but it does not (watches_fused_relu is false)");
+}
+
 Activation::Activation(activations::ActivationSpec spec) : spec_(checked_spec(std::move(spec))) {}
 
 Activation::Activation(std::string_view spec_text) : Activation(activations::ActivationSpec::parse(spec_text)) {}

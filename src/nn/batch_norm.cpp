@@ -34,7 +34,11 @@ void BatchNorm2d::reset_parameters(uint64_t) {
   num_batches_tracked_ = 0;
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return normalize(x, false); }
+
+Tensor BatchNorm2d::forward_relu(const Tensor& x) { return normalize(x, true); }
+
+Tensor BatchNorm2d::normalize(const Tensor& x, bool relu) {
   SUGAR_CHECK(x.ndim() == 4 && x.dim(1) == num_features_, display_name(), ": expected input [N, ", num_features_,
               ", H, W], got ", to_string(x.shape()));
   ops::BatchNormOptions op;
@@ -46,6 +50,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     if (!options_.momentum) op.momentum = 1.0f / static_cast<float>(num_batches_tracked_);
   }
   if (is_training()) op.sync = sync_;
+  op.relu = relu;
   return ops::batch_norm2d(x, weight_, bias_, running_mean_, running_var_, op);
 }
 

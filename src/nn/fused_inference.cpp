@@ -6,6 +6,7 @@
 
 #include "sugar/activations/apply.hpp"
 #include "sugar/autograd.hpp"
+#include "sugar/nn/batch_norm_relu.hpp"
 #include "sugar/error.hpp"
 
 namespace sugar::nn {
@@ -96,6 +97,7 @@ FoldedConv fold_batch_norm(const Conv2d& conv, const BatchNorm2d* bn) {
 Tensor conv_bn_activation(Conv2d& conv, BatchNorm2d* bn, ActivationModule* act, const Tensor& x) {
   if (!may_fold(conv, bn, x)) {
     Tensor y = conv.forward(x);
+    if (bn != nullptr && act != nullptr) return batch_norm_activation(*bn, *act, y);  // fused in training
     if (bn != nullptr) y = bn->forward(y);
     return act != nullptr ? act->forward(y) : y;
   }

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "sugar/ops/channel_layout.hpp"
+#include "sugar/ops/relu.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/tensor_math.hpp"
@@ -52,6 +55,20 @@ const CachedPrimitive<BackwardPd>& backward_primitive(const memory::desc& data, 
   });
 }
 
+// Whether oneDNN runs the ReLU-fused primitives with the same kernels as the plain ones, forward (with
+// batch and with given statistics) and backward. Only then are the fused values those of batch norm
+// then ReLU bit for bit; oneDNN 2.6 picks another kernel for some layouts (f32 nhwc with 20 channels:
+// sse41 fused, nspc plain), whose sums round differently.
+bool fused_relu_is_exact(const memory::desc& data, normalization_flags flags, float eps) {
+  const normalization_flags fused = flags | normalization_flags::fuse_norm_relu;
+  auto same = [](const auto& a, const auto& b) { return std::string(a.pd.impl_info_str()) == b.pd.impl_info_str(); };
+  for (const normalization_flags extra : {normalization_flags::none, normalization_flags::use_global_stats})
+    if (!same(forward_primitive(data, prop_kind::forward_training, flags | extra, eps),
+              forward_primitive(data, prop_kind::forward_training, fused | extra, eps)))
+      return false;
+  return same(backward_primitive(data, flags, eps), backward_primitive(data, fused, eps));
+}
+
 // A [C] vector parameter as plain f32 (what oneDNN takes for scale, shift, mean and variance).
 Tensor as_plain_f32(const Tensor& t) { return t.defined() ? t.to_desc(plain_desc(t.shape(), DType::f32)) : t; }
 
@@ -77,12 +94,23 @@ void check_arguments(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   SUGAR_CHECK(options.eps > 0, "batch_norm2d: eps must be positive, got ", options.eps);
   SUGAR_CHECK(options.momentum >= 0 && options.momentum <= 1, "batch_norm2d: momentum must be in [0, 1], got ",
               options.momentum);
+  SUGAR_CHECK(!(options.relu && options.training && options.sync != nullptr && options.sync->size() > 1),
+              "batch_norm2d: relu is not fused into a synchronised batch norm (apply it afterwards)");
 }
 
+// The fused ReLU's mask (fuse_norm_relu in training: which outputs were > 0, for the backward), or
+// null when the primitive has none.
+struct ReluMask {
+  memory::desc desc;
+  std::shared_ptr<Storage> storage;
+  memory handle() const { return memory(desc, cpu_engine(), storage->data()); }
+};
+
 // Runs a forward primitive of x into y: mean and variance are outputs with batch statistics, inputs
-// with use_global_stats.
-void run_forward(const Tensor& x, const Tensor& y, const Tensor& scale, const Tensor& shift, const Tensor& mean,
-                 const Tensor& variance, prop_kind prop, normalization_flags flags, float eps) {
+// with use_global_stats. With fuse_norm_relu in training, returns the ReLU mask the primitive wrote.
+std::optional<ReluMask> run_forward(const Tensor& x, const Tensor& y, const Tensor& scale, const Tensor& shift,
+                                    const Tensor& mean, const Tensor& variance, prop_kind prop,
+                                    normalization_flags flags, float eps) {
   const auto& fwd = forward_primitive(x.desc(), prop, flags, eps);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x.memory_handle()},
                                        {DNNL_ARG_DST, y.memory_handle()},
@@ -90,7 +118,14 @@ void run_forward(const Tensor& x, const Tensor& y, const Tensor& scale, const Te
                                        {DNNL_ARG_VARIANCE, variance.memory_handle()}};
   if (scale.defined()) args[DNNL_ARG_SCALE] = scale.memory_handle();
   if (shift.defined()) args[DNNL_ARG_SHIFT] = shift.memory_handle();
+  std::optional<ReluMask> mask;
+  const memory::desc workspace = fwd.pd.workspace_desc();
+  if (workspace.get_size() > 0) {
+    mask = ReluMask{workspace, std::make_shared<Storage>(workspace.get_size())};
+    args[DNNL_ARG_WORKSPACE] = mask->handle();
+  }
   execute_primitive(fwd.primitive, args);
+  return mask;
 }
 
 // The batch's mean and biased variance per channel, as oneDNN's forward_training would output them but
@@ -205,6 +240,7 @@ Tensor global_backward_correction(dist::Communicator& comm, const Tensor& x, con
 // The forward's output again, from its input and the statistics it used (the recipe of
 // sugar/saved_tensor.hpp): the same training primitive with those statistics as inputs, which gives
 // the forward's values bit for bit.
+// With a fused ReLU the primitive writes its mask again too; the backward keeps the forward's.
 Tensor normalize_again(const Tensor& x, const Tensor& scale, const Tensor& shift, const Tensor& mean,
                        const Tensor& variance, normalization_flags flags, float eps) {
   Tensor y = Tensor::from_desc(x.desc());
@@ -233,6 +269,14 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
   if (weight.defined() || sync) flags |= normalization_flags::use_scale;
   if (bias.defined() || sync) flags |= normalization_flags::use_shift;
   if (!batch_stats) flags |= normalization_flags::use_global_stats;
+  if (options.relu) {
+    if (!fused_relu_is_exact(x.desc(), flags, options.eps)) {
+      BatchNormOptions apart = options;
+      apart.relu = false;
+      return relu(batch_norm2d(x, weight, bias, running_mean, running_var, apart));
+    }
+    flags |= normalization_flags::fuse_norm_relu;
+  }
   const bool record = autograd::needs_grad({x, weight, bias});
   // forward_training is what outputs the batch statistics (needed for the running update and the
   // backward); with global statistics it is only needed as the backward's hint.
@@ -249,6 +293,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
   const float eps = options.eps;
   const memory::desc data = x.desc();
   int64_t statistics_values = values_per_channel;  // values per channel the statistics cover
+  std::optional<ReluMask> relu_mask;                 // the fused ReLU's, for the backward
   if (batch_stats) {
     // f32: measured here rather than by the primitive (see measure_batch_statistics), then given to it
     // as if global. The backward below still differentiates through them: its flags are the batch's.
@@ -258,7 +303,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     if (x.dtype() == DType::f32)
       measure_batch_statistics(x, mean, variance);
     else
-      run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training, flags, eps);
+      relu_mask = run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training, flags, eps);
     if (sync) {
       // This rank's statistics are replaced by the global batch's, which the backward treats as
       // constants and corrects for (global_backward_correction).
@@ -266,11 +311,13 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
       flags |= normalization_flags::use_global_stats;
     }
     if (x.dtype() == DType::f32 || sync)
-      run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training,
-                  flags | normalization_flags::use_global_stats, eps);
+      relu_mask = run_forward(x, y, scale, shift, mean, variance, prop_kind::forward_training,
+                              flags | normalization_flags::use_global_stats, eps);
   } else {
-    run_forward(x, y, scale, shift, mean, variance, prop, flags, eps);
+    relu_mask = run_forward(x, y, scale, shift, mean, variance, prop, flags, eps);
   }
+  SUGAR_CHECK(!options.relu || !record || relu_mask, "batch_norm2d: oneDNN gave the fused ReLU no mask for ",
+              describe(data));
 
   // Whatever the grad mode: PyTorch updates the buffers on every training forward.
   if (options.training && running_mean.defined())
@@ -282,8 +329,8 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     return normalize_again(x, scale, shift, mean, variance, flags, eps);
   });
   autograd::record("batch_norm2d", {x, weight, bias}, {y},
-                   [x, weight, bias, scale, shift, mean, variance, flags, eps, data, sync,
-                    statistics_values](const std::vector<Tensor>& grads) {
+                   [x, weight, bias, scale, shift, mean, variance, flags, eps, data, sync, statistics_values,
+                    relu_mask](const std::vector<Tensor>& grads) {
                      const auto& bwd = backward_primitive(data, flags, eps);
                      const Tensor diff_dst = grads[0].to_desc(data);
                      const Tensor diff_src = Tensor::from_desc(data);
@@ -295,6 +342,8 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, c
                                                           {DNNL_ARG_MEAN, mean.memory_handle()},
                                                           {DNNL_ARG_VARIANCE, variance.memory_handle()},
                                                           {DNNL_ARG_DIFF_SRC, diff_src.memory_handle()}};
+                     // A fused ReLU: diff_dst is the gradient of max(bn(x), 0), masked inside by this.
+                     if (relu_mask) args[DNNL_ARG_WORKSPACE] = relu_mask->handle();
                      if (scale.defined()) {
                        args[DNNL_ARG_SCALE] = scale.memory_handle();
                        args[DNNL_ARG_DIFF_SCALE] = diff_scale.memory_handle();

@@ -9,6 +9,7 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/nn/activation.hpp"
+#include "sugar/saved_tensor.hpp"
 
 namespace sugar::train {
 namespace {
@@ -99,8 +100,11 @@ struct NeuronStats::Site final : nn::ActivationObserver {
   double sum_squares = 0;
 
   Tensor observe_input(const nn::ActivationModule& site, const Tensor& x) override;
+  bool watches_fused_relu() const override { return true; }
+  Tensor observe_relu_output(const nn::ActivationModule& site, const Tensor& y) override;
   void record_activations(const Tensor& x);
-  void record_gradient(const Tensor& grad);
+  // `relu_output` (optional): the gradient recorded is grad where relu_output > 0 and 0 elsewhere.
+  void record_gradient(const Tensor& grad, const Tensor& relu_output = {});
 };
 
 struct NeuronStats::State {
@@ -124,6 +128,20 @@ Tensor NeuronStats::Site::observe_input(const nn::ActivationModule&, const Tenso
     record_gradient(grads[0]);
     autograd::accumulate_grad(x_grad, grads[0]);
   });
+  return watched;
+}
+
+// A ReLU fused into its batch norm: dL/dx is not materialised, but it is dL/dy masked by y > 0, which
+// record_gradient reads from both (the same numbers ops::relu's backward would have handed on).
+Tensor NeuronStats::Site::observe_relu_output(const nn::ActivationModule&, const Tensor& y) {
+  if (!autograd::grad_enabled() || !y.requires_grad()) return y;
+  Tensor watched = y.detach();
+  autograd::record("neuron_stats", {y}, {watched},
+                   [this, y_grad = autograd::grad_target(y), saved_y = autograd::SavedTensor(y)](
+                       const std::vector<Tensor>& grads) {
+                     record_gradient(grads[0], saved_y.get());
+                     autograd::accumulate_grad(y_grad, grads[0]);
+                   });
   return watched;
 }
 
@@ -180,9 +198,13 @@ void NeuronStats::Site::record_activations(const Tensor& x) {
   state->measure_seconds += std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void NeuronStats::Site::record_gradient(const Tensor& grad) {
+void NeuronStats::Site::record_gradient(const Tensor& grad, const Tensor& relu_output) {
   const ChannelView view = channel_view(grad, "neuron stats");
   const ChannelLayout& L = view.layout;
+  // The mask in the gradient's layout, so that both are read with the same offsets.
+  const ChannelView mask_view =
+      relu_output.defined() ? channel_view(relu_output.to_desc(view.tensor.desc()), "neuron stats") : ChannelView{};
+  const float* mask = relu_output.defined() ? mask_view.tensor.data<float>() : nullptr;
   if (grad_channels == 0) {
     grad_channels = L.channels;
     grad_spatial = L.spatial;
@@ -208,11 +230,22 @@ void NeuronStats::Site::record_gradient(const Tensor& grad) {
       tasks.for_each_run(p, k, [&](const float* q, int64_t first, int64_t length) {
         double* sq = squares.data() + first;
         uint8_t* nz = nonzero.data() + first;
+        const float* m = mask != nullptr ? mask + (q - p) : nullptr;
+        if (m == nullptr) {
 #pragma omp simd
-        for (int64_t i = 0; i < length; ++i) {
-          const double g = q[i];
-          sq[i] += g * g;
-          nz[i] |= static_cast<uint8_t>(q[i] != 0.0f);
+          for (int64_t i = 0; i < length; ++i) {
+            const double g = q[i];
+            sq[i] += g * g;
+            nz[i] |= static_cast<uint8_t>(q[i] != 0.0f);
+          }
+        } else {
+#pragma omp simd
+          for (int64_t i = 0; i < length; ++i) {
+            const float masked = m[i] > 0.0f ? q[i] : 0.0f;  // ops::relu's backward, from its output
+            const double g = masked;
+            sq[i] += g * g;
+            nz[i] |= static_cast<uint8_t>(masked != 0.0f);
+          }
         }
       });
       double sum = 0;

@@ -32,6 +32,11 @@ void set_recompute_from_input(const Tensor& y, const std::shared_ptr<const Activ
 // activation into the convolution before it (nn/fused_inference.hpp).
 std::optional<ops::EltwiseOp> inference_eltwise(const ActivationSpec& spec, bool training);
 
+// Whether `spec` is ReLU itself, max(x, 0) with gradient dy where x > 0 and 0 elsewhere, in
+// training as in evaluation: what a batch norm may run fused with (nn/batch_norm_relu.hpp). Not
+// sugar (its backward needs x), not leaky_relu with slope 0 (another row).
+bool is_relu(const ActivationSpec& spec);
+
 // f(x) and what the backward sends for an upstream gradient of 1, at each of `x`: runs
 // apply_activation on a 1-d tensor and back-propagates (the tape is cleared afterwards). This is
 // what `sugar activations eval` prints and `plot` draws.

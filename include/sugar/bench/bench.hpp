@@ -36,7 +36,8 @@ struct BenchOptions {
   uint64_t seed = 0;  // weights, inputs and labels
   // train.conv_algo's policy; auto measures the layers in the first warm-up step (or the first step).
   ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
-  // --phase infer: fold batch norms into convolutions and fuse activations (nn/fused_inference.hpp).
+  // --phase infer: fold batch norms into convolutions and fuse activations (nn/fused_inference.hpp);
+  // --phase train: fuse a batch norm and the ReLU after it (nn/batch_norm_relu.hpp).
   bool fusion = true;
   // --phase train: recompute batch-norm + activation outputs in the backward (train.recompute); unset:
   // as train.recompute's auto does for the dtype (config::recompute_enabled).

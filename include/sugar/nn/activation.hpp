@@ -39,6 +39,15 @@ class ActivationObserver {
  public:
   virtual ~ActivationObserver() = default;
   virtual Tensor observe_input(const ActivationModule& site, const Tensor& x) = 0;
+
+  // For a ReLU site run fused into the batch norm before it (nn/batch_norm_relu.hpp), in a forward
+  // that records gradients: its input x was never written, so the observer sees the output
+  // y = max(x, 0) instead and returns y, or y behind an autograd node that watches dL/dy go by (the
+  // gradient that reaches x is dL/dy where y > 0 and 0 elsewhere). Only called when
+  // watches_fused_relu() is true; an observer that needs x itself keeps the default, and its sites
+  // are then not fused.
+  virtual bool watches_fused_relu() const { return false; }
+  virtual Tensor observe_relu_output(const ActivationModule& site, const Tensor& y);
 };
 
 // What every activation site is: a module that applies one activation spec. activation_sites() finds

@@ -25,6 +25,11 @@ class BatchNorm2d : public Module {
   explicit BatchNorm2d(int64_t num_features, const BatchNorm2dOptions& options = {});
 
   Tensor forward(const Tensor& x) override;
+  // max(forward(x), 0) with the ReLU fused into the normalisation (ops::BatchNormOptions::relu):
+  // nn/batch_norm_relu.hpp decides where a model's batch norm and ReLU run this way. Not while
+  // synchronised in training (sugar::Error).
+  Tensor forward_relu(const Tensor& x);
+  bool synchronised() const { return sync_ != nullptr && sync_->size() > 1; }
   std::string type_name() const override { return "BatchNorm2d"; }
   void reset_parameters(uint64_t seed) override;
 
@@ -40,6 +45,8 @@ class BatchNorm2d : public Module {
   void set_sync(dist::Communicator* communicator) { sync_ = communicator; }
 
  private:
+  Tensor normalize(const Tensor& x, bool relu);
+
   int64_t num_features_;
   BatchNorm2dOptions options_;
   Tensor weight_, bias_, running_mean_, running_var_;

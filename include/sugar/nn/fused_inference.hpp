@@ -34,7 +34,8 @@ namespace sugar::nn {
 void set_inference_fusion(bool enabled);
 bool inference_fusion_enabled();
 
-// y = act(bn(conv(x))), with bn and act optional (null), fused as described above where allowed.
+// y = act(bn(conv(x))), with bn and act optional (null), fused as described above where allowed; in
+// training, bn and act go through batch_norm_activation (nn/batch_norm_relu.hpp).
 Tensor conv_bn_activation(Conv2d& conv, BatchNorm2d* bn, ActivationModule* act, const Tensor& x);
 
 // The batch norm folded into conv's weight and bias (bn may be null: conv's own weight and bias).

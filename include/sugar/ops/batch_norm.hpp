@@ -13,6 +13,13 @@ struct BatchNormOptions {
   // so R ranks with batches of N/R compute what one process computes with N (PyTorch's SyncBatchNorm).
   // Null, or a communicator of size 1: each process normalises with its own batch.
   dist::Communicator* sync = nullptr;
+  // y = max(bn(x), 0): a ReLU fused into the normalisation (oneDNN's fuse_norm_relu), which saves
+  // the ReLU's own pass over y in the forward and its pass over y and dL/dy in the backward: the
+  // batch norm's backward masks dL/dy itself, from one bit per value that the forward keeps. Values
+  // and gradients are those of relu(batch_norm2d(x)) (ops::relu: gradient 0 where bn(x) <= 0) bit
+  // for bit: where oneDNN would run the fused primitive with another kernel than the plain one
+  // (which rounds differently), the two run one after the other instead. Not with sync in training.
+  bool relu = false;
 };
 
 // Batch normalisation over N, H, W for each channel of x[N, C, H, W] (any layout, f32 or bf16; y has
