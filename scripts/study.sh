@@ -7,6 +7,10 @@
 #   bash scripts/study.sh start     freeze the binary (first start only) and run or resume the sweep in
 #                                   the background; its log is runs/study/sweep.log
 #   bash scripts/study.sh stop      SIGTERM the sweep: each running cell checkpoints and stops
+#   bash scripts/study.sh pause     SIGSTOP the sweep and its running cell (a benchmark needs idle cores
+#                                   for a few minutes; stopping would lose the cell's unfinished epoch)
+#   bash scripts/study.sh resume    SIGCONT them. A paused cell's heartbeat goes stale: do not start
+#                                   another sweep of the same study while it is paused
 #   bash scripts/study.sh status    running or not, and each cell's state
 #   bash scripts/study.sh publish   the report (by the current build/bin/sugar: reading needs no frozen
 #                                   binary) and every run directory without its checkpoints (config.yaml,
@@ -68,6 +72,16 @@ stop() {
   error "the sweep (pid $pid) did not stop within 10 minutes"
 }
 
+# The sweep and the cells it runs (children in their own process groups: signalled one by one).
+sweep_processes() { echo "$1"; pgrep -P "$1" || true; }
+
+signal_all() {
+  local pid
+  pid=$(running_pid) || error "the sweep is not running"
+  for p in $(sweep_processes "$pid"); do kill "-$1" "$p" 2>/dev/null || true; done
+  echo "study: $2 (pid $pid and its cells)"
+}
+
 status() {
   if pid=$(running_pid); then echo "study: running (pid $pid), binary $(frozen_binary)"; else echo "study: not running"; fi
   [[ -d $grid ]] || { echo "study: no cells yet"; return; }
@@ -101,7 +115,9 @@ publish() {
 case ${1:-} in
   start) start ;;
   stop) stop ;;
+  pause) signal_all STOP paused ;;
+  resume) signal_all CONT resumed ;;
   status) status ;;
   publish) publish ;;
-  *) error "expected one of start, stop, status, publish (got '${1:-}')" 2 ;;
+  *) error "expected one of start, stop, pause, resume, status, publish (got '${1:-}')" 2 ;;
 esac
