@@ -12,7 +12,7 @@ import sys
 
 # Bottom first; names in one entry form one layer (docs/ARCHITECTURE.md says why each shares one).
 LAYERS = [
-    ["error", "text", "clock", "printable", "log_format", "random", "profiler", "runtime"],
+    ["error", "text", "name_table", "clock", "printable", "log_format", "random", "profiler", "runtime"],
     ["io", "dist"],
     ["memory_pool", "tensor", "primitive_cache", "tensor_math", "saved_tensor"],
     ["autograd"],

@@ -13,7 +13,12 @@
 
 namespace sugar {
 
-const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "f32" : "bf16"; }
+const NameTable<DType>& names_of(DType) {
+  static const NameTable<DType> table{{DType::f32, "f32"}, {DType::bf16, "bf16"}};
+  return table;
+}
+
+const char* dtype_name(DType dtype) { return name_of(dtype).c_str(); }
 
 memory::data_type to_dnnl(DType dtype) {
   return dtype == DType::f32 ? memory::data_type::f32 : memory::data_type::bf16;

@@ -9,8 +9,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <tuple>
 
 #include "sugar/activations/spec.hpp"
+#include "sugar/config/config_schema.hpp"
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
 
@@ -75,7 +78,7 @@ ExperimentConfig everything_changed() {
   ExperimentConfig c;
   c.name = "run: \"all\" #1 é";
   c.seed = 18446744073709551615ull;
-  c.model = {"vgg16", activations::ActivationSpec::parse("sugar(surrogate=nelu, alpha=0.1)").to_string(), false, "torchvision",
+  c.model = {"vgg16", activations::ActivationSpec::parse("sugar(surrogate=nelu, alpha=0.1)").to_string(), false, nn::init::ConvInit::torchvision,
              "weights/start.safetensors", std::string(64, 'a')};
   c.data.name = "cifar100";
   c.data.root = "/tmp/with space/back\\slash \"q\"\t";
@@ -88,9 +91,10 @@ ExperimentConfig everything_changed() {
   c.data.mean = {0.5071f, 0.4865f, 0.4409f};
   c.data.std = {0.2673f, 0.2564f, 0.2762f};
   c.data.augment = {3, true, 0.25f, 8};
-  c.optim = {"adamw", 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6};
-  c.schedule = {"multistep", 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
-  c.train = {120, 64, 512, 3, "bf16", 0.1, "winograd", 250, "skip_batch", true, 2, false, "false"};
+  c.optim = {optim::OptimizerKind::adamw, 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6};
+  c.schedule = {optim::ScheduleKind::multistep, 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
+  c.train = {120,  64,   512, 3, DType::bf16, 0.1, ops::ConvAlgoPolicy::winograd, 250, NonfinitePolicy::skip_batch,
+             true, 2,    false, Recompute::off};
   c.sweep = {{"model.activation", {"relu", "sugar(surrogate=nelu, alpha=0.1)"}}, {"seed", {"0", "1", "2"}}};
   return c;
 }
@@ -110,17 +114,17 @@ TEST_F(ConfigFiles, IssueExampleLoadsToTheWrittenValues) {
   EXPECT_EQ(c.data.augment.crop_padding, 4);
   EXPECT_TRUE(c.data.augment.hflip);
   EXPECT_EQ(c.data.augment.cutout, 0);
-  EXPECT_EQ(c.optim.name, "sgd");
+  EXPECT_EQ(c.optim.name, sugar::optim::OptimizerKind::sgd);
   EXPECT_EQ(c.optim.lr, 0.1);
   EXPECT_EQ(c.optim.momentum, 0.9);
   EXPECT_EQ(c.optim.weight_decay, 5.0e-4);
   EXPECT_FALSE(c.optim.nesterov);
-  EXPECT_EQ(c.schedule.name, "cosine");
+  EXPECT_EQ(c.schedule.name, sugar::optim::ScheduleKind::cosine);
   EXPECT_EQ(c.train.epochs, 200);
   EXPECT_EQ(c.train.batch_size, 128);
   EXPECT_EQ(c.train.eval_batch_size, 256);
   EXPECT_EQ(c.train.threads, 2);
-  EXPECT_EQ(c.train.dtype, "f32");
+  EXPECT_EQ(c.train.dtype, sugar::DType::f32);
   EXPECT_TRUE(c.sweep.empty());
 }
 
@@ -137,14 +141,14 @@ TEST_F(ConfigFiles, MissingKeysTakeTheDocumentedDefaults) {
   EXPECT_EQ(c.data.val_split, 0.0);
   EXPECT_TRUE(c.data.mean.empty());
   EXPECT_FALSE(c.data.augment.any());
-  EXPECT_EQ(c.optim.name, "sgd");
+  EXPECT_EQ(c.optim.name, sugar::optim::OptimizerKind::sgd);
   EXPECT_EQ(c.optim.lr, 0.1);
   EXPECT_EQ(c.optim.momentum, 0.9);
   EXPECT_EQ(c.optim.dampening, 0.0);
   EXPECT_EQ(c.optim.weight_decay, 5e-4);
   EXPECT_EQ(c.optim.betas, (std::vector<double>{0.9, 0.999}));
   EXPECT_EQ(c.optim.eps, 1e-8);
-  EXPECT_EQ(c.schedule.name, "cosine");
+  EXPECT_EQ(c.schedule.name, sugar::optim::ScheduleKind::cosine);
   EXPECT_EQ(c.schedule.warmup_epochs, 0);
   EXPECT_EQ(c.schedule.step_size, 30);
   EXPECT_EQ(c.schedule.gamma, 0.1);
@@ -156,11 +160,11 @@ TEST_F(ConfigFiles, MissingKeysTakeTheDocumentedDefaults) {
   EXPECT_EQ(c.train.batch_size, 128);
   EXPECT_EQ(c.train.eval_batch_size, 256);
   EXPECT_EQ(c.train.threads, 0);
-  EXPECT_EQ(c.train.conv_algo, "auto");
-  EXPECT_EQ(c.train.on_nonfinite, "stop");
+  EXPECT_EQ(c.train.conv_algo, sugar::ops::ConvAlgoPolicy::automatic);
+  EXPECT_EQ(c.train.on_nonfinite, sugar::config::NonfinitePolicy::stop);
   EXPECT_EQ(c.train.eval_every, 1);
   EXPECT_TRUE(c.train.neuron_stats);
-  EXPECT_EQ(c.train.recompute, "auto");
+  EXPECT_EQ(c.train.recompute, sugar::config::Recompute::automatic);
   ExperimentConfig defaults;
   defaults.name = "my-run";
   EXPECT_EQ(c, defaults);
@@ -179,10 +183,10 @@ TEST_F(ConfigFiles, QuickstartLoads) {
   EXPECT_EQ(c.data.train_limit, 20000);
   EXPECT_EQ(c.data.test_limit, 0);
   EXPECT_EQ(c.data.pad_to, 0);
-  EXPECT_EQ(c.optim.name, "adam");
+  EXPECT_EQ(c.optim.name, sugar::optim::OptimizerKind::adam);
   EXPECT_EQ(c.optim.lr, 2e-3);
   EXPECT_EQ(c.optim.weight_decay, 0.0);
-  EXPECT_EQ(c.schedule.name, "cosine");
+  EXPECT_EQ(c.schedule.name, sugar::optim::ScheduleKind::cosine);
   EXPECT_EQ(c.train.epochs, 1);
   EXPECT_EQ(c.train.batch_size, 64);
   EXPECT_EQ(c.train.threads, 2);
@@ -413,16 +417,72 @@ TEST(ConfigDiff, ListsTheChangedKeysInKeyOrder) {
 }
 
 TEST(ConfigDiff, NonMathKeysAreRealKeys) {
-  EXPECT_EQ(non_math_keys(), (std::vector<std::string>{"name", "data.root", "train.threads", "train.eval_batch_size",
-                                                       "train.eval_every", "train.checkpoint_every_steps",
-                                                       "train.conv_algo", "train.neuron_stats", "train.recompute",
-                                                       "model.init_from", "sweep"}));
+  // The rows marked so in the field table, in its order, then the grid.
+  EXPECT_EQ(non_math_keys(), (std::vector<std::string>{"name", "model.init_from", "data.root", "train.eval_batch_size",
+                                                       "train.threads", "train.conv_algo", "train.checkpoint_every_steps",
+                                                       "train.eval_every", "train.neuron_stats", "train.recompute",
+                                                       "sweep"}));
+  // math_values: every other key, none of these.
+  std::vector<std::string> math_keys;
+  for (const auto& [key, value] : math_values(ExperimentConfig{})) math_keys.push_back(key);
+  EXPECT_EQ(math_keys.size() + non_math_keys().size() - 1, config_key_paths().size());
+  for (const std::string& key : non_math_keys())
+    EXPECT_EQ(std::find(math_keys.begin(), math_keys.end(), key), math_keys.end()) << key;
   const std::vector<std::string>& keys = config_key_paths();
   for (const std::string& key : non_math_keys())
     EXPECT_TRUE(key == "sweep" || std::find(keys.begin(), keys.end(), key) != keys.end()) << key;
   // The seed, the activation and the learning rate change the math.
   for (const std::string key : {"seed", "model.activation", "optim.lr", "train.epochs", "train.dtype", "model.init_from_sha256"})
     EXPECT_EQ(std::find(non_math_keys().begin(), non_math_keys().end(), key), non_math_keys().end()) << key;
+}
+
+// Closed vocabularies (sugar/name_table.hpp): each key of one accepts exactly its owner's words, keeps
+// the enum value the word names and writes the same word back.
+TEST(ConfigNamedKeys, EveryWordOfTheOwnersTableReadsAndWritesBack) {
+  struct Key {
+    std::string section, key;
+    std::vector<std::string> words;
+    std::function<int(const ExperimentConfig&)> value;  // the enum value read, as an int
+  };
+  const std::vector<Key> keys{
+      {"optim", "name", names_of(optim::OptimizerKind{}).names(), [](auto& c) { return static_cast<int>(c.optim.name); }},
+      {"schedule", "name", names_of(optim::ScheduleKind{}).names(),
+       [](auto& c) { return static_cast<int>(c.schedule.name); }},
+      {"train", "dtype", names_of(DType{}).names(), [](auto& c) { return static_cast<int>(c.train.dtype); }},
+      {"train", "conv_algo", names_of(ops::ConvAlgoPolicy{}).names(),
+       [](auto& c) { return static_cast<int>(c.train.conv_algo); }},
+      {"train", "on_nonfinite", names_of(NonfinitePolicy{}).names(),
+       [](auto& c) { return static_cast<int>(c.train.on_nonfinite); }},
+      {"train", "recompute", names_of(Recompute{}).names(), [](auto& c) { return static_cast<int>(c.train.recompute); }},
+      {"model", "init", names_of(nn::init::ConvInit{}).names(), [](auto& c) { return static_cast<int>(c.model.init); }},
+  };
+  // What the words are, written out once: the tables are the code's, this is the documentation's.
+  EXPECT_EQ(keys[0].words, (std::vector<std::string>{"sgd", "adam", "adamw"}));
+  EXPECT_EQ(keys[1].words, (std::vector<std::string>{"constant", "step", "multistep", "cosine", "one_cycle"}));
+  EXPECT_EQ(keys[2].words, (std::vector<std::string>{"f32", "bf16"}));
+  EXPECT_EQ(keys[3].words, (std::vector<std::string>{"auto", "direct", "winograd"}));
+  EXPECT_EQ(keys[4].words, (std::vector<std::string>{"stop", "skip_batch"}));
+  EXPECT_EQ(keys[5].words, (std::vector<std::string>{"auto", "true", "false"}));
+  EXPECT_EQ(keys[6].words, (std::vector<std::string>{"pytorch_default", "torchvision"}));
+  for (const Key& k : keys) {
+    const std::string path = k.section + "." + k.key;
+    const ConfigField* field = find_field(path);
+    ASSERT_NE(field, nullptr) << path;
+    EXPECT_EQ(field->choices(), k.words) << path;
+    std::vector<int> values;
+    for (const std::string& word : k.words) {
+      // nesterov and warm-up are off by default, so every optimizer and schedule loads on its own;
+      // multistep needs a milestone.
+      const std::string extra = word == "multistep" ? ", milestones: [1]" : "";
+      const ExperimentConfig c =
+          load_config_text(k.section + ": {" + k.key + ": " + word + extra + "}\n", "x.yaml");
+      EXPECT_EQ(field->write(c), word) << path;
+      values.push_back(k.value(c));
+    }
+    // Distinct words name distinct values.
+    std::sort(values.begin(), values.end());
+    EXPECT_EQ(std::adjacent_find(values.begin(), values.end()), values.end()) << path;
+  }
 }
 
 TEST(ConfigValidateAgainst, ChecksCropCutoutAndNormalisationAgainstTheImages) {
@@ -454,20 +514,28 @@ TEST(ConfigValidateAgainst, ChecksCropCutoutAndNormalisationAgainstTheImages) {
 // train.recompute: auto recomputes for f32 and keeps the tensors for bf16; true and false are kept as
 // written whatever the dtype.
 TEST(ConfigRecompute, AutoFollowsTheDtypeAndAnExplicitSettingWins) {
-  const auto enabled = [](const std::string& recompute, const std::string& dtype) {
+  const auto enabled = [](Recompute recompute, DType dtype) {
     TrainConfig train;
     train.recompute = recompute;
     train.dtype = dtype;
     return recompute_enabled(train);
   };
-  EXPECT_TRUE(enabled("auto", "f32"));
-  EXPECT_FALSE(enabled("auto", "bf16"));
-  EXPECT_TRUE(enabled("true", "bf16"));
-  EXPECT_FALSE(enabled("false", "f32"));
-  // Every spelling a flag accepts, kept in one canonical form.
-  for (const auto& [written, kept] : std::vector<std::pair<std::string, std::string>>{
-           {"false", "false"}, {"no", "false"}, {"Off", "false"}, {"true", "true"}, {"yes", "true"}, {"AUTO", "auto"}})
-    EXPECT_EQ(load_config_text("train: {recompute: " + written + "}\n", "x.yaml").train.recompute, kept) << written;
+  EXPECT_TRUE(enabled(Recompute::automatic, DType::f32));
+  EXPECT_FALSE(enabled(Recompute::automatic, DType::bf16));
+  EXPECT_TRUE(enabled(Recompute::on, DType::bf16));
+  EXPECT_FALSE(enabled(Recompute::off, DType::f32));
+  // Every spelling a flag accepts, kept as one value and written in one canonical form.
+  for (const auto& [written, kept, canonical] : std::vector<std::tuple<std::string, Recompute, std::string>>{
+           {"false", Recompute::off, "false"},
+           {"no", Recompute::off, "false"},
+           {"Off", Recompute::off, "false"},
+           {"true", Recompute::on, "true"},
+           {"yes", Recompute::on, "true"},
+           {"AUTO", Recompute::automatic, "auto"}}) {
+    const ExperimentConfig c = load_config_text("train: {recompute: " + written + "}\n", "x.yaml");
+    EXPECT_EQ(c.train.recompute, kept) << written;
+    EXPECT_NE(to_yaml(c).find("recompute: " + canonical + "\n"), std::string::npos) << written;
+  }
   try {
     load_config_text("train: {recompute: sometimes}\n", "x.yaml");
     FAIL() << "recompute: sometimes was accepted";
@@ -521,12 +589,12 @@ TEST_F(ConfigFiles, InitFromPathIsFreeToMoveWhileItsDigestIsMath) {
 // the key existed trained with torchvision's init, and load_run_config must say so (keys_added_later).
 TEST_F(ConfigFiles, ModelInitDefaultsToPyTorchsAndOlderRunDirectoriesReadAsTorchvision) {
   const std::string old_run = write("old.yaml", "name: old\nmodel: {name: vgg16, activation: relu}\n");
-  EXPECT_EQ(load_config(old_run).model.init, "pytorch_default");
-  EXPECT_EQ(load_run_config(old_run).model.init, "torchvision");
+  EXPECT_EQ(load_config(old_run).model.init, sugar::nn::init::ConvInit::pytorch_default);
+  EXPECT_EQ(load_run_config(old_run).model.init, sugar::nn::init::ConvInit::torchvision);
   // A run directory that names its init keeps it, and an override wins over the legacy value.
   const std::string new_run = write("new.yaml", "name: new\nmodel: {name: vgg16, init: pytorch_default}\n");
-  EXPECT_EQ(load_run_config(new_run).model.init, "pytorch_default");
-  EXPECT_EQ(load_run_config(old_run, {"model.init=pytorch_default"}).model.init, "pytorch_default");
+  EXPECT_EQ(load_run_config(new_run).model.init, sugar::nn::init::ConvInit::pytorch_default);
+  EXPECT_EQ(load_run_config(old_run, {"model.init=pytorch_default"}).model.init, sugar::nn::init::ConvInit::pytorch_default);
   // What to_yaml writes names the key, so a run directory written from now on reads back as it ran.
   const ExperimentConfig legacy = load_run_config(old_run);
   EXPECT_EQ(load_run_config(write("again.yaml", to_yaml(legacy))), legacy);

@@ -11,6 +11,8 @@
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/config/config_yaml.hpp"
+#include "sugar/models/registry.hpp"
+#include "sugar/nn/flatten.hpp"
 #include "sugar/error.hpp"
 
 using namespace sugar;
@@ -32,10 +34,10 @@ class ConfigErrors : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // The one-line usage error that loading `text` from x.yaml throws.
-  std::string error(const std::string& text, const ConfigVocabulary& vocabulary = {}) {
+  std::string error(const std::string& text) {
     std::ofstream(file_, std::ios::binary) << text;
     try {
-      load_config(file_, {}, vocabulary);
+      load_config(file_);
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::usage);
       EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
@@ -209,12 +211,17 @@ TEST_F(ConfigErrors, UnknownNamesSuggestTheNearest) {
             at("1:20: train.conv_algo: unknown convolution algorithm 'wino'; did you mean winograd? (known: auto, direct, winograd)"));
   EXPECT_EQ(error("train: {on_nonfinite: skip}\n"),
             at("1:23: train.on_nonfinite: unknown policy 'skip'; did you mean skip_batch? (known: stop, skip_batch)"));
-  // The model vocabulary comes from the caller, not from a list inside the config module.
-  ConfigVocabulary mine;
-  mine.models = {"mlp", "resnet18"};
-  EXPECT_EQ(error("model: {name: vgg16}\n", mine), at("1:15: model.name: unknown model 'vgg16' (known: mlp, resnet18)"));
-  std::ofstream(file_) << "model: {name: mlp}\n";
-  EXPECT_EQ(load_config(file_, {}, mine).model.name, "mlp");
+  // The model names are the model registry's: one a program registers is a valid model.name at once.
+  static const bool registered = [] {
+    models::register_model("config_test_mlp", [](const models::ModelOptions&) { return std::make_shared<nn::Flatten>(); });
+    return true;
+  }();
+  ASSERT_TRUE(registered);
+  EXPECT_EQ(error("model: {name: config_test_mpl}\n"),
+            at("1:15: model.name: unknown model 'config_test_mpl'; did you mean config_test_mlp? (known: resnet18, "
+               "resnet34, vgg11, vgg13, vgg16, vgg19, config_test_mlp)"));
+  std::ofstream(file_) << "model: {name: config_test_mlp}\n";
+  EXPECT_EQ(load_config(file_).model.name, "config_test_mlp");
 }
 
 TEST_F(ConfigErrors, BadActivationSpecsCarryTheParserMessage) {

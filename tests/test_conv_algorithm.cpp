@@ -675,7 +675,7 @@ TEST(ConvAlgorithm, RunJsonListsEachLayersChoiceAndTheImplementations) {
   autograd::clear_tape();
   const std::string path = temp_path("run.json");
   io::write_file_atomic(path, R"({"model": {"name": "two convs"}})");
-  train::record_layer_implementations(path, *model, "auto");
+  train::record_layer_implementations(path, *model, ops::ConvAlgoPolicy::automatic);
   const nlohmann::json info = nlohmann::json::parse(io::read_file(path));
   std::filesystem::remove(path);
   EXPECT_EQ(info["model"]["name"], "two convs");  // the rest of run.json is kept
@@ -735,10 +735,10 @@ TEST(ConvAlgorithm, ConfigKeyParsesAndReachesEveryConvolutionOfTheModel) {
   EXPECT_THROW(ops::parse_conv_algo_policy("wino"), Error);
 
   const config::ExperimentConfig defaults = config::load_config_text("name: x\n", "x.yaml");
-  EXPECT_EQ(defaults.train.conv_algo, "auto");
+  EXPECT_EQ(defaults.train.conv_algo, sugar::ops::ConvAlgoPolicy::automatic);
   const config::ExperimentConfig c =
       config::load_config_text("name: x\nmodel: {name: resnet18}\ntrain: {conv_algo: winograd}\n", "x.yaml");
-  EXPECT_EQ(c.train.conv_algo, "winograd");
+  EXPECT_EQ(c.train.conv_algo, sugar::ops::ConvAlgoPolicy::winograd);
   data::DataSplits splits;
   splits.num_classes = 10;
   splits.shape = {3, 8, 8};

@@ -120,11 +120,12 @@ TEST(LrSchedule, OneCycleThreePhaseAndLinearAnneal) {
 TEST(LrSchedule, BuildScheduleRefusesStepCountsBeyondInt64) {
   sugar::config::ExperimentConfig c = sugar::config::load_config_text("train: {epochs: 1000000}\n", "x.yaml");
   const int64_t huge_epoch = int64_t{1} << 44;  // 10^6 epochs x 2^44 steps > 2^63
-  for (const char* schedule : {"cosine", "one_cycle", "constant"}) {
+  using sugar::optim::ScheduleKind;
+  for (const ScheduleKind schedule : {ScheduleKind::cosine, ScheduleKind::one_cycle, ScheduleKind::constant}) {
     c.schedule.name = schedule;
     try {
       sugar::train::build_schedule(c, huge_epoch);
-      ADD_FAILURE() << schedule << ": no error";
+      ADD_FAILURE() << sugar::name_of(schedule) << ": no error";
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), sugar::ErrorKind::usage);
       EXPECT_EQ(std::string(e.what()),
@@ -133,10 +134,10 @@ TEST(LrSchedule, BuildScheduleRefusesStepCountsBeyondInt64) {
     }
   }
   // Just below the limit: 10^6 x 2^43 = 8.8e18 < 2^63 builds.
-  c.schedule.name = "cosine";
+  c.schedule.name = sugar::optim::ScheduleKind::cosine;
   EXPECT_NO_THROW(sugar::train::build_schedule(c, int64_t{1} << 43));
   // A one-cycle with an empty phase is the config's fault: exit 2, not 1.
-  c.schedule.name = "one_cycle";
+  c.schedule.name = sugar::optim::ScheduleKind::one_cycle;
   c.train.epochs = 1;
   try {
     sugar::train::build_schedule(c, 3);

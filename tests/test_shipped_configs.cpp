@@ -54,7 +54,7 @@ TEST(ShippedConfigs, TheExpectedFilesAreShipped) {
 
 TEST(ShippedConfigs, PaperGridIsTheSeventeenActivationsTimesFiveSeeds) {
   const config::ExperimentConfig c = config::load_config((kConfigs / "paper/vgg16-cifar100.yaml").string());
-  EXPECT_EQ(c.optim.name, "sgd");
+  EXPECT_EQ(c.optim.name, sugar::optim::OptimizerKind::sgd);
   EXPECT_EQ(c.optim.lr, 1e-3);
   EXPECT_EQ(c.train.batch_size, 128);
   EXPECT_EQ(c.train.epochs, 100);

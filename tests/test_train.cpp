@@ -150,7 +150,7 @@ TEST(Builders, EpochScheduleFieldsAreConvertedToIterations) {
   c.optim.lr = 0.1;
   c.train.epochs = 4;
   const int64_t ipe = 10;  // iterations per epoch
-  c.schedule.name = "cosine";
+  c.schedule.name = sugar::optim::ScheduleKind::cosine;
   c.schedule.warmup_epochs = 1;
   optim::LrSchedule cosine = train::build_schedule(c, ipe);
   // Warm-up over 10 iterations from lr/3, then a cosine over the remaining 30: the middle is lr/2.
@@ -159,21 +159,21 @@ TEST(Builders, EpochScheduleFieldsAreConvertedToIterations) {
   EXPECT_NEAR(cosine.lr(25), 0.05, 1e-12);
   EXPECT_NEAR(cosine.lr(40), 0.0, 1e-12);
 
-  c.schedule.name = "step";
+  c.schedule.name = sugar::optim::ScheduleKind::step;
   c.schedule.step_size = 2;
   c.schedule.gamma = 0.5;
   optim::LrSchedule step = train::build_schedule(c, ipe);
   EXPECT_DOUBLE_EQ(step.lr(19), 0.1);
   EXPECT_DOUBLE_EQ(step.lr(20), 0.05);
 
-  c.schedule.name = "multistep";
+  c.schedule.name = sugar::optim::ScheduleKind::multistep;
   c.schedule.milestones = {1, 3};
   optim::LrSchedule multistep = train::build_schedule(c, ipe);
   EXPECT_DOUBLE_EQ(multistep.lr(9), 0.1);
   EXPECT_DOUBLE_EQ(multistep.lr(10), 0.05);
   EXPECT_DOUBLE_EQ(multistep.lr(30), 0.025);
 
-  c.schedule.name = "one_cycle";
+  c.schedule.name = sugar::optim::ScheduleKind::one_cycle;
   optim::LrSchedule cycle = train::build_schedule(c, ipe);
   EXPECT_NEAR(cycle.lr(0), 0.1 / 25.0, 1e-12);
   EXPECT_NEAR(cycle.lr(11), 0.1, 1e-12);  // PyTorch's peak: step pct_start * total_steps - 1 = 0.3 * 40 - 1
@@ -219,7 +219,7 @@ TEST(Resume, MathChangesAreRefusedNamingTheKeys) {
 // under today's default (pytorch_default) is a change of the math, under torchvision it is not.
 TEST(Resume, ACheckpointFromBeforeModelInitExistedCountsAsTorchvision) {
   config::ExperimentConfig config = config::load_config_text("name: x\n", "x.yaml");
-  config.model.init = "torchvision";
+  config.model.init = sugar::nn::init::ConvInit::torchvision;
   nlohmann::json recorded;
   for (const auto& [key, value] : config::math_values(config))
     if (key != "model.init") recorded[key] = value;  // what an older Sugar recorded
@@ -228,7 +228,7 @@ TEST(Resume, ACheckpointFromBeforeModelInitExistedCountsAsTorchvision) {
   ASSERT_TRUE(values.has_value());
   EXPECT_EQ(values->at("model.init"), "torchvision");
   EXPECT_TRUE(train::config_differences(metadata, config, "old.safetensors", {}).empty());
-  config.model.init = "pytorch_default";
+  config.model.init = sugar::nn::init::ConvInit::pytorch_default;
   const auto differences = train::config_differences(metadata, config, "old.safetensors", {});
   ASSERT_EQ(differences.size(), 1u);
   EXPECT_EQ(differences[0].key, "model.init");

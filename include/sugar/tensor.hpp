@@ -18,6 +18,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "sugar/name_table.hpp"
+
 namespace sugar {
 
 using Shape = dnnl::memory::dims;  // std::vector<int64_t>
@@ -25,6 +27,8 @@ using dnnl::memory;
 
 enum class DType { f32, bf16 };
 
+// "f32", "bf16" (train.dtype's words; sugar/name_table.hpp).
+const NameTable<DType>& names_of(DType);
 const char* dtype_name(DType dtype);
 memory::data_type to_dnnl(DType dtype);
 DType from_dnnl(memory::data_type dt);

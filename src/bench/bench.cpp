@@ -211,7 +211,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   BenchResult result;
   result.options = options;
   // Unset: what train.recompute: auto does for this dtype.
-  result.options.recompute = options.recompute.value_or(config::recompute_enabled("auto", dtype_name(options.dtype)));
+  result.options.recompute = options.recompute.value_or(config::recompute_enabled(config::Recompute::automatic, options.dtype));
   result.threads = num_threads();
   result.parameters = nn::count_parameters(*model);
 

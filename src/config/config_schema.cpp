@@ -14,6 +14,7 @@
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/sha256.hpp"
+#include "sugar/models/registry.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/printable.hpp"
 #include "sugar/text.hpp"
@@ -99,7 +100,7 @@ template <class Access>
 ConfigField number(std::string path, Access access, Range<double> range) {
   using T = FieldType<Access>;
   ConfigField field = make_field(path, FieldKind::number, range.metadata());
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
     const double value = read_number(s, path, number_expected(range));
     check_range(value, range, s, path);
     access(c) = static_cast<T>(value);
@@ -119,7 +120,7 @@ ConfigField integer(std::string path, Access access, int64_t low, int64_t high) 
     throw std::logic_error("config key " + path + ": bound beyond its type");
   const Range<int64_t> range = Range<int64_t>::closed(low, high);
   ConfigField field = make_field(path, FieldKind::integer, range.metadata());
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
     const int64_t value = read_integer(s, path, whole_expected(range));
     check_range(value, range, s, path);
     access(c) = static_cast<T>(value);
@@ -131,47 +132,64 @@ ConfigField integer(std::string path, Access access, int64_t low, int64_t high) 
 template <class Access>
 ConfigField flag(std::string path, Access access) {
   ConfigField field = make_field(path, FieldKind::flag);
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) { access(c) = read_bool(s, path); };
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) { access(c) = read_bool(s, path); };
   field.write = [=](const ExperimentConfig& c) { return std::string(access(c) ? "true" : "false"); };
   return field;
 }
 
-// A flag that may also be left to Sugar: read_bool's spellings or auto, kept as "true", "false" or "auto".
+// A flag that may also be left to Sugar (Recompute): read_bool's spellings or auto.
 template <class Access>
 ConfigField flag_or_auto(std::string path, Access access) {
   ConfigField field = make_field(path, FieldKind::choice);
-  field.choices = [](const ConfigVocabulary&) { return std::vector<std::string>{"auto", "true", "false"}; };
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
-    access(c) = read_bool_or_auto(s, path);
+  field.choices = []() { return names_of(Recompute{}).names(); };
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
+    access(c) = *find_named<Recompute>(read_bool_or_auto(s, path));
   };
-  field.write = [=](const ExperimentConfig& c) { return access(c); };
+  field.write = [=](const ExperimentConfig& c) { return name_of(access(c)); };
   return field;
 }
 
-// A name from a fixed vocabulary; `noun` says what kind of name it is in "unknown optimizer 'x'".
+[[noreturn]] void unknown_name(const ValueSource& s, const std::string& path, const std::string& noun,
+                               const std::string& name, const std::vector<std::string>& known) {
+  // A name longer than every known one by far is no misspelling (and edit distance is quadratic).
+  const std::string suggestion = name.size() > 64 ? "" : text::did_you_mean(name, known);
+  const std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+  config_error(s.where, message_path(s, path),
+               "unknown " + noun + " '" + shown + "'" + suggestion + " (known: " + text::join(known) + ")");
+}
+
+// A name from an open vocabulary (models, datasets: programs can register more), kept as text;
+// `noun` says what kind of name it is in "unknown model 'x'".
 template <class Access>
 ConfigField choice(std::string path, std::string noun, Access access,
-                   std::function<std::vector<std::string>(const ConfigVocabulary&)> names) {
+                   std::function<std::vector<std::string>()> names) {
   ConfigField field = make_field(path, FieldKind::choice);
   field.choices = names;
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary& vocabulary) {
-    const std::vector<std::string> known = names(vocabulary);
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
+    const std::vector<std::string> known = names();
     const std::string name = read_text(s, path);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      // A name longer than every known one by far is no misspelling (and edit distance is quadratic).
-      const std::string suggestion = name.size() > 64 ? "" : text::did_you_mean(name, known);
-      const std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
-      config_error(s.where, message_path(s, path),
-                   "unknown " + noun + " '" + shown + "'" + suggestion + " (known: " + text::join(known) + ")");
-    }
+    if (std::find(known.begin(), known.end(), name) == known.end()) unknown_name(s, path, noun, name, known);
     access(c) = name;
   };
   field.write = [=](const ExperimentConfig& c) { return write_text(access(c)); };
   return field;
 }
 
-std::function<std::vector<std::string>(const ConfigVocabulary&)> fixed(std::vector<std::string> names) {
-  return [names = std::move(names)](const ConfigVocabulary&) { return names; };
+// A value of a closed vocabulary, an enum whose words its owner's NameTable gives
+// (sugar/name_table.hpp); `noun` as for choice.
+template <class Access>
+ConfigField named(std::string path, std::string noun, Access access) {
+  using E = FieldType<Access>;
+  ConfigField field = make_field(path, FieldKind::choice);
+  field.choices = []() { return names_of(E{}).names(); };
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
+    const std::string name = read_text(s, path);
+    const std::optional<E> value = find_named<E>(name);
+    if (!value) unknown_name(s, path, noun, name, names_of(E{}).names());
+    access(c) = *value;
+  };
+  field.write = [=](const ExperimentConfig& c) { return write_text(name_of(access(c))); };
+  return field;
 }
 
 bool has_control_byte(const std::string& text) {
@@ -186,7 +204,7 @@ ConfigField text(std::string path, Access access, size_t max_length,
                  std::function<std::string(const std::string&)> problem = {}) {
   ConfigField field = make_field(path, FieldKind::text);
   field.max_length = max_length;
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
     std::string value = read_text(s, path);
     if (value.size() > max_length)
       config_error(s.where, message_path(s, path),
@@ -216,7 +234,7 @@ ConfigField number_list(std::string path, Access access, Range<double> item_rang
   using T = typename FieldType<Access>::value_type;
   ConfigField field = make_field(path, FieldKind::number_list, item_range.metadata());
   field.max_length = exact_count ? exact_count : max_items;
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
     const std::vector<ValueSource> items = read_list(s, path, "a list of numbers");
     if (exact_count && items.size() != exact_count)
       config_error(s.where, message_path(s, path),
@@ -247,7 +265,7 @@ ConfigField milestones_field(int64_t max_epoch, size_t max_items) {
   const Range<int64_t> range = Range<int64_t>::closed(1, max_epoch);
   ConfigField field = make_field(path, FieldKind::integer_list, range.metadata());
   field.max_length = max_items;
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
     const std::vector<ValueSource> items = read_list(s, path, "a list of epochs");
     check_item_count(s, path, items.size(), max_items, "epochs");
     std::vector<int64_t> values;
@@ -275,7 +293,7 @@ ConfigField activation_field(size_t max_length) {
   const std::string path = "model.activation";
   ConfigField field = make_field(path, FieldKind::text);
   field.max_length = max_length;
-  field.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+  field.read = [=](ExperimentConfig& c, const ValueSource& s) {
     const std::string spec = read_text(s, path);
     if (spec.empty()) config_error(s.where, message_path(s, path), "expected an activation spec such as relu or \"sugar(surrogate=bsilu)\", got nothing");
     if (spec.size() > max_length)
@@ -342,15 +360,21 @@ constexpr size_t kMaxSpecBytes = 1024;
 // Multistep milestones: one per epoch at most would be absurd already.
 constexpr size_t kMaxMilestones = 1000;
 
+// A key that does not change what a run computes (ConfigField::changes_math).
+ConfigField not_math(ConfigField field) {
+  field.changes_math = false;
+  return field;
+}
+
 std::vector<ConfigField> build_fields() {
   using R = Range<double>;
   std::vector<ConfigField> f;
-  f.push_back(text("name", [](auto& c) -> auto& { return c.name; }, kMaxNameBytes, run_name_problem));
+  f.push_back(not_math(text("name", [](auto& c) -> auto& { return c.name; }, kMaxNameBytes, run_name_problem)));
   {
     // Any 64-bit seed: seeds only feed the counter-based random streams (unsigned, no overflow).
     const Range<uint64_t> range = Range<uint64_t>::closed(0, std::numeric_limits<uint64_t>::max());
     ConfigField seed = make_field("seed", FieldKind::integer, range.metadata());
-    seed.read = [range](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    seed.read = [range](ExperimentConfig& c, const ValueSource& s) {
       c.seed = read_unsigned(s, "seed", "a whole number " + range.describe());
     };
     seed.write = [](const ExperimentConfig& c) { return std::to_string(c.seed); };
@@ -358,12 +382,13 @@ std::vector<ConfigField> build_fields() {
   }
 
   f.push_back(choice("model.name", "model", [](auto& c) -> auto& { return c.model.name; },
-                     [](const ConfigVocabulary& v) { return v.models; }));
+                     [] { return models::model_names(); }));
   f.push_back(activation_field(kMaxSpecBytes));
   f.push_back(flag("model.batch_norm", [](auto& c) -> auto& { return c.model.batch_norm; }));
-  f.push_back(choice("model.init", "initialisation", [](auto& c) -> auto& { return c.model.init; },
-                     fixed(nn::init::conv_init_names())));
-  f.push_back(text("model.init_from", [](auto& c) -> auto& { return c.model.init_from; }, kMaxPathBytes, path_problem));
+  f.push_back(named("model.init", "initialisation", [](auto& c) -> auto& { return c.model.init; }));
+  // Where the initial weights were; what they were is model.init_from_sha256, a math key.
+  f.push_back(
+      not_math(text("model.init_from", [](auto& c) -> auto& { return c.model.init_from; }, kMaxPathBytes, path_problem)));
   f.push_back(text("model.init_from_sha256", [](auto& c) -> auto& { return c.model.init_from_sha256; }, 64,
                    [](const std::string& digest) -> std::string {
                      if (digest.empty() || io::is_sha256_hex(digest)) return "";
@@ -372,8 +397,8 @@ std::vector<ConfigField> build_fields() {
                    }));
 
   f.push_back(choice("data.name", "dataset", [](auto& c) -> auto& { return c.data.name; },
-                     [](const ConfigVocabulary&) { return data::dataset_names(); }));
-  f.push_back(text("data.root", [](auto& c) -> auto& { return c.data.root; }, kMaxPathBytes, path_problem));
+                     []() { return data::dataset_names(); }));
+  f.push_back(not_math(text("data.root", [](auto& c) -> auto& { return c.data.root; }, kMaxPathBytes, path_problem)));
   f.push_back(integer("data.pad_to", [](auto& c) -> auto& { return c.data.pad_to; }, 0, kMaxPadTo));
   f.push_back(flag("data.coarse_labels", [](auto& c) -> auto& { return c.data.coarse_labels; }));
   f.push_back(integer("data.image_size", [](auto& c) -> auto& { return c.data.image_size; }, 1, kMaxImageSize));
@@ -383,7 +408,7 @@ std::vector<ConfigField> build_fields() {
     const std::string path = "data.val_split";
     const R range = R::closed(0, static_cast<double>(kMaxSamples));
     ConfigField val_split = make_field(path, FieldKind::number, range.metadata());
-    val_split.read = [=](ExperimentConfig& c, const ValueSource& s, const ConfigVocabulary&) {
+    val_split.read = [=](ExperimentConfig& c, const ValueSource& s) {
       const double value = read_number(s, path, number_expected(range));
       check_range(value, range, s, path);
       if (value >= 1 && value != std::floor(value))
@@ -406,7 +431,7 @@ std::vector<ConfigField> build_fields() {
                      R::closed(0, 1)));
   f.push_back(integer("data.augment.cutout", [](auto& c) -> auto& { return c.data.augment.cutout; }, 0, kMaxImageSize));
 
-  f.push_back(choice("optim.name", "optimizer", [](auto& c) -> auto& { return c.optim.name; }, fixed({"sgd", "adam", "adamw"})));
+  f.push_back(named("optim.name", "optimizer", [](auto& c) -> auto& { return c.optim.name; }));
   f.push_back(number("optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, R::open_closed(0, kMaxRate)));
   f.push_back(number("optim.momentum", [](auto& c) -> auto& { return c.optim.momentum; }, R::half_open(0, 1)));
   f.push_back(number("optim.dampening", [](auto& c) -> auto& { return c.optim.dampening; }, R::closed(0, 1)));
@@ -416,8 +441,7 @@ std::vector<ConfigField> build_fields() {
                           "[beta1, beta2]"));
   f.push_back(number("optim.eps", [](auto& c) -> auto& { return c.optim.eps; }, R::closed(0, 1)));
 
-  f.push_back(choice("schedule.name", "schedule", [](auto& c) -> auto& { return c.schedule.name; },
-                     fixed({"constant", "step", "multistep", "cosine", "one_cycle"})));
+  f.push_back(named("schedule.name", "schedule", [](auto& c) -> auto& { return c.schedule.name; }));
   // Fewer than train.epochs (checked with it).
   f.push_back(integer("schedule.warmup_epochs", [](auto& c) -> auto& { return c.schedule.warmup_epochs; }, 0, kMaxEpochs - 1));
   f.push_back(integer("schedule.step_size", [](auto& c) -> auto& { return c.schedule.step_size; }, 1, kMaxEpochs));
@@ -435,21 +459,21 @@ std::vector<ConfigField> build_fields() {
 
   f.push_back(integer("train.epochs", [](auto& c) -> auto& { return c.train.epochs; }, 1, kMaxEpochs));
   f.push_back(integer("train.batch_size", [](auto& c) -> auto& { return c.train.batch_size; }, 1, kMaxBatch));
-  f.push_back(integer("train.eval_batch_size", [](auto& c) -> auto& { return c.train.eval_batch_size; }, 1, kMaxBatch));
-  f.push_back(integer("train.threads", [](auto& c) -> auto& { return c.train.threads; }, 0, kMaxThreads));
-  f.push_back(choice("train.dtype", "dtype", [](auto& c) -> auto& { return c.train.dtype; }, fixed({"f32", "bf16"})));
+  f.push_back(
+      not_math(integer("train.eval_batch_size", [](auto& c) -> auto& { return c.train.eval_batch_size; }, 1, kMaxBatch)));
+  f.push_back(not_math(integer("train.threads", [](auto& c) -> auto& { return c.train.threads; }, 0, kMaxThreads)));
+  f.push_back(named("train.dtype", "dtype", [](auto& c) -> auto& { return c.train.dtype; }));
   f.push_back(number("train.label_smoothing", [](auto& c) -> auto& { return c.train.label_smoothing; }, R::half_open(0, 1)));
-  f.push_back(choice("train.conv_algo", "convolution algorithm", [](auto& c) -> auto& { return c.train.conv_algo; },
-                     fixed({"auto", "direct", "winograd"})));
+  f.push_back(
+      not_math(named("train.conv_algo", "convolution algorithm", [](auto& c) -> auto& { return c.train.conv_algo; })));
   // Steps between checkpoints: a run has at most kMaxEpochs x (its batches) steps; 10^9 is "never".
-  f.push_back(integer("train.checkpoint_every_steps", [](auto& c) -> auto& { return c.train.checkpoint_every_steps; },
-                      0, kMaxSamples));
-  f.push_back(choice("train.on_nonfinite", "policy", [](auto& c) -> auto& { return c.train.on_nonfinite; },
-                     fixed({"stop", "skip_batch"})));
+  f.push_back(not_math(integer("train.checkpoint_every_steps",
+                               [](auto& c) -> auto& { return c.train.checkpoint_every_steps; }, 0, kMaxSamples)));
+  f.push_back(named("train.on_nonfinite", "policy", [](auto& c) -> auto& { return c.train.on_nonfinite; }));
   f.push_back(flag("train.sync_bn", [](auto& c) -> auto& { return c.train.sync_bn; }));
-  f.push_back(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, 1, kMaxEpochs));
-  f.push_back(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; }));
-  f.push_back(flag_or_auto("train.recompute", [](auto& c) -> auto& { return c.train.recompute; }));
+  f.push_back(not_math(integer("train.eval_every", [](auto& c) -> auto& { return c.train.eval_every; }, 1, kMaxEpochs)));
+  f.push_back(not_math(flag("train.neuron_stats", [](auto& c) -> auto& { return c.train.neuron_stats; })));
+  f.push_back(not_math(flag_or_auto("train.recompute", [](auto& c) -> auto& { return c.train.recompute; })));
   return f;
 }
 
@@ -491,7 +515,7 @@ bool FieldRange::contains(double value) const {
   return true;
 }
 
-std::string allowed_values(const ConfigField& field, const ConfigVocabulary& vocabulary) {
+std::string allowed_values(const ConfigField& field) {
   const std::string items = field.max_length ? "at most " + std::to_string(field.max_length) + " " : "";
   switch (field.kind) {
     case FieldKind::integer: return "a whole number " + field.range.text;
@@ -499,7 +523,7 @@ std::string allowed_values(const ConfigField& field, const ConfigVocabulary& voc
     case FieldKind::integer_list: return "a list of " + items + "whole numbers " + field.range.text;
     case FieldKind::number_list: return "a list of " + items + "numbers " + field.range.text;
     case FieldKind::text: return "text of at most " + std::to_string(field.max_length) + " bytes";
-    case FieldKind::choice: return "one of " + text::join(field.choices(vocabulary));
+    case FieldKind::choice: return "one of " + text::join(field.choices());
     case FieldKind::flag: return "true or false";
   }
   return "";
@@ -535,11 +559,6 @@ std::vector<std::string> section_children(std::string_view section) {
   }
   if (section.empty()) children.push_back("sweep");
   return children;
-}
-
-const std::vector<std::string>& default_model_names() {
-  static const std::vector<std::string> names{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"};
-  return names;
 }
 
 const std::vector<std::string>& config_key_paths() {

@@ -26,39 +26,21 @@ const std::vector<KeyAddedLater>& keys_added_later() {
 }
 
 const std::vector<std::string>& non_math_keys() {
-  static const std::vector<std::string> keys{"name",
-                                             "data.root",
-                                             "train.threads",
-                                             "train.eval_batch_size",
-                                             "train.eval_every",
-                                             "train.checkpoint_every_steps",
-                                             "train.conv_algo",
-                                             "train.neuron_stats",
-                                             "train.recompute",
-                                             // Where the initial weights were; what they were is
-                                             // model.init_from_sha256, a math key.
-                                             "model.init_from",
-                                             "sweep"};
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> paths;
+    for (const ConfigField& field : config_fields())
+      if (!field.changes_math) paths.push_back(field.path);
+    paths.push_back("sweep");
+    return paths;
+  }();
   return keys;
 }
 
 std::vector<std::pair<std::string, std::string>> math_values(const ExperimentConfig& config) {
-  const std::vector<std::string>& free_keys = non_math_keys();
   std::vector<std::pair<std::string, std::string>> values;
   for (const ConfigField& field : config_fields())
-    if (std::find(free_keys.begin(), free_keys.end(), field.path) == free_keys.end())
-      values.emplace_back(field.path, field.write(config));
+    if (field.changes_math) values.emplace_back(field.path, field.write(config));
   return values;
-}
-
-std::optional<data::ImageShape> expected_image_shape(const data::DataOptions& options) {
-  if (options.name == "cifar10" || options.name == "cifar100") return data::ImageShape{3, 32, 32};
-  if (options.name == "mnist" || options.name == "fashion_mnist") {
-    const int side = options.pad_to > 0 ? options.pad_to : 28;
-    return data::ImageShape{1, side, side};
-  }
-  if (options.name == "image_folder") return data::ImageShape{3, options.image_size, options.image_size};
-  return std::nullopt;
 }
 
 std::optional<KeyProblem> image_shape_problem(const ExperimentConfig& config, const data::ImageShape& shape,
@@ -89,8 +71,19 @@ void validate_against(const ExperimentConfig& config, const data::ImageShape& sh
     throw Error(problem->key + ": " + problem->what, ErrorKind::usage);
 }
 
-bool recompute_enabled(const std::string& recompute, const std::string& dtype) {
-  return recompute == "auto" ? dtype == "f32" : recompute == "true";
+const NameTable<NonfinitePolicy>& names_of(NonfinitePolicy) {
+  static const NameTable<NonfinitePolicy> table{{NonfinitePolicy::stop, "stop"},
+                                                {NonfinitePolicy::skip_batch, "skip_batch"}};
+  return table;
+}
+
+const NameTable<Recompute>& names_of(Recompute) {
+  static const NameTable<Recompute> table{{Recompute::automatic, "auto"}, {Recompute::on, "true"}, {Recompute::off, "false"}};
+  return table;
+}
+
+bool recompute_enabled(Recompute recompute, DType dtype) {
+  return recompute == Recompute::automatic ? dtype == DType::f32 : recompute == Recompute::on;
 }
 
 }  // namespace sugar::config

@@ -218,7 +218,7 @@ Collected collect_text(std::string_view text, const std::string& file) {
 }
 
 // A sweep axis, each value checked by the field it will set.
-SweepAxis read_sweep_axis(const SweepEntry& entry, const ConfigVocabulary& vocabulary) {
+SweepAxis read_sweep_axis(const SweepEntry& entry) {
   const std::string label = "sweep." + entry.key;
   const ConfigField* field = find_field(entry.key);
   if (!field) {
@@ -237,7 +237,7 @@ SweepAxis read_sweep_axis(const SweepEntry& entry, const ConfigVocabulary& vocab
     const YAML::Node item = list.node[i];
     const ValueSource source{item, item_where(list, item), list.file, label + "[" + std::to_string(i) + "]"};
     if (!item.IsScalar()) config_error(source.where, source.label, "expected a single value, got " + describe(item));
-    field->read(scratch, source, vocabulary);
+    field->read(scratch, source);
     const std::string value = field->write(scratch);
     for (size_t j = 0; j < canonical.size(); ++j)
       if (canonical[j] == value)
@@ -258,7 +258,7 @@ std::string trim(std::string_view text) {
 
 // Applies "key.path=value" overrides to what the file said. The same key given twice must say the
 // same thing (compared after reading, so 0.1 and 0.10 agree).
-void apply_overrides(const std::vector<std::string>& overrides, const ConfigVocabulary& vocabulary, Collected& out) {
+void apply_overrides(const std::vector<std::string>& overrides, Collected& out) {
   std::map<std::string, std::pair<std::string, std::string>> given;  // key -> (canonical value, override)
   for (const std::string& text : overrides) {
     const std::string where = "--set " + text;
@@ -284,11 +284,11 @@ void apply_overrides(const std::vector<std::string>& overrides, const ConfigVoca
     const bool is_sweep = path.rfind("sweep.", 0) == 0;
     if (is_sweep) {
       SweepEntry entry{path.substr(6), {YAML::Node(), where, "", ""}, source};
-      canonical = text::join(read_sweep_axis(entry, vocabulary).values, "\n");
+      canonical = text::join(read_sweep_axis(entry).values, "\n");
       out.set_sweep(std::move(entry));
     } else if (const ConfigField* field = find_field(path)) {
       ExperimentConfig scratch;
-      field->read(scratch, source, vocabulary);
+      field->read(scratch, source);
       canonical = field->write(scratch);
       out.set_value(path, source);
     } else if (path == "sweep") {
@@ -320,7 +320,7 @@ void check_consistency(const ExperimentConfig& c, const Collected& given) {
                  "data.mean has " + std::to_string(c.data.mean.size()) + " values but data.std has " +
                      std::to_string(c.data.std.size()) + "; expected as many of each");
   }
-  if (const auto shape = expected_image_shape(c.data))
+  if (const auto shape = data::expected_image_shape(c.data))
     if (const auto problem = image_shape_problem(c, *shape, " of " + c.data.name))
       config_error(given.where(problem->key), problem->key, problem->what);
 
@@ -333,35 +333,36 @@ void check_consistency(const ExperimentConfig& c, const Collected& given) {
     config_error(given.where("model.batch_norm"), "model.batch_norm",
                  "false is a vgg option; " + c.model.name + " always has batch norm");
 
-  if (c.optim.nesterov && c.optim.name != "sgd")
-    config_error(given.where("optim.nesterov"), "optim.nesterov", "only sgd has Nesterov momentum, but optim.name is " + c.optim.name);
+  if (c.optim.nesterov && c.optim.name != optim::OptimizerKind::sgd)
+    config_error(given.where("optim.nesterov"), "optim.nesterov",
+                 "only sgd has Nesterov momentum, but optim.name is " + name_of(c.optim.name));
   if (c.optim.nesterov && (c.optim.momentum <= 0 || c.optim.dampening != 0))
     config_error(given.where("optim.nesterov"), "optim.nesterov",
                  "needs optim.momentum > 0 and optim.dampening 0 (as PyTorch's SGD), got momentum " +
                      write_number(c.optim.momentum) + " and dampening " + write_number(c.optim.dampening));
 
-  if (c.schedule.warmup_epochs > 0 && c.schedule.name != "cosine")
+  if (c.schedule.warmup_epochs > 0 && c.schedule.name != optim::ScheduleKind::cosine)
     config_error(given.where("schedule.warmup_epochs"), "schedule.warmup_epochs",
-                 "only the cosine schedule has a warm-up, but schedule.name is " + c.schedule.name);
+                 "only the cosine schedule has a warm-up, but schedule.name is " + name_of(c.schedule.name));
   if (c.schedule.warmup_epochs > 0 && c.schedule.warmup_epochs >= c.train.epochs)
     config_error(given.where("schedule.warmup_epochs"), "schedule.warmup_epochs",
                  "must be smaller than train.epochs (" + std::to_string(c.train.epochs) + "), got " +
                      std::to_string(c.schedule.warmup_epochs));
-  if (c.schedule.name == "multistep" && c.schedule.milestones.empty())
+  if (c.schedule.name == optim::ScheduleKind::multistep && c.schedule.milestones.empty())
     config_error(given.where("schedule.milestones"), "schedule.milestones",
                  "the multistep schedule needs at least one milestone epoch, e.g. [100, 150]");
 }
 
-ExperimentConfig resolve(Collected given, const std::vector<std::string>& overrides, const ConfigVocabulary& vocabulary) {
-  apply_overrides(overrides, vocabulary, given);
+ExperimentConfig resolve(Collected given, const std::vector<std::string>& overrides) {
+  apply_overrides(overrides, given);
   ExperimentConfig config;
-  for (const auto& [path, source] : given.values) find_field(path)->read(config, source, vocabulary);
+  for (const auto& [path, source] : given.values) find_field(path)->read(config, source);
   if (!given.find("name")) {
     config.name = std::filesystem::path(given.file).stem().string();
     // A stem that cannot name a run directory is reported against the file.
-    find_field("name")->read(config, {YAML::Node(config.name), given.file, "", ""}, vocabulary);
+    find_field("name")->read(config, {YAML::Node(config.name), given.file, "", ""});
   }
-  for (const SweepEntry& entry : given.sweep) config.sweep.push_back(read_sweep_axis(entry, vocabulary));
+  for (const SweepEntry& entry : given.sweep) config.sweep.push_back(read_sweep_axis(entry));
   check_consistency(config, given);
   return config;
 }
@@ -369,8 +370,8 @@ ExperimentConfig resolve(Collected given, const std::vector<std::string>& overri
 }  // namespace
 
 ExperimentConfig load_config_text(std::string_view text, const std::string& source_name,
-                                  const std::vector<std::string>& overrides, const ConfigVocabulary& vocabulary) {
-  return resolve(collect_text(text, source_name), overrides, vocabulary);
+                                  const std::vector<std::string>& overrides) {
+  return resolve(collect_text(text, source_name), overrides);
 }
 
 std::string read_config_file(const std::string& path) {
@@ -385,17 +386,15 @@ std::string read_config_file(const std::string& path) {
   }
 }
 
-ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides,
-                             const ConfigVocabulary& vocabulary) {
-  return load_config_text(read_config_file(path), path, overrides, vocabulary);
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  return load_config_text(read_config_file(path), path, overrides);
 }
 
-ExperimentConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides,
-                                 const ConfigVocabulary& vocabulary) {
+ExperimentConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   Collected given = collect_text(read_config_file(path), path);
   for (const KeyAddedLater& key : keys_added_later())
     if (!given.find(key.path)) given.set_value(key.path, {YAML::Node(key.value_before), path, "", ""});
-  return resolve(std::move(given), overrides, vocabulary);
+  return resolve(std::move(given), overrides);
 }
 
 }  // namespace sugar::config

@@ -60,18 +60,59 @@ std::pair<std::shared_ptr<const Dataset>, std::shared_ptr<const Dataset>> read_i
 
 }  // namespace
 
+namespace {
+
+// What the registry knows of each dataset before reading it. (The readers: read_split and
+// read_image_folders above; the documented normalisations: normalization.cpp.)
+struct DatasetEntry {
+  std::string name;
+  std::string default_root;
+  ImageShape (*image_shape)(const DataOptions& options);
+};
+
+ImageShape cifar_shape(const DataOptions&) { return {3, 32, 32}; }
+ImageShape mnist_shape(const DataOptions& o) {
+  const int side = o.pad_to > 0 ? o.pad_to : 28;
+  return {1, side, side};
+}
+ImageShape folder_shape(const DataOptions& o) { return {3, o.image_size, o.image_size}; }
+
+const std::vector<DatasetEntry>& dataset_entries() {
+  static const std::vector<DatasetEntry> entries{
+      {"cifar10", "data/cifar-10-batches-bin", cifar_shape},
+      {"cifar100", "data/cifar-100-binary", cifar_shape},
+      {"mnist", "data/mnist", mnist_shape},
+      {"fashion_mnist", "/usr/share/datasets/fashion-mnist", mnist_shape},  // Debian's dataset-fashion-mnist
+      {"image_folder", "data/images", folder_shape},
+  };
+  return entries;
+}
+
+const DatasetEntry* find_dataset(const std::string& name) {
+  for (const DatasetEntry& entry : dataset_entries())
+    if (entry.name == name) return &entry;
+  return nullptr;
+}
+
+}  // namespace
+
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names{"cifar10", "cifar100", "mnist", "fashion_mnist", "image_folder"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const DatasetEntry& entry : dataset_entries()) out.push_back(entry.name);
+    return out;
+  }();
   return names;
 }
 
 std::string default_root(const std::string& name) {
-  if (name == "cifar10") return "data/cifar-10-batches-bin";
-  if (name == "cifar100") return "data/cifar-100-binary";
-  if (name == "mnist") return "data/mnist";
-  if (name == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
-  if (name == "image_folder") return "data/images";
+  if (const DatasetEntry* entry = find_dataset(name)) return entry->default_root;
   throw Error("unknown dataset '" + name + "'", ErrorKind::usage);
+}
+
+std::optional<ImageShape> expected_image_shape(const DataOptions& options) {
+  if (const DatasetEntry* entry = find_dataset(options.name)) return entry->image_shape(options);
+  return std::nullopt;
 }
 
 DataSplits load_data(const DataOptions& o) {

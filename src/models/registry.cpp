@@ -1,6 +1,8 @@
 #include "sugar/models/registry.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <utility>
 
 #include "sugar/activations/registry.hpp"
 #include "sugar/error.hpp"
@@ -13,8 +15,6 @@ namespace sugar::models {
 
 namespace {
 
-bool is_vgg(const std::string& name) { return name.rfind("vgg", 0) == 0; }
-
 // Before nn::initialize: each convolution draws its initial weights from the scheme set here.
 std::shared_ptr<nn::Module> with_conv_init(std::shared_ptr<nn::Module> model, nn::init::ConvInit init) {
   for (const auto& [name, module] : model->named_modules())
@@ -22,39 +22,86 @@ std::shared_ptr<nn::Module> with_conv_init(std::shared_ptr<nn::Module> model, nn
   return model;
 }
 
-}  // namespace
-
-const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"};
-  return names;
+std::shared_ptr<nn::Module> build_vgg(const ModelOptions& options) {
+  VggOptions vgg;
+  vgg.layers = vgg_layers(options.name);
+  vgg.activation = activations::ActivationSpec::parse(options.activation);
+  vgg.num_classes = options.num_classes;
+  vgg.in_channels = options.in_channels;
+  vgg.image_size = options.image_size;
+  vgg.batch_norm = options.batch_norm;
+  return std::make_shared<VGG>(vgg);
 }
 
-std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
-  const std::vector<std::string>& names = model_names();
-  if (std::find(names.begin(), names.end(), options.name) == names.end())
-    usage_error("unknown model '" + options.name + "'; did you mean " + text::join(text::nearest(options.name, model_names(), 3)) +
-                "? (models: " + text::join(names) + ")");
-  const activations::ActivationSpec activation = activations::ActivationSpec::parse(options.activation);
-  if (is_vgg(options.name)) {
-    VggOptions vgg;
-    vgg.layers = vgg_layers(options.name);
-    vgg.activation = activation;
-    vgg.num_classes = options.num_classes;
-    vgg.in_channels = options.in_channels;
-    vgg.image_size = options.image_size;
-    vgg.batch_norm = options.batch_norm;
-    return with_conv_init(std::make_shared<VGG>(vgg), options.init);
-  }
+std::shared_ptr<nn::Module> build_resnet(const ModelOptions& options) {
   if (!options.batch_norm)
     usage_error("model " + options.name +
                 ": batch_norm false is for vgg models only (BatchNorm is part of every ResNet block)");
   ResNetOptions resnet;
   resnet.blocks = resnet_blocks(options.name);
-  resnet.activation = activation;
+  resnet.activation = activations::ActivationSpec::parse(options.activation);
   resnet.num_classes = options.num_classes;
   resnet.in_channels = options.in_channels;
   resnet.image_size = options.image_size;
-  return with_conv_init(std::make_shared<ResNet>(resnet), options.init);
+  return std::make_shared<ResNet>(resnet);
+}
+
+// The builders by name, in registration order; the built-in ones first.
+struct ModelTable {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, ModelBuilder>> builders{
+      {"resnet18", build_resnet}, {"resnet34", build_resnet}, {"vgg11", build_vgg},
+      {"vgg13", build_vgg},       {"vgg16", build_vgg},       {"vgg19", build_vgg}};
+};
+
+ModelTable& model_table() {
+  static ModelTable* table = new ModelTable;  // never destroyed: registrations may outlive main's statics
+  return *table;
+}
+
+bool is_model_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+  });
+}
+
+}  // namespace
+
+void register_model(const std::string& name, ModelBuilder builder) {
+  if (!is_model_name(name))
+    usage_error("register_model: '" + name + "' is not a model name (1-64 characters of a-z, 0-9 and _)");
+  if (!builder) usage_error("register_model: the builder of '" + name + "' is empty");
+  ModelTable& table = model_table();
+  std::lock_guard lock(table.mutex);
+  for (const auto& entry : table.builders)
+    if (entry.first == name) usage_error("register_model: there is already a model called '" + name + "'");
+  table.builders.emplace_back(name, std::move(builder));
+}
+
+std::vector<std::string> model_names() {
+  ModelTable& table = model_table();
+  std::lock_guard lock(table.mutex);
+  std::vector<std::string> names;
+  for (const auto& entry : table.builders) names.push_back(entry.first);
+  return names;
+}
+
+std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
+  ModelBuilder builder;
+  {
+    ModelTable& table = model_table();
+    std::lock_guard lock(table.mutex);
+    for (const auto& entry : table.builders)
+      if (entry.first == options.name) builder = entry.second;
+  }
+  if (!builder) {
+    const std::vector<std::string> names = model_names();
+    usage_error("unknown model '" + options.name + "'; did you mean " +
+                text::join(text::nearest(options.name, names, 3)) + "? (models: " + text::join(names) + ")");
+  }
+  std::shared_ptr<nn::Module> model = builder(options);
+  SUGAR_CHECK(model != nullptr, "build_model: the builder of ", options.name, " returned no module");
+  return with_conv_init(std::move(model), options.init);
 }
 
 }  // namespace sugar::models

@@ -26,19 +26,23 @@ int64_t receptive_field(const Tensor& weight, const char* what) {
 
 }  // namespace
 
+const NameTable<ConvInit>& names_of(ConvInit) {
+  static const NameTable<ConvInit> table{{ConvInit::pytorch_default, "pytorch_default"},
+                                         {ConvInit::torchvision, "torchvision"}};
+  return table;
+}
+
 const std::vector<std::string>& conv_init_names() {
-  static const std::vector<std::string> names{"pytorch_default", "torchvision"};
+  static const std::vector<std::string> names = names_of(ConvInit{}).names();
   return names;
 }
 
 ConvInit parse_conv_init(const std::string& name) {
-  const std::vector<std::string>& names = conv_init_names();
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return static_cast<ConvInit>(i);
+  if (const auto init = find_named<ConvInit>(name)) return *init;
   throw Error("unknown initialisation '" + name + "' (expected pytorch_default or torchvision)", ErrorKind::usage);
 }
 
-const std::string& conv_init_name(ConvInit init) { return conv_init_names().at(static_cast<size_t>(init)); }
+const std::string& conv_init_name(ConvInit init) { return name_of(init); }
 
 RandomStream init_stream(const Tensor& param, uint64_t seed) { return RandomStream(seed, "init/" + param.name()); }
 

@@ -6,23 +6,22 @@
 
 #include "sugar/error.hpp"
 #include "sugar/io/json_parse.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::ops {
 
-const char* conv_algo_policy_name(ConvAlgoPolicy policy) {
-  switch (policy) {
-    case ConvAlgoPolicy::automatic: return "auto";
-    case ConvAlgoPolicy::direct: return "direct";
-    case ConvAlgoPolicy::winograd: return "winograd";
-  }
-  return "?";
+const NameTable<ConvAlgoPolicy>& names_of(ConvAlgoPolicy) {
+  static const NameTable<ConvAlgoPolicy> table{
+      {ConvAlgoPolicy::automatic, "auto"}, {ConvAlgoPolicy::direct, "direct"}, {ConvAlgoPolicy::winograd, "winograd"}};
+  return table;
 }
 
+const char* conv_algo_policy_name(ConvAlgoPolicy policy) { return name_of(policy).c_str(); }
+
 ConvAlgoPolicy parse_conv_algo_policy(const std::string& text) {
-  if (text == "auto") return ConvAlgoPolicy::automatic;
-  if (text == "direct") return ConvAlgoPolicy::direct;
-  if (text == "winograd") return ConvAlgoPolicy::winograd;
-  throw Error("unknown convolution algorithm '" + text + "' (known: auto, direct, winograd)", ErrorKind::usage);
+  if (const auto policy = find_named<ConvAlgoPolicy>(text)) return *policy;
+  throw Error("unknown convolution algorithm '" + text + "' (known: " + text::join(names_of(ConvAlgoPolicy{}).names()) + ")",
+              ErrorKind::usage);
 }
 
 const char* conv_algorithm_name(ConvAlgorithm algorithm) {

@@ -63,6 +63,15 @@ std::optional<double> LrSchedule::momentum(int64_t iteration) const {
   return momentum_(iteration);
 }
 
+const NameTable<ScheduleKind>& names_of(ScheduleKind) {
+  static const NameTable<ScheduleKind> table{{ScheduleKind::constant, "constant"},
+                                             {ScheduleKind::step, "step"},
+                                             {ScheduleKind::multistep, "multistep"},
+                                             {ScheduleKind::cosine, "cosine"},
+                                             {ScheduleKind::one_cycle, "one_cycle"}};
+  return table;
+}
+
 LrSchedule LrSchedule::constant(double lr) {
   check_base_lr("constant", lr);
   return LrSchedule("constant", [lr](int64_t) { return lr; });

@@ -20,6 +20,12 @@ void check_weight_decay(const char* optimizer, double weight_decay) {
               weight_decay);
 }
 
+const NameTable<OptimizerKind>& names_of(OptimizerKind) {
+  static const NameTable<OptimizerKind> table{
+      {OptimizerKind::sgd, "sgd"}, {OptimizerKind::adam, "adam"}, {OptimizerKind::adamw, "adamw"}};
+  return table;
+}
+
 Optimizer::Optimizer(const char* type, std::vector<ParamGroup> groups, double default_lr,
                      double default_weight_decay, std::vector<std::string> state_names, bool has_step_counter)
     : state_names_(std::move(state_names)), has_step_counter_(has_step_counter), type_(type) {

@@ -12,6 +12,7 @@
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/config/config_yaml.hpp"
+#include "sugar/models/registry.hpp"
 #include "sugar/config/config_schema.hpp"
 #include "sugar/data/registry.hpp"
 #include "sugar/error.hpp"
@@ -110,9 +111,9 @@ std::vector<ReportedAccuracy> parse_reported(const std::string& text, const std:
     r.dataset = row.cells[dataset];
     r.activation = row.cells[activation];
     r.source = row.cells[source];
-    if (!contains(config::default_model_names(), r.model))
+    if (!contains(models::model_names(), r.model))
       table.fail(row.line, "model: '" + r.model + "' is not a model Sugar knows (expected " +
-                               one_of(config::default_model_names()) + ")");
+                               one_of(models::model_names()) + ")");
     check_dataset(table, row.line, r.dataset);
     try {
       r.canonical_activation = activations::ActivationSpec::parse(r.activation).to_string();

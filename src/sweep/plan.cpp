@@ -48,11 +48,11 @@ std::string assignment_override(const Assignment& assignment) {
 }
 
 SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::string>& overrides,
-                     const std::string& runs_dir, const config::ConfigVocabulary& vocabulary) {
+                     const std::string& runs_dir) {
   SweepPlan plan;
   plan.config_path = config_path;
   const std::string text = read_config_text(config_path);
-  plan.base = config::load_config_text(text, config_path, overrides, vocabulary);
+  plan.base = config::load_config_text(text, config_path, overrides);
   if (plan.base.sweep.empty()) {
     throw Error(config_path + ": the config has no sweep grid (add e.g. 'sweep: {seed: [0, 1, 2]}', or give one with "
                     "--set sweep.seed=[0,1,2]); 'sugar train " + config_path + "' runs a single experiment",
@@ -86,7 +86,7 @@ SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::stri
     std::vector<std::string> cell_overrides = overrides;
     for (const Assignment& a : cell.assignments) cell_overrides.push_back(assignment_override(a));
     try {
-      cell.config = config::load_config_text(text, config_path, cell_overrides, vocabulary);
+      cell.config = config::load_config_text(text, config_path, cell_overrides);
     } catch (const Error& e) {
       throw Error(config_path + ": sweep cell " + std::to_string(i) + " (" + cell.overrides_text() + "): " + e.what(),
                   ErrorKind::usage);

@@ -1,5 +1,7 @@
 #include "sugar/train/builders.hpp"
 
+#include <stdexcept>
+
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
@@ -13,7 +15,7 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
   options.name = config.model.name;
   options.activation = config.model.activation;
   options.batch_norm = config.model.batch_norm;
-  options.init = nn::init::parse_conv_init(config.model.init);
+  options.init = config.model.init;
   options.num_classes = data.num_classes;
   options.in_channels = data.shape.channels;
   SUGAR_CHECK(data.shape.height == data.shape.width, "model: the models take square images, the dataset has ",
@@ -21,31 +23,31 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
   options.image_size = data.shape.height;
   std::shared_ptr<nn::Module> model = models::build_model(options);
   nn::initialize(*model, config.seed);
-  nn::set_conv_algorithm(*model, ops::parse_conv_algo_policy(config.train.conv_algo));
+  nn::set_conv_algorithm(*model, config.train.conv_algo);
   return model;
 }
 
-std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& optim, std::vector<Tensor> params) {
-  if (optim.name == "sgd") {
+std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, std::vector<Tensor> params) {
+  using optim::OptimizerKind;
+  if (config.name == OptimizerKind::sgd) {
     optim::SgdOptions options;
-    options.lr = optim.lr;
-    options.momentum = optim.momentum;
-    options.dampening = optim.dampening;
-    options.nesterov = optim.nesterov;
-    options.weight_decay = optim.weight_decay;
+    options.lr = config.lr;
+    options.momentum = config.momentum;
+    options.dampening = config.dampening;
+    options.nesterov = config.nesterov;
+    options.weight_decay = config.weight_decay;
     return std::make_unique<optim::SGD>(std::move(params), options);
   }
-  if (optim.name == "adam" || optim.name == "adamw") {
-    SUGAR_CHECK(optim.betas.size() == 2, "optim.betas: expected two values, got ", optim.betas.size());
-    optim::AdamWOptions options;  // AdamOptions plus AdamW's default decay, overwritten below
-    options.lr = optim.lr;
-    options.betas = {optim.betas[0], optim.betas[1]};
-    options.eps = optim.eps;
-    options.weight_decay = optim.weight_decay;
-    if (optim.name == "adam") return std::make_unique<optim::Adam>(std::move(params), static_cast<optim::AdamOptions>(options));
-    return std::make_unique<optim::AdamW>(std::move(params), options);
-  }
-  throw Error("optim.name: unknown optimizer '" + optim.name + "' (expected sgd, adam, adamw)", ErrorKind::usage);
+  // adam, adamw
+  SUGAR_CHECK(config.betas.size() == 2, "optim.betas: expected two values, got ", config.betas.size());
+  optim::AdamWOptions options;  // AdamOptions plus AdamW's default decay, overwritten below
+  options.lr = config.lr;
+  options.betas = {config.betas[0], config.betas[1]};
+  options.eps = config.eps;
+  options.weight_decay = config.weight_decay;
+  if (config.name == OptimizerKind::adam)
+    return std::make_unique<optim::Adam>(std::move(params), static_cast<optim::AdamOptions>(options));
+  return std::make_unique<optim::AdamW>(std::move(params), options);
 }
 
 namespace {
@@ -66,31 +68,35 @@ optim::LrSchedule make_schedule(const config::ExperimentConfig& config, int64_t 
   const config::ScheduleConfig& s = config.schedule;
   const double lr = config.optim.lr;
   const int64_t total = epochs_to_steps(config.train.epochs, ipe, "train.epochs");
-  if (s.name == "constant") return optim::LrSchedule::constant(lr);
-  if (s.name == "step") return optim::LrSchedule::step(lr, epochs_to_steps(s.step_size, ipe, "schedule.step_size"), s.gamma);
-  if (s.name == "multistep") {
-    std::vector<int64_t> milestones;
-    for (int64_t epoch : s.milestones) milestones.push_back(epochs_to_steps(epoch, ipe, "schedule.milestones"));
-    return optim::LrSchedule::multistep(lr, milestones, s.gamma);
+  switch (s.name) {
+    case optim::ScheduleKind::constant:
+      return optim::LrSchedule::constant(lr);
+    case optim::ScheduleKind::step:
+      return optim::LrSchedule::step(lr, epochs_to_steps(s.step_size, ipe, "schedule.step_size"), s.gamma);
+    case optim::ScheduleKind::multistep: {
+      std::vector<int64_t> milestones;
+      for (int64_t epoch : s.milestones) milestones.push_back(epochs_to_steps(epoch, ipe, "schedule.milestones"));
+      return optim::LrSchedule::multistep(lr, milestones, s.gamma);
+    }
+    case optim::ScheduleKind::cosine: {
+      optim::CosineOptions options;
+      options.total_iters = total;
+      options.eta_min = s.eta_min;
+      options.warmup_iters = epochs_to_steps(s.warmup_epochs, ipe, "schedule.warmup_epochs");
+      return optim::LrSchedule::cosine(lr, options);
+    }
+    case optim::ScheduleKind::one_cycle: {
+      optim::OneCycleOptions options;
+      options.total_steps = total;
+      options.pct_start = s.pct_start;
+      options.div_factor = s.div_factor;
+      options.final_div_factor = s.final_div_factor;
+      // PyTorch cycles the momentum only when the optimizer has one; SGD without momentum has none.
+      options.cycle_momentum = config.optim.name != optim::OptimizerKind::sgd || config.optim.momentum > 0;
+      return optim::LrSchedule::one_cycle(lr, options);
+    }
   }
-  if (s.name == "cosine") {
-    optim::CosineOptions options;
-    options.total_iters = total;
-    options.eta_min = s.eta_min;
-    options.warmup_iters = epochs_to_steps(s.warmup_epochs, ipe, "schedule.warmup_epochs");
-    return optim::LrSchedule::cosine(lr, options);
-  }
-  if (s.name == "one_cycle") {
-    optim::OneCycleOptions options;
-    options.total_steps = total;
-    options.pct_start = s.pct_start;
-    options.div_factor = s.div_factor;
-    options.final_div_factor = s.final_div_factor;
-    // PyTorch cycles the momentum only when the optimizer has one; SGD without momentum has none.
-    options.cycle_momentum = config.optim.name != "sgd" || config.optim.momentum > 0;
-    return optim::LrSchedule::one_cycle(lr, options);
-  }
-  throw Error("schedule.name: unknown schedule '" + s.name + "'", ErrorKind::usage);
+  throw std::logic_error("make_schedule: a schedule kind without a builder");
 }
 
 }  // namespace
@@ -140,10 +146,5 @@ std::unique_ptr<data::DataLoader> build_eval_loader(const config::ExperimentConf
                                             options);
 }
 
-DType compute_dtype(const config::ExperimentConfig& config) {
-  if (config.train.dtype == "f32") return DType::f32;
-  if (config.train.dtype == "bf16") return DType::bf16;
-  throw Error("train.dtype: expected f32 or bf16, got '" + config.train.dtype + "'", ErrorKind::usage);
-}
 
 }  // namespace sugar::train

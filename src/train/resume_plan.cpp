@@ -35,8 +35,10 @@ std::set<std::string> override_keys(const std::vector<std::string>& overrides) {
 // learning rates do not depend on the total. An epoch under way (a mid-epoch checkpoint) counts as one
 // that must be finished: ending the run before it would leave a checkpoint ahead of its last row.
 void check_epochs_change(const config::ExperimentConfig& resumed, int64_t completed_epochs, bool mid_epoch = false) {
-  const std::string& schedule = resumed.schedule.name;
-  const bool epoch_free = schedule == "constant" || schedule == "step" || schedule == "multistep";
+  using optim::ScheduleKind;
+  const ScheduleKind kind = resumed.schedule.name;
+  const std::string& schedule = name_of(kind);
+  const bool epoch_free = kind == ScheduleKind::constant || kind == ScheduleKind::step || kind == ScheduleKind::multistep;
   if (!epoch_free) {
     throw Error("--resume: train.epochs cannot change under the " + schedule +
                     " schedule, whose learning rates depend on the total number of epochs (only constant, step and "

@@ -65,7 +65,7 @@ void write_run_info(const std::string& path, const RunProvenance& p) {
   io::write_file_atomic(path, info.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-void record_layer_implementations(const std::string& path, nn::Module& model, const std::string& policy) {
+void record_layer_implementations(const std::string& path, nn::Module& model, ops::ConvAlgoPolicy policy) {
   nlohmann::json info = nlohmann::json::object();
   try {
     info = io::parse_json(io::read_file(path));
@@ -76,7 +76,7 @@ void record_layer_implementations(const std::string& path, nn::Module& model, co
   nlohmann::json implementations = nlohmann::json::object();
   for (const PrimitiveImplementation& p : primitive_implementations()) implementations[p.key] = p.implementation;
   info["layer_implementations"] = implementations;
-  info["conv_algorithms"] = {{"policy", policy},
+  info["conv_algorithms"] = {{"policy", name_of(policy)},
                              {"layers", io::parse_json(nn::conv_algorithm_choices_json(model))}};
   io::write_file_atomic(path, info.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }

@@ -35,7 +35,7 @@ Session build_session(const config::ExperimentConfig& config, dist::Communicator
   Session s;
   s.config = config;
   s.ranks = &ranks;
-  s.dtype = compute_dtype(config);
+  s.dtype = config.train.dtype;
   if (config.train.threads > 0) set_num_threads(config.train.threads);
   autograd::set_recompute_enabled(config::recompute_enabled(config.train));
   s.data = data::load_data(config.data);
@@ -59,7 +59,7 @@ Session build_session(const config::ExperimentConfig& config, dist::Communicator
 
 RunProvenance provenance(const Session& s, int64_t first_epoch, const std::string& command) {
   RunProvenance p;
-  p.dtype = s.config.train.dtype;
+  p.dtype = name_of(s.config.train.dtype);
   p.model_name = s.config.model.name;
   p.model_parameters = nn::count_parameters(*s.model);
   p.train_samples = s.data.train->size();

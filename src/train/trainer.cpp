@@ -194,7 +194,7 @@ EvalResult evaluate_run(const std::string& dir, const std::string& checkpoint) {
   std::shared_ptr<nn::Module> model = build_model(config, splits);
   load_checkpoint(file, *model, nullptr);
   auto loader = build_eval_loader(config, splits.test, splits.normalization);
-  const EvalResult result = evaluate(*model, *loader, compute_dtype(config));
+  const EvalResult result = evaluate(*model, *loader, config.train.dtype);
   if (result.nonfinite_samples > 0) {
     throw Error("eval: the model of " + checkpoint_path + " produces non-finite outputs (NaN or Inf logits) for " +
                 std::to_string(result.nonfinite_samples) + " of " + std::to_string(result.samples) +

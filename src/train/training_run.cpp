@@ -105,8 +105,8 @@ class Run {
                  s_.data.train->size(), s_.eval_loader->dataset().size(), s_.eval_split, s_.data.num_classes,
                  s_.data.shape.channels, s_.data.shape.height, s_.data.shape.width);
     spdlog::info("{} epochs x {} iterations of batch {}, {} lr {} with {} schedule, {} threads, {}", c.train.epochs,
-                 s_.train_loader->batches_per_epoch(), c.train.batch_size, c.optim.name, c.optim.lr, c.schedule.name,
-                 num_threads(), c.train.dtype);
+                 s_.train_loader->batches_per_epoch(), c.train.batch_size, name_of(c.optim.name), c.optim.lr,
+                 name_of(c.schedule.name), num_threads(), name_of(c.train.dtype));
     if (s_.ranks->size() > 1) {
       spdlog::info("data parallel: {} ranks x {} threads ({}), {} images per rank per step, batch-norm statistics {}",
                    s_.ranks->size(), num_threads(), s_.ranks->description(), c.train.batch_size / s_.ranks->size(),
@@ -357,7 +357,7 @@ class Run {
   // decide), since such a run may be slower than it could be.
   void report_conv_algorithms() {
     conv_algorithms_reported_ = true;
-    if (!writer_ || s_.config.train.conv_algo != "auto") return;
+    if (!writer_ || s_.config.train.conv_algo != ops::ConvAlgoPolicy::automatic) return;
     const auto choices = nn::conv_algorithm_choices(*s_.model);
     spdlog::info("convolution algorithms (auto): {}", nn::conv_algorithm_summary(choices));
     if (const int64_t provisional = nn::count_provisional(choices); provisional > 0)
@@ -371,7 +371,7 @@ class Run {
 
   // One optimizer iteration; false when the batch was skipped for a non-finite loss or gradient.
   bool train_step(const data::Batch& batch, int64_t* skipped) {
-    const bool may_skip = s_.config.train.on_nonfinite == "skip_batch";
+    const bool may_skip = s_.config.train.on_nonfinite == config::NonfinitePolicy::skip_batch;
     const double lr = s_.schedule->lr(position_.step);
     s_.optimizer->set_lr(lr);
     if (const auto momentum = s_.schedule->momentum(position_.step)) s_.optimizer->set_momentum(*momentum);
@@ -425,7 +425,7 @@ class Run {
   // checkpoint: the exception ends the run before the next save), or undo the batch's forward and go on.
   void reject_batch(const std::string& what, int64_t* skipped) {
     const int64_t batches = s_.train_loader->batches_per_epoch();
-    if (s_.config.train.on_nonfinite != "skip_batch") {
+    if (s_.config.train.on_nonfinite != config::NonfinitePolicy::skip_batch) {
       throw Error("non-finite " + what + " at epoch " + std::to_string(position_.epoch + 1) + " step " +
                   std::to_string(position_.step) + " (batch " + std::to_string(position_.batch) + " of " +
                   std::to_string(batches) + "); " + last_checkpoint_text() +

@@ -33,9 +33,9 @@ TuneTarget config_tune_target(const config::ExperimentConfig& config, int ranks)
   TuneTarget target;
   target.model = build_model(config, splits);
   target.input = {config.train.batch_size / ranks, splits.shape.channels, splits.shape.height, splits.shape.width};
-  target.dtype = compute_dtype(config);
+  target.dtype = config.train.dtype;
   target.description = config.model.name + " on " + config.data.name + ", batch " + std::to_string(target.input[0]) +
-                       (ranks > 1 ? " per rank" : "") + ", " + config.train.dtype;
+                       (ranks > 1 ? " per rank" : "") + ", " + name_of(config.train.dtype);
   return target;
 }
 

@@ -59,20 +59,23 @@ struct ConfigField {
   FieldKind kind = FieldKind::text;
   FieldRange range;       // integer, number, and the items of the list kinds; unbounded for the others
   size_t max_length = 0;  // text: the most bytes; lists: the most items; 0: no limit of its own
-  // choice: the names allowed (they may depend on the vocabulary: the models).
-  std::function<std::vector<std::string>(const ConfigVocabulary&)> choices;
+  // choice: the names allowed (for an open vocabulary, those registered when it is called: the models).
+  std::function<std::vector<std::string>()> choices;
   // Reads the value into `config`, or throws config_error naming source.where and path.
-  std::function<void(ExperimentConfig& config, const ValueSource& source, const ConfigVocabulary& vocabulary)> read;
+  std::function<void(ExperimentConfig& config, const ValueSource& source)> read;
   // The value as YAML text: a plain or double-quoted scalar, or a flow sequence. Canonical: two
   // configs have the same text for a key exactly when their values are equal.
   std::function<std::string(const ExperimentConfig& config)> write;
+  // Whether the key changes what a run computes. False for where it is stored, how fast it runs or how
+  // often it reports (non_math_keys() lists these keys, in this table's order, and "sweep").
+  bool changes_math = true;
 };
 
 // Every leaf key, in the order config files are written.
 const std::vector<ConfigField>& config_fields();
 
 // What a key allows, in words: "a whole number in [1, 1024]", "one of sgd, adam, adamw", ...
-std::string allowed_values(const ConfigField& field, const ConfigVocabulary& vocabulary = {});
+std::string allowed_values(const ConfigField& field);
 
 // The field called `path`; null when there is none.
 const ConfigField* find_field(std::string_view path);
@@ -81,11 +84,6 @@ const ConfigField* find_field(std::string_view path);
 // (keys and sub-sections, in file order; "" is the top level and includes "sweep").
 bool is_section(std::string_view path);
 std::vector<std::string> section_children(std::string_view section);
-
-// The image shape a dataset's documented format implies, known before any file is read: CIFAR
-// 3x32x32, (Fashion-)MNIST 1 x pad_to x pad_to (28x28 when pad_to is 0), image folders
-// 3 x image_size x image_size. Null for a dataset name it does not know.
-std::optional<data::ImageShape> expected_image_shape(const data::DataOptions& options);
 
 // What does not fit images of `shape` (crop padding, cutout, mean/std count): the key and what is
 // wrong, the images called "the HxW images" followed by `images_suffix` (" of cifar10"). Null when

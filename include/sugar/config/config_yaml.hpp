@@ -29,15 +29,6 @@
 
 namespace sugar::config {
 
-// resnet18, resnet34, vgg11, vgg13, vgg16, vgg19: the models the config accepts unless told otherwise.
-// The config layer sits below the models, so it does not ask the model registry; a program that
-// registers more models passes their names in ConfigVocabulary.
-const std::vector<std::string>& default_model_names();
-
-struct ConfigVocabulary {
-  std::vector<std::string> models = default_model_names();
-};
-
 // The text of a config file: a regular file (symlinks followed) of at most 16 MiB. Anything else is a
 // usage error "<path>: cannot read the config file: <why>".
 std::string read_config_file(const std::string& path);
@@ -46,20 +37,17 @@ std::string read_config_file(const std::string& path);
 // sequence, e.g. "optim.betas=[0.9, 0.99]", "sweep.seed=[0, 1]"), then validates. An override of an
 // unknown key, a malformed override or the same key overridden twice with different values is an
 // error naming the override. `name` defaults to the file's stem when the config does not set it.
-ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides = {},
-                             const ConfigVocabulary& vocabulary = {});
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // A run directory's config.yaml, read as load_config reads a file, except that a key the file does not
 // mention because it was written before the key existed takes the value that reproduces that run
 // (keys_added_later(), experiment_config.hpp) instead of today's default. Every reader of a run
 // directory (resume, eval, report, sweep) uses this.
-ExperimentConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {},
-                                 const ConfigVocabulary& vocabulary = {});
+ExperimentConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // As load_config, from text; `source_name` stands for the file in messages and gives the default name.
 ExperimentConfig load_config_text(std::string_view text, const std::string& source_name,
-                                  const std::vector<std::string>& overrides = {},
-                                  const ConfigVocabulary& vocabulary = {});
+                                  const std::vector<std::string>& overrides = {});
 
 // The fully resolved config as YAML: every key, defaults included, the activation in canonical form,
 // the sweep grid as written. load_config_text(to_yaml(c), ...) == c.

@@ -17,17 +17,31 @@
 
 #include "sugar/data/dataset.hpp"
 #include "sugar/data/registry.hpp"
+#include "sugar/name_table.hpp"
+#include "sugar/nn/init.hpp"
+#include "sugar/ops/conv_algorithm.hpp"
+#include "sugar/optim/lr_schedule.hpp"
+#include "sugar/optim/optimizer.hpp"
+#include "sugar/tensor.hpp"
 
 namespace sugar::config {
 
+// Closed vocabularies of training behaviour that only the trainer acts on; named here, the layer
+// below it, because the config reads them (sugar/name_table.hpp). The others belong to the code that
+// acts on them: optim::OptimizerKind, optim::ScheduleKind, DType, ops::ConvAlgoPolicy, nn::init::ConvInit.
+enum class NonfinitePolicy { stop, skip_batch };  // train.on_nonfinite: "stop", "skip_batch"
+const NameTable<NonfinitePolicy>& names_of(NonfinitePolicy);
+enum class Recompute { automatic, on, off };  // train.recompute: "auto", "true", "false"
+const NameTable<Recompute>& names_of(Recompute);
+
 struct ModelConfig {
-  std::string name = "resnet18";   // one of the model vocabulary (default_model_names())
+  std::string name = "resnet18";   // one of models::model_names() (built-in or registered)
   std::string activation = "relu"; // an activation spec, stored in canonical form (ActivationSpec::to_string)
   bool batch_norm = true;          // vgg*: BatchNorm after each conv; resnets always have it
   // pytorch_default | torchvision: how convolutions are initialised (nn/init.hpp says what each draws).
   // PyTorch's default is what the CIFAR reference code for these models uses (configs/paper/README.md);
   // run directories written before the key existed read as torchvision (keys_added_later()).
-  std::string init = "pytorch_default";
+  nn::init::ConvInit init = nn::init::ConvInit::pytorch_default;
   // A safetensors file whose tensors replace every parameter, buffer and counter once the model is
   // initialised (e.g. a PyTorch state_dict, README "Starting from given weights"); empty = none. Only a
   // new run reads it (train/initial_weights.hpp says how strictly); a resume continues from its
@@ -42,7 +56,7 @@ struct ModelConfig {
 };
 
 struct OptimConfig {
-  std::string name = "sgd";               // sgd | adam | adamw
+  optim::OptimizerKind name = optim::OptimizerKind::sgd;  // sgd | adam | adamw
   double lr = 0.1;                        // > 0; the peak LR of the schedule
   double momentum = 0.9;                  // sgd: [0, 1)
   double dampening = 0.0;                 // sgd: [0, 1]
@@ -53,7 +67,7 @@ struct OptimConfig {
 };
 
 struct ScheduleConfig {
-  std::string name = "cosine";       // constant | step | multistep | cosine | one_cycle
+  optim::ScheduleKind name = optim::ScheduleKind::cosine;  // constant | step | multistep | cosine | one_cycle
   int64_t warmup_epochs = 0;         // cosine: linear warm-up, < train.epochs
   int64_t step_size = 30;            // step: epochs between decays, >= 1
   double gamma = 0.1;                // step, multistep: decay factor, > 0
@@ -69,16 +83,16 @@ struct TrainConfig {
   int64_t batch_size = 128;              // >= 1
   int64_t eval_batch_size = 256;         // >= 1
   int threads = 0;                       // 0 = OpenMP's default (every core); >= 0
-  std::string dtype = "f32";             // f32 | bf16
+  DType dtype = DType::f32;              // f32 | bf16
   double label_smoothing = 0.0;          // [0, 1)
-  std::string conv_algo = "auto";        // auto | direct | winograd (auto: per layer the faster, timed once
-                                         // per machine; see ops/conv_algorithm.hpp)
+  // auto | direct | winograd (auto: per layer the faster, timed once per machine; ops/conv_algorithm.hpp)
+  ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
   int64_t checkpoint_every_steps = 0;    // 0 = checkpoint at the end of each epoch only; >= 0
-  std::string on_nonfinite = "stop";     // stop | skip_batch
+  NonfinitePolicy on_nonfinite = NonfinitePolicy::stop;  // stop | skip_batch
   bool sync_bn = false;                  // synchronise batch-norm statistics across processes
   int64_t eval_every = 1;                // evaluate on the test set every N epochs (and after the last); >= 1
   bool neuron_stats = true;              // write neurons.csv: dead units and gradients per activation site
-  std::string recompute = "auto";        // auto | true | false: recompute batch-norm + activation outputs in
+  Recompute recompute = Recompute::automatic;  // auto | true | false: recompute batch-norm + activation outputs in
                                          // the backward instead of keeping them (less memory, same values;
                                          // sugar/saved_tensor.hpp); auto: for f32 only (recompute_enabled)
 };
@@ -87,7 +101,7 @@ struct TrainConfig {
 // bf16: bf16 tensors are half the size, so recomputation saves half the memory, while its time is a
 // larger share of bf16's faster step (measured on this project's reference machine, ResNet-18 / VGG-16
 // at batch 128: keeping them is 2-4% faster and holds 20% / 9% more memory, still below f32's peak).
-bool recompute_enabled(const std::string& recompute, const std::string& dtype);
+bool recompute_enabled(Recompute recompute, DType dtype);
 inline bool recompute_enabled(const TrainConfig& train) { return recompute_enabled(train.recompute, train.dtype); }
 
 // One axis of a sweep grid: a key path and the values it takes, each kept as the YAML scalar text
@@ -132,9 +146,10 @@ bool operator==(const ExperimentConfig& a, const ExperimentConfig& b);
 std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentConfig& b);
 
 // Keys that do not change what a run computes, only where it is stored, how fast it runs or how often
-// it reports: name, data.root, train.threads, train.eval_batch_size, train.eval_every,
-// train.checkpoint_every_steps, train.conv_algo, train.neuron_stats, train.recompute, model.init_from,
-// sweep. Two runs differing only in these keys train the same model on the same data with the same
+// it reports: the field rows marked so (ConfigField::changes_math, config_schema.cpp: name,
+// model.init_from, data.root, train.eval_batch_size, train.threads, train.conv_algo,
+// train.checkpoint_every_steps, train.eval_every, train.neuron_stats, train.recompute), in the table's
+// order, then sweep. Two runs differing only in these keys train the same model on the same data with the same
 // updates (model.init_from says where the initial weights were read; what they were is the math key
 // model.init_from_sha256); with other thread counts or convolution algorithms the numbers differ by
 // floating-point rounding only (train.neuron_stats only watches: its autograd node passes each

@@ -3,6 +3,7 @@
 // test sets plus the normalisation to apply. The config layer fills DataOptions; nothing here knows YAML.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,12 +38,18 @@ struct DataSplits {
   ImageShape shape;
 };
 
-// The names load_data accepts.
+// The names load_data accepts: cifar10, cifar100, mnist, fashion_mnist, image_folder.
 const std::vector<std::string>& dataset_names();
 
 // Where a dataset is looked for when DataOptions::root is empty: data/cifar-10-batches-bin,
 // data/cifar-100-binary, data/mnist, /usr/share/datasets/fashion-mnist (Debian's package), data/images.
 std::string default_root(const std::string& name);
+
+// The image shape a dataset's documented format implies for these options, known before any file is
+// read (the config checks crops, cutouts and normalisation against it): CIFAR 3x32x32, (Fashion-)MNIST
+// 1 x pad_to x pad_to (28x28 when pad_to is 0), image folders 3 x image_size x image_size. Null for
+// a name that is not a dataset.
+std::optional<ImageShape> expected_image_shape(const DataOptions& options);
 
 // Reads the splits, applies train_limit, then val_split (so the validation set is the tail of the
 // limited training prefix), then test_limit. Usage errors (unknown name, bad option values) throw

@@ -11,6 +11,7 @@
 // Initial weights depend only on the seed and the parameter names, never on the activation, so runs
 // that differ only in their activation start from the same weights.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,8 +35,17 @@ struct ModelOptions {
   nn::init::ConvInit init = nn::init::ConvInit::pytorch_default;
 };
 
-// {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"}.
-const std::vector<std::string>& model_names();
+// A model's builder: the module for `options` (options.name is the model's own), not yet initialised.
+using ModelBuilder = std::function<std::shared_ptr<nn::Module>(const ModelOptions& options)>;
+
+// Adds a model for every later build_model and config (model.name) of this process, as
+// register_activation_module does for activations. Thread-safe. Throws sugar::Error (usage) when the
+// name is not a word of [a-z0-9_] (1-64 bytes) or is taken, or the builder is empty.
+void register_model(const std::string& name, ModelBuilder builder);
+
+// The built-in models {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"}, then the
+// registered ones in the order they were registered.
+std::vector<std::string> model_names();
 
 // Builds the model, not yet initialised (call nn::initialize). Throws sugar::Error (usage) for an
 // unknown name (listing the nearest names and all names), a bad activation spec, or an invalid size.

@@ -35,6 +35,8 @@ void normal_(Tensor& t, double mean, double std, const RandomStream& rng);
 // draws its classifier from N(0, 0.01); Sugar's torchvision scheme never did, and is kept as it was so
 // that older runs reproduce).
 enum class ConvInit { pytorch_default, torchvision };
+// "pytorch_default", "torchvision" (model.init's words; sugar/name_table.hpp).
+const NameTable<ConvInit>& names_of(ConvInit);
 const std::vector<std::string>& conv_init_names();  // {"pytorch_default", "torchvision"}, in enum order
 // Throws sugar::Error (usage) naming the valid names for anything else.
 ConvInit parse_conv_init(const std::string& name);

@@ -32,12 +32,15 @@
 #include <cstdint>
 #include <string>
 
+#include "sugar/name_table.hpp"
+
 namespace sugar::ops {
 
 enum class ConvAlgoPolicy : uint8_t { automatic, direct, winograd };
 enum class ConvAlgorithm : uint8_t { direct, winograd };
 
-// "auto", "direct", "winograd" (train.conv_algo's words).
+// "auto", "direct", "winograd" (train.conv_algo's words; sugar/name_table.hpp).
+const NameTable<ConvAlgoPolicy>& names_of(ConvAlgoPolicy);
 const char* conv_algo_policy_name(ConvAlgoPolicy policy);
 // Throws sugar::Error (usage) for another word, naming the known ones.
 ConvAlgoPolicy parse_conv_algo_policy(const std::string& text);

@@ -21,7 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "sugar/name_table.hpp"
+
 namespace sugar::optim {
+
+// The schedules a config can name (schedule.name); each is one of LrSchedule's builders below.
+enum class ScheduleKind { constant, step, multistep, cosine, one_cycle };
+// "constant", "step", "multistep", "cosine", "one_cycle"
+const NameTable<ScheduleKind>& names_of(ScheduleKind);
 
 struct CosineOptions {
   int64_t total_iters = 0;            // T (T_max of the whole schedule, warm-up included); > 0

@@ -19,6 +19,10 @@
 
 namespace sugar::optim {
 
+// The optimizers a config can name (optim.name): torch.optim's SGD, Adam and AdamW.
+enum class OptimizerKind { sgd, adam, adamw };
+const NameTable<OptimizerKind>& names_of(OptimizerKind);  // "sgd", "adam", "adamw"
+
 // A group of parameters sharing a learning rate and weight decay; unset fields take the optimizer's
 // defaults (PyTorch's param_groups with missing keys).
 struct ParamGroup {

@@ -48,7 +48,7 @@ struct SweepPlan {
 // start from now; a file that cannot be read, or that does not have a digest the config pins, is such
 // an error too.
 SweepPlan plan_sweep(const std::string& config_path, const std::vector<std::string>& overrides,
-                     const std::string& runs_dir = "runs", const config::ConfigVocabulary& vocabulary = {});
+                     const std::string& runs_dir = "runs");
 
 // The "key=value" override that sets an assignment, the value quoted as YAML where needed so that it
 // reads back as written ("seed=0", "model.activation=sugar(surrogate=bsilu)", "data.root=\"a: b\"").

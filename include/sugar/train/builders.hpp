@@ -21,7 +21,7 @@ namespace sugar::train {
 std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data);
 
 // SGD, Adam or AdamW over `params` with the config's hyper-parameters.
-std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& optim, std::vector<Tensor> params);
+std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, std::vector<Tensor> params);
 
 // The LR schedule, stepped once per iteration: epoch counts of the config (step_size, milestones,
 // warmup_epochs, train.epochs) are multiplied by `iterations_per_epoch` (an overflow, and anything else
@@ -38,8 +38,5 @@ std::unique_ptr<data::DataLoader> build_eval_loader(const config::ExperimentConf
                                                     std::shared_ptr<const data::Dataset> dataset,
                                                     const data::Normalization& normalization,
                                                     const dist::Communicator& ranks = dist::single_process());
-
-// f32 or bf16 from train.dtype.
-DType compute_dtype(const config::ExperimentConfig& config);
 
 }  // namespace sugar::train

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "sugar/nn/module.hpp"
+#include "sugar/ops/conv_algorithm.hpp"
 
 namespace sugar::train {
 
@@ -45,6 +46,6 @@ void write_run_info(const std::string& path, const RunProvenance& provenance);
 // (oneDNN's implementation of each primitive this process created, by primitive cache key) and
 // "conv_algorithms" (train.conv_algo's `policy` and each Conv2d's choice, nn::conv_algorithm_choices).
 // The trainer calls it with each checkpoint; a resumed session replaces the previous session's lists.
-void record_layer_implementations(const std::string& path, nn::Module& model, const std::string& policy);
+void record_layer_implementations(const std::string& path, nn::Module& model, ops::ConvAlgoPolicy policy);
 
 }  // namespace sugar::train
