@@ -56,7 +56,6 @@ struct Site {
   std::shared_ptr<nn::ActivationModule> act;
 };
 Site make_site(const std::string& spec, int64_t channels) {
-  learnable::register_learnable_activations();
   Site site;
   site.root = std::make_shared<Holder>();
   auto layer1 = std::make_shared<nn::Sequential>();
@@ -154,9 +153,8 @@ int64_t index4(const Shape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
 
 // ---- registration, names, shapes, initial values ---------------------------------------------------
 
+// In the table and the factory table from the start: no registration call.
 TEST(LearnableActivations, RowsAreModuleRowsWithTheirParameters) {
-  learnable::register_learnable_activations();
-  learnable::register_learnable_activations();  // idempotent
   for (const char* name : {"prelu", "acon_c", "meta_acon_c", "frelu", "maxout"}) {
     const auto row = activations::find_activation(name);
     ASSERT_NE(row, nullptr) << name;
@@ -229,7 +227,6 @@ TEST(LearnableActivations, SpecParametersSetInitialValues) {
 }
 
 TEST(LearnableActivations, PointwiseEvaluationUsesTheSpecValues) {
-  learnable::register_learnable_activations();
   const std::vector<float> x{-2.0f, -0.5f, 0.3f, 1.0f};
   const auto prelu = activations::evaluate_activation(ActivationSpec::parse("prelu(init=0.2)"), x);
   EXPECT_EQ(prelu.y, (std::vector<float>{-0.4f, -0.1f, 0.3f, 1.0f}));

@@ -54,9 +54,7 @@ std::optional<ops::EltwiseOp> inference_eltwise(const ActivationSpec& spec, bool
       if (row.kernels.onednn_forward == nullptr) return std::nullopt;
       return row.kernels.onednn_forward(spec.kernel_params());
     case ActivationKind::combinator:
-      // sugar's forward pass is exactly its `forward` row; only the backward differs.
-      if (row.name == "sugar") return inference_eltwise(spec.nested("forward"), training);
-      return std::nullopt;
+      return row.fused_forward ? row.fused_forward(spec, training) : std::nullopt;
     case ActivationKind::module:
       return std::nullopt;
   }

@@ -2,6 +2,7 @@
 // builtin.hpp, one name below, one scalar struct in scalar_functions.hpp, one row here, its tests.
 #include <iterator>
 
+#include "sugar/activations/apply.hpp"
 #include "sugar/activations/builtin.hpp"
 #include "sugar/activations/kernels.hpp"
 #include "sugar/activations/scalar_functions.hpp"
@@ -153,6 +154,10 @@ std::vector<ActivationRow> builtin_activation_rows() {
       P::choice("region", {"all", "negative"}, 0, "where the surrogate gradient replaces the forward's"),
   };
   sugar.apply = apply_sugar;
+  // The forward pass is exactly the `forward` row's; only the backward differs.
+  sugar.fused_forward = [](const ActivationSpec& spec, bool training) {
+    return inference_eltwise(spec.nested("forward"), training);
+  };
   rows.push_back(std::move(sugar));
 
   SUGAR_CHECK(rows.size() == static_cast<size_t>(Builtin::count), "activations: ", rows.size(),

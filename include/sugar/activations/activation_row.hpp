@@ -23,6 +23,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,10 @@ struct RandomSource {
 using ApplyFn =
     std::function<Tensor(const ActivationSpec& spec, const Tensor& x, bool training, const RandomSource& random)>;
 
+// The oneDNN eltwise that computes the forward of `spec` (of this row) exactly in this mode, if there is
+// one: how a combinator row runs inside a fused inference convolution (sugar: its `forward` row's).
+using FusedForwardFn = std::function<std::optional<EltwiseAlgorithm>(const ActivationSpec& spec, bool training)>;
+
 // Checks across parameters that single ranges cannot express (rrelu: lower <= upper); throws
 // sugar::Error (usage) naming the row and the values.
 using ValidateFn = std::function<void(const ActivationSpec& spec)>;
@@ -160,6 +165,9 @@ struct ActivationRow {
   ActivationKernels kernels;
   ApplyFn apply;          // random, combinator and module rows
   ValidateFn validate;    // optional
+  // Combinator rows: their eltwise for fused inference (activations::inference_eltwise); empty: none.
+  // Element-wise and random rows say it with kernels.onednn_forward instead.
+  FusedForwardFn fused_forward;
 
   // Index of the parameter called `name`, or -1.
   int param_index(std::string_view param_name) const;

@@ -1,10 +1,8 @@
-// The learnable activations' module factories, and their registration with the table and nn.
+// The learnable activations' module factories (register.hpp).
 #include <memory>
-#include <mutex>
 
 #include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/register.hpp"
-#include "sugar/activations/registry.hpp"
 
 namespace sugar::activations::learnable {
 
@@ -25,16 +23,6 @@ std::vector<std::pair<std::string, nn::ActivationModuleFactory>> learnable_modul
           {"meta_acon_c", factory_of<MetaAconC>()},
           {"frelu", factory_of<FReLU>()},
           {"maxout", factory_of<Maxout>()}};
-}
-
-void register_learnable_activations() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    for (ActivationRow& row : learnable_activation_rows())
-      if (!find_activation(row.name)) register_activation(std::move(row));
-    for (auto& [name, factory] : learnable_module_factories())
-      if (!nn::find_activation_module(name)) nn::register_activation_module(name, std::move(factory));
-  });
 }
 
 }  // namespace sugar::activations::learnable

@@ -1,8 +1,8 @@
 #pragma once
-// Plugging the learnable activations into Sugar: their rows in the activation table (rows.hpp; so that
-// specs such as `prelu(init=0.2)` parse and `sugar activations list/eval/plot` know them) and their
-// module factories (so that nn::make_activation builds a module with real parameters at every site,
-// modules.hpp).
+// The learnable activations' module factories, which nn's factory table starts with (so that
+// nn::make_activation builds a module with real parameters at every site, modules.hpp). Their rows are
+// in the activation table from the start too (rows.hpp, added by activations/registry.cpp), so specs
+// such as `prelu(init=0.2)` parse without any registration call.
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,11 +14,5 @@ namespace sugar::activations::learnable {
 
 // (row name, factory building the module for a site with C channels) for each of the five rows.
 std::vector<std::pair<std::string, nn::ActivationModuleFactory>> learnable_module_factories();
-
-// Registers the rows (those the table does not have yet) with activations::register_activation and
-// the factories (those not registered yet) with nn::register_activation_module. Idempotent and
-// thread-safe; call it before parsing specs that name these activations (the static library drops a
-// file that nothing references, so registration cannot rely on a static initialiser).
-void register_learnable_activations();
 
 }  // namespace sugar::activations::learnable
