@@ -1,5 +1,7 @@
 #include "sugar/tensor.hpp"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -304,6 +306,18 @@ std::string describe(const memory::desc& desc) {
                     : desc.data_type() == memory::data_type::bf16 ? "bf16 "
                                                                    : "dt" + std::to_string(d.data_type) + " ";
   out += shape_string(desc.dims());
+  if (d.format_kind == dnnl_format_kind_wino) {
+    // Every field: two Winograd weight layouts of one shape differ only here (oneDNN picks the
+    // blocking per minibatch), and a primitive-cache key that left them out made a weight reorder
+    // built for one of them serve the other (wrong weights at a short last evaluation batch).
+    const dnnl_wino_desc_t& w = d.format_desc.wino_desc;
+    char adj_scale[32];
+    std::snprintf(adj_scale, sizeof(adj_scale), "%a", static_cast<double>(w.adj_scale));
+    return out + " wino" + std::to_string(w.wino_format) + " r" + std::to_string(w.r) + " alpha" +
+           std::to_string(w.alpha) + " ic" + std::to_string(w.ic) + " oc" + std::to_string(w.oc) + " icb" +
+           std::to_string(w.ic_block) + " ocb" + std::to_string(w.oc_block) + " ic2b" + std::to_string(w.ic2_block) +
+           " oc2b" + std::to_string(w.oc2_block) + " scale" + adj_scale + " size" + std::to_string(w.size);
+  }
   if (d.format_kind != dnnl_blocked) return out + " kind" + std::to_string(d.format_kind);
   const auto& blk = d.format_desc.blocking;
   out += " strides";

@@ -232,6 +232,36 @@ TEST(ConvAlgorithm, WinogradInferenceForwardMatchesTheReference) {
   EXPECT_TRUE(inference_runs_winograd);
 }
 
+// oneDNN picks a Winograd weight layout per minibatch (its blocking), and every such layout of one
+// shape once looked the same to the primitive cache: the weight reorder built for a batch of 64 then
+// served the short last batch of an evaluation, with the wrong blocking (found on a VGG-16 whose 16-image
+// last test batch got logits in the thousands, off by ~50 in every 256-channel layer).
+TEST(ConvAlgorithm, WinogradInferenceIsRightAtEveryBatchSizeInTurn) {
+  if (!cpu_has_winograd()) GTEST_SKIP() << "oneDNN 2.6 has no Winograd convolution below avx512_core";
+  const Shape w_shape{256, 256, 3, 3};
+  const Tensor w = testkit::random_tensor(w_shape, 31, -0.05f, 0.05f);
+  const Tensor b = testkit::random_tensor({256}, 32);
+  ops::Conv2dState state;
+  const Conv2dOptions options = same_3x3(ConvAlgoPolicy::winograd);
+  autograd::NoGradGuard no_grad;
+  // The layouts must really differ for the test to test anything: the weight layouts that the
+  // forward primitive wants at each batch size, described as the cache key describes them.
+  std::vector<std::string> layouts;
+  for (const int64_t n : {64, 64, 4, 64, 4}) {
+    const Shape x_shape{n, 256, 8, 8};
+    const Tensor x = testkit::random_tensor(x_shape, 33 + static_cast<uint64_t>(n));
+    const Tensor y = ops::conv2d(x, w, b, options, &state);
+    Shape y_shape;
+    const std::vector<double> expected =
+        testkit::reference_conv2d(x.to_vector(), x_shape, w.to_vector(), w_shape, b.to_vector(), options, &y_shape);
+    EXPECT_LE(relative_max_error(y.to_vector(), expected), kWinogradTolerance) << "batch " << n;
+    ASSERT_TRUE(state.weight_in_layout.defined());
+    layouts.push_back(describe(state.weight_in_layout.desc()));
+  }
+  EXPECT_EQ(state.choice->algorithms, kAllWinograd);
+  EXPECT_NE(layouts[0], layouts[2]) << "oneDNN gave batches of 64 and 4 one Winograd weight layout: " << layouts[0];
+}
+
 // ---- fallbacks --------------------------------------------------------------------------------
 
 TEST(ConvAlgorithm, WinogradFallsBackToDirectWhereItDoesNotApplyAndSaysWhy) {
