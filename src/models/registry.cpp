@@ -22,13 +22,20 @@ std::shared_ptr<nn::Module> with_conv_init(std::shared_ptr<nn::Module> model, nn
   return model;
 }
 
+// The fields every family's options share (VggOptions, ResNetOptions), from the model options.
+template <class FamilyOptions>
+FamilyOptions sized_for(const ModelOptions& options) {
+  FamilyOptions family;
+  family.activation = activations::ActivationSpec::parse(options.activation);
+  family.num_classes = options.num_classes;
+  family.in_channels = options.in_channels;
+  family.image_size = options.image_size;
+  return family;
+}
+
 std::shared_ptr<nn::Module> build_vgg(const ModelOptions& options) {
-  VggOptions vgg;
+  VggOptions vgg = sized_for<VggOptions>(options);
   vgg.layers = vgg_layers(options.name);
-  vgg.activation = activations::ActivationSpec::parse(options.activation);
-  vgg.num_classes = options.num_classes;
-  vgg.in_channels = options.in_channels;
-  vgg.image_size = options.image_size;
   vgg.batch_norm = options.batch_norm;
   return std::make_shared<VGG>(vgg);
 }
@@ -37,12 +44,8 @@ std::shared_ptr<nn::Module> build_resnet(const ModelOptions& options) {
   if (!options.batch_norm)
     usage_error("model " + options.name +
                 ": batch_norm false is for vgg models only (BatchNorm is part of every ResNet block)");
-  ResNetOptions resnet;
+  ResNetOptions resnet = sized_for<ResNetOptions>(options);
   resnet.blocks = resnet_blocks(options.name);
-  resnet.activation = activations::ActivationSpec::parse(options.activation);
-  resnet.num_classes = options.num_classes;
-  resnet.in_channels = options.in_channels;
-  resnet.image_size = options.image_size;
   return std::make_shared<ResNet>(resnet);
 }
 

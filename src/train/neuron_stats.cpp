@@ -102,6 +102,8 @@ struct NeuronStats::Site final : nn::ActivationObserver {
   Tensor observe_input(const nn::ActivationModule& site, const Tensor& x) override;
   bool watches_fused_relu() const override { return true; }
   Tensor observe_relu_output(const nn::ActivationModule& site, const Tensor& y) override;
+  // `t` under a new autograd identity, behind a node that records the gradient going by.
+  Tensor watch_gradient(const Tensor& t, bool is_relu_output);
   void record_activations(const Tensor& x);
   // `relu_output` (optional): the gradient recorded is grad where relu_output > 0 and 0 elsewhere.
   void record_gradient(const Tensor& grad, const Tensor& relu_output = {});
@@ -120,29 +122,28 @@ Tensor NeuronStats::Site::observe_input(const nn::ActivationModule&, const Tenso
     if (state->measuring) record_activations(x);
     return x;
   }
-  if (!x.requires_grad()) return x;
-  // Same storage under a new autograd identity: the activation records its node on `watched`, and
-  // this node hands watched's gradient on to x unchanged after reading it.
-  Tensor watched = x.detach();
-  autograd::record("neuron_stats", {x}, {watched}, [this, x_grad = autograd::grad_target(x)](const std::vector<Tensor>& grads) {
-    record_gradient(grads[0]);
-    autograd::accumulate_grad(x_grad, grads[0]);
-  });
+  return x.requires_grad() ? watch_gradient(x, false) : x;
+}
+
+// Same storage under a new autograd identity: the next op records its node on `watched`, and this
+// node hands watched's gradient on to t unchanged after reading it. For a fused ReLU's output, what it
+// reads is the gradient that reached the ReLU's input: dL/dy masked by y > 0 (record_gradient).
+Tensor NeuronStats::Site::watch_gradient(const Tensor& t, bool is_relu_output) {
+  Tensor watched = t.detach();
+  autograd::record("neuron_stats", {t}, {watched},
+                   [this, t_grad = autograd::grad_target(t),
+                    saved_output = autograd::SavedTensor(is_relu_output ? t : Tensor())](
+                       const std::vector<Tensor>& grads) {
+                     record_gradient(grads[0], saved_output.get());
+                     autograd::accumulate_grad(t_grad, grads[0]);
+                   });
   return watched;
 }
 
 // A ReLU fused into its batch norm: dL/dx is not materialised, but it is dL/dy masked by y > 0, which
 // record_gradient reads from both (the same numbers ops::relu's backward would have handed on).
 Tensor NeuronStats::Site::observe_relu_output(const nn::ActivationModule&, const Tensor& y) {
-  if (!autograd::grad_enabled() || !y.requires_grad()) return y;
-  Tensor watched = y.detach();
-  autograd::record("neuron_stats", {y}, {watched},
-                   [this, y_grad = autograd::grad_target(y), saved_y = autograd::SavedTensor(y)](
-                       const std::vector<Tensor>& grads) {
-                     record_gradient(grads[0], saved_y.get());
-                     autograd::accumulate_grad(y_grad, grads[0]);
-                   });
-  return watched;
+  return autograd::grad_enabled() && y.requires_grad() ? watch_gradient(y, true) : y;
 }
 
 void NeuronStats::Site::record_activations(const Tensor& x) {
