@@ -10,35 +10,47 @@ within 10% (issue 17's bar for a second run). img/s cells are listed too, for re
 absolute speed drifts by more than that between runs. Exit status 1 when a ratio or percentage cell
 differs by more than 10%.
 """
+import os
 import re
 import sys
 
 COMPARED = ("Sugar / PyTorch's best", "Sugar % of peak", "PyTorch % of peak", "Sugar % of ceiling")
 FOR_REFERENCE = ("Sugar", "PyTorch channels_last", "conv-only ceiling")
+# A bench_table output is a few KiB; a file far larger is not one (read no further than this).
+MAX_BYTES = 1 << 20
 MEDIAN = re.compile(r"^\s*([0-9.]+)")
 
 
 def main_table(path):
     """{(model, phase, dtype): {column: median}} from the first Markdown table with a 'model' column."""
     rows, header = {}, None
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.startswith("|"):
-                if header and rows:
-                    break
-                continue
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if cells[0] == "model":
-                header = cells
-                continue
-            if header is None or set(cells[0]) <= {"-"}:
-                continue
-            values = {}
-            for name, cell in zip(header, cells):
-                match = MEDIAN.match(cell)
-                if match:
+    if not os.path.isfile(path):  # a FIFO or device would block or never end
+        sys.exit(f"compare_bench_tables: error: {path} is not a regular file (expected a bench_table.sh output)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines(MAX_BYTES)
+    except (OSError, UnicodeDecodeError) as e:
+        sys.exit(f"compare_bench_tables: error: cannot read {path}: {e}")
+    for line in lines:
+        if not line.startswith("|"):
+            if header and rows:
+                break
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == "model":
+            header = cells
+            continue
+        if header is None or set(cells[0]) <= {"-"}:
+            continue
+        values = {}
+        for name, cell in zip(header, cells):
+            match = MEDIAN.match(cell)
+            if match:
+                try:
                     values[name] = float(match.group(1))
-            rows[tuple(cells[:3])] = values
+                except ValueError:  # "1.2.3": not a number, not a cell to compare
+                    pass
+        rows[tuple(cells[:3])] = values
     if not rows:
         sys.exit(f"compare_bench_tables: error: {path} has no bench_table main table (a row starting '| model |')")
     return rows
