@@ -82,11 +82,13 @@ std::string describe_state(const sweep::SweepCell& cell, const sweep::ClaimStore
     default:
       text = sweep::to_string(run.state);
   }
+  const std::optional<sweep::ClaimRecord> claim = claims.current(cell.name);
+  const bool live_claim = claim && claims.is_live(*claim);
+  // Under a live claim the directory may be half-created by the holder's training: not a conflict.
+  if (live_claim && run.state == sweep::RunState::conflict) return "starting, claimed by " + claim->holder();
   if (run.state == sweep::RunState::conflict || run.state == sweep::RunState::failed) *note = run.detail;
-  if (const std::optional<sweep::ClaimRecord> claim = claims.current(cell.name)) {
-    if (claims.is_live(*claim)) text += ", claimed by " + claim->holder();
-    else if (claims.is_stale(*claim)) text += ", stale claim by " + claim->holder();
-  }
+  if (live_claim) text += ", claimed by " + claim->holder();
+  else if (claim && claims.is_stale(*claim)) text += ", stale claim by " + claim->holder();
   return text;
 }
 

@@ -151,7 +151,11 @@ class SweepRun {
 
   void start(size_t cell) {
     const SweepCell& c = plan_.cells[cell];
-    if (!needs_running(cell, inspect_run(c.run_dir, c.config))) return;
+    // The first look, without the claim, only skips finished and failed cells cheaply. A directory that looks
+    // foreign may be one another sweep's training is creating this instant (its files are not all written
+    // yet), so a conflict is judged only under the claim, below.
+    const RunInspection first_look = inspect_run(c.run_dir, c.config);
+    if (first_look.state != RunState::conflict && !needs_running(cell, first_look)) return;
     ClaimAttempt attempt = store_.try_claim(c.name);
     if (!attempt.claim.held()) {
       const ClaimRecord& holder = *attempt.holder;

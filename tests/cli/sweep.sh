@@ -100,9 +100,13 @@ def claim(cell, host, age):
 claim("activation=relu__seed=2", "crashed-node", 3600)
 claim("activation=sugar(surrogate=bsilu)__seed=2", "busy-node", 0)
 PY
+# The live holder's training has just created its run directory and not yet written config.yaml: a
+# directory that would be refused as foreign if the sweep judged it before looking at the claim.
+busy_dir="runs/grid/activation=sugar(surrogate=bsilu)__seed=2"
+mkdir "$busy_dir" && echo starting >"$busy_dir/train.log"
 run sweep grid.yaml --set 'sweep.seed=[0, 1, 2]' --stale-after 60 --dry-run
 [[ $out == *"2     new, stale claim by crashed-node pid 4242  runs/grid/activation=relu__seed=2"* &&
-   $out == *"5     new, claimed by busy-node pid 4242"* ]] || fail "--dry-run with claims: $out"
+   $out == *"5     starting, claimed by busy-node pid 4242"* ]] || fail "--dry-run with claims: $out"
 run sweep grid.yaml --set 'sweep.seed=[0, 1, 2]' --stale-after 60
 [[ $status == 0 ]] || fail "sweep over claims exited $status: $err"
 [[ $out == "sweep grid (runs/grid): 6 of 6 cells: 1 finished, 4 skipped (finished before), 1 busy (running elsewhere)"* ]] \
@@ -113,7 +117,8 @@ run sweep grid.yaml --set 'sweep.seed=[0, 1, 2]' --stale-after 60
 grep -q '"taken_over_from": "crashed-node pid 4242' runs/grid/.sweep/activation=relu__seed=2.1.claim \
   || fail "generation 1: $(cat runs/grid/.sweep/activation=relu__seed=2.1.claim)"
 grep -q '"outcome": "finished"' runs/grid/.sweep/activation=relu__seed=2.1.claim || fail "takeover not released"
-[[ ! -e "runs/grid/activation=sugar(surrogate=bsilu)__seed=2" ]] || fail "the live claim's cell was run"
+[[ $(ls "$busy_dir") == train.log ]] || fail "the live claim's cell was touched: $(ls "$busy_dir")"
+rm -r "$busy_dir"
 
 # Failing cells (a missing data directory) are reported with their error and exit code 1.
 run sweep grid.yaml --set 'sweep.data.root=[missing-a, missing-b]' --set name=broken
