@@ -12,9 +12,8 @@
 
 #include "sugar/activations/apply.hpp"
 #include "sugar/ops/channel_layout.hpp"
-#include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
-#include "sugar/activations/learnable/register.hpp"
+#include "sugar/nn/learnable_activations.hpp"
 #include "sugar/activations/registry.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
@@ -184,8 +183,8 @@ TEST(LearnableActivations, ParametersAreNamedUnderTheSiteWithReferenceShapes) {
                     {"layer1.0.act1.fc1.bias", {16}},
                     {"layer1.0.act1.fc2.weight", {5, 16, 1, 1}},
                     {"layer1.0.act1.fc2.bias", {5}}}));
-  EXPECT_EQ(dynamic_cast<learnable::MetaAconC&>(*make_module("meta_acon_c", 512)).hidden_channels(), 32);
-  EXPECT_EQ(dynamic_cast<learnable::MetaAconC&>(*make_module("meta_acon_c(r=4)", 64)).hidden_channels(), 16);
+  EXPECT_EQ(dynamic_cast<nn::MetaAconC&>(*make_module("meta_acon_c", 512)).hidden_channels(), 32);
+  EXPECT_EQ(dynamic_cast<nn::MetaAconC&>(*make_module("meta_acon_c(r=4)", 64)).hidden_channels(), 16);
   const Site frelu = make_site("frelu", 5);
   EXPECT_EQ(parameter_shapes(*frelu.root), (Shapes{{"layer1.0.act1.conv.weight", {5, 1, 3, 3}},
                                                    {"layer1.0.act1.bn.weight", {5}},
@@ -663,5 +662,5 @@ TEST(LearnableActivations, WrongChannelCountIsAnErrorNamingTheSiteAndShape) {
                Error);
   EXPECT_THROW(learnable::maxout(Tensor::zeros({2, 5, 3, 3}), Tensor::zeros({2, 5}), Tensor::zeros({3, 5})), Error);
   EXPECT_THROW(learnable::funnel_max(Tensor::zeros({2, 5, 3, 3}), Tensor::zeros({2, 5, 3, 2})), Error);
-  EXPECT_THROW(learnable::PReLU(ActivationSpec::parse("acon_c"), 5), Error);  // spec of another row
+  EXPECT_THROW(nn::PReLU(ActivationSpec::parse("acon_c"), 5), Error);  // spec of another row
 }

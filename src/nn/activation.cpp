@@ -1,7 +1,5 @@
 #include "sugar/nn/activation.hpp"
 
-#include "sugar/activations/learnable/register.hpp"
-
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -9,6 +7,7 @@
 
 #include "sugar/activations/apply.hpp"
 #include "sugar/activations/registry.hpp"
+#include "sugar/nn/learnable_activations.hpp"
 #include "sugar/nn/sample_offset.hpp"
 #include "sugar/error.hpp"
 
@@ -33,7 +32,7 @@ struct FactoryTable {
 FactoryTable& factory_table() {
   static FactoryTable* table = [] {
     auto* t = new FactoryTable;
-    for (auto& [name, factory] : activations::learnable::learnable_module_factories())
+    for (auto& [name, factory] : learnable_activation_factories())
       t->factories.emplace(name, std::move(factory));
     return t;
   }();

@@ -1,13 +1,11 @@
-// ACON-C: the op (forward and backward side by side, shared with meta_acon_c, whose beta is per
-// sample) and the AconC module that owns p1, p2 and beta.
+// ACON-C: the op, forward and backward side by side, shared by the AconC and MetaAconC modules (whose
+// beta is per sample; the modules: nn/learnable_activations).
 #include <cmath>
 
 #include "sugar/ops/channel_layout.hpp"
-#include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
-#include "sugar/nn/init.hpp"
 #include "sugar/ops/eltwise.hpp"
 
 namespace sugar::activations::learnable {
@@ -109,24 +107,6 @@ Tensor acon_c(const Tensor& x, const Tensor& p1, const Tensor& p2, const Tensor&
     });
   }
   return y;
-}
-
-AconC::AconC(ActivationSpec spec, int64_t channels) : LearnableActivation(std::move(spec), channels, "acon_c") {
-  const Shape shape{1, channels, 1, 1};
-  p1_ = register_parameter("p1", Tensor::full(shape, static_cast<float>(spec_.number("p1"))));
-  p2_ = register_parameter("p2", Tensor::full(shape, static_cast<float>(spec_.number("p2"))));
-  beta_ = register_parameter("beta", Tensor::full(shape, static_cast<float>(spec_.number("beta"))));
-}
-
-void AconC::reset_parameters(uint64_t) {
-  nn::init::constant_(p1_, static_cast<float>(spec_.number("p1")));
-  nn::init::constant_(p2_, static_cast<float>(spec_.number("p2")));
-  nn::init::constant_(beta_, static_cast<float>(spec_.number("beta")));
-}
-
-Tensor AconC::activate(const Tensor& x) {
-  check_input(x, false);
-  return acon_c(x, p1_, p2_, beta_);
 }
 
 }  // namespace sugar::activations::learnable

@@ -1,7 +1,7 @@
 // FReLU (Ma et al., "Funnel Activation for Visual Recognition", ECCV 2020):
 //   y = max(x, BN(depthwise_conv3x3(x))),
-// the funnel condition T(x) built from the existing conv2d and batch_norm2d ops, and the max below.
-#include "sugar/activations/learnable/modules.hpp"
+// the funnel condition T(x) built by the FReLU module (nn/learnable_activations) from the existing conv2d
+// and batch_norm2d ops, and the funnel max below, forward and backward side by side.
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
@@ -46,17 +46,6 @@ Tensor funnel_max(const Tensor& x, const Tensor& t) {
     });
   }
   return y;
-}
-
-FReLU::FReLU(ActivationSpec spec, int64_t channels) : LearnableActivation(std::move(spec), channels, "frelu") {
-  conv_ = register_module("conv", std::make_shared<nn::Conv2d>(channels, channels, 3, 1, 1, 1, /*groups=*/channels,
-                                                                /*bias=*/false));
-  bn_ = register_module("bn", std::make_shared<nn::BatchNorm2d>(channels));
-}
-
-Tensor FReLU::activate(const Tensor& x) {
-  check_input(x, true);
-  return funnel_max(x, bn_->forward(conv_->forward(x)));
 }
 
 }  // namespace sugar::activations::learnable

@@ -1,9 +1,9 @@
 // Maxout over k per-channel affine pieces of one input (the activation form of Goodfellow et al.'s
-// maxout): the op (forward and backward side by side) and the module that owns a and b.
+// maxout): the op, forward and backward side by side (the module that owns a and b:
+// nn/learnable_activations).
 #include <algorithm>
 
 #include "sugar/ops/channel_layout.hpp"
-#include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
@@ -97,33 +97,6 @@ Tensor maxout(const Tensor& x, const Tensor& a, const Tensor& b) {
     });
   }
   return y;
-}
-
-namespace {
-
-// Piece 0 is the identity, every other piece the constant 0: max(x, 0, ..., 0) = ReLU.
-void fill_relu_pieces(Tensor& a, Tensor& b) {
-  float* slopes = a.data<float>();  // a plain [k, C] parameter
-  std::fill(slopes, slopes + a.numel(), 0.0f);
-  std::fill(slopes, slopes + a.dim(1), 1.0f);
-  a.bump_version();  // written in place through data()
-  b.fill_(0.0f);
-}
-
-}  // namespace
-
-Maxout::Maxout(ActivationSpec spec, int64_t channels) : LearnableActivation(std::move(spec), channels, "maxout") {
-  pieces_ = static_cast<int64_t>(spec_.number("k"));
-  a_ = register_parameter("a", Tensor::zeros({pieces_, channels}));
-  b_ = register_parameter("b", Tensor::zeros({pieces_, channels}));
-  fill_relu_pieces(a_, b_);
-}
-
-void Maxout::reset_parameters(uint64_t) { fill_relu_pieces(a_, b_); }
-
-Tensor Maxout::activate(const Tensor& x) {
-  check_input(x, false);
-  return maxout(x, a_, b_);
 }
 
 }  // namespace sugar::activations::learnable

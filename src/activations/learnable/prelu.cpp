@@ -1,10 +1,8 @@
-// PReLU: the op (forward and backward side by side) and the module that owns its weight.
+// PReLU: the op, forward and backward side by side (the module that owns the weight: nn/learnable_activations).
 #include "sugar/ops/channel_layout.hpp"
-#include "sugar/activations/learnable/modules.hpp"
 #include "sugar/activations/learnable/ops.hpp"
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
-#include "sugar/nn/init.hpp"
 #include "sugar/ops/eltwise.hpp"
 
 namespace sugar::activations::learnable {
@@ -54,17 +52,6 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
     });
   }
   return y;
-}
-
-PReLU::PReLU(ActivationSpec spec, int64_t channels) : LearnableActivation(std::move(spec), channels, "prelu") {
-  weight_ = register_parameter("weight", Tensor::full({channels}, static_cast<float>(spec_.number("init"))));
-}
-
-void PReLU::reset_parameters(uint64_t) { nn::init::constant_(weight_, static_cast<float>(spec_.number("init"))); }
-
-Tensor PReLU::activate(const Tensor& x) {
-  check_input(x, false);
-  return prelu(x, weight_);
 }
 
 }  // namespace sugar::activations::learnable

@@ -1,7 +1,7 @@
 #pragma once
 // The rows of the learnable activations in the activation table: their names, spec parameters with
 // defaults, and an `apply` that evaluates the function point by point with the parameters at the
-// spec's values (what `sugar activations eval/plot` run; models get modules, see register.hpp):
+// spec's values (what `sugar activations eval/plot` run; models get modules, nn/learnable_activations.hpp):
 //   prelu        x > 0 ? x : init * x
 //   acon_c       (p1 - p2) * x * sigmoid(beta * (p1 - p2) * x) + p2 * x
 //   meta_acon_c  acon_c with beta = sigmoid(0) = 1/2: the beta network's output for an input of zero

@@ -1,5 +1,6 @@
 #pragma once
-// The learnable and spatial activations as modules: each activation site of a model gets its own
+// The learnable and spatial activations as modules (their autograd ops, forward and backward side by
+// side, are activations/learnable/ops.hpp): each activation site of a model gets its own
 // parameters, which the optimizer updates and checkpoints save under the site's dotted name
 // (`layer1.0.act1.weight` for PReLU, as PyTorch names nn.PReLU's parameter).
 //
@@ -31,33 +32,41 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/nn/activation.hpp"
 #include "sugar/nn/batch_norm.hpp"
 #include "sugar/nn/conv2d.hpp"
 
-namespace sugar::activations::learnable {
+namespace sugar::nn {
+
+// (row name, factory building the module for a site with C channels) for each of the five learnable
+// rows: nn::make_activation's factory table starts with them, so every program that builds models has
+// them without a registration call. Their rows (the names and spec parameters) are in the activation
+// table from the start (activations/learnable/rows.hpp).
+std::vector<std::pair<std::string, ActivationModuleFactory>> learnable_activation_factories();
 
 // What the five modules share: the spec they were built from and the channel count of their site.
-class LearnableActivation : public nn::ActivationModule {
+class LearnableActivation : public ActivationModule {
  public:
-  const ActivationSpec& spec() const override { return spec_; }
+  const activations::ActivationSpec& spec() const override { return spec_; }
   int64_t channels() const { return channels_; }
 
  protected:
   // Throws sugar::Error (usage) when spec is not a spec of `row_name` or channels <= 0.
-  LearnableActivation(ActivationSpec spec, int64_t channels, const char* row_name);
+  LearnableActivation(activations::ActivationSpec spec, int64_t channels, const char* row_name);
   // Throws sugar::Error naming the site, the expected and the actual shape.
   void check_input(const Tensor& x, bool needs_spatial) const;
 
-  ActivationSpec spec_;
+  activations::ActivationSpec spec_;
   int64_t channels_;
 };
 
 class PReLU : public LearnableActivation {
  public:
-  PReLU(ActivationSpec spec, int64_t channels);
+  PReLU(activations::ActivationSpec spec, int64_t channels);
   std::string type_name() const override { return "PReLU"; }
   void reset_parameters(uint64_t seed) override;
   const Tensor& weight() const { return weight_; }
@@ -71,7 +80,7 @@ class PReLU : public LearnableActivation {
 
 class AconC : public LearnableActivation {
  public:
-  AconC(ActivationSpec spec, int64_t channels);
+  AconC(activations::ActivationSpec spec, int64_t channels);
   std::string type_name() const override { return "AconC"; }
   void reset_parameters(uint64_t seed) override;
   const Tensor& p1() const { return p1_; }
@@ -87,7 +96,7 @@ class AconC : public LearnableActivation {
 
 class MetaAconC : public LearnableActivation {
  public:
-  MetaAconC(ActivationSpec spec, int64_t channels);
+  MetaAconC(activations::ActivationSpec spec, int64_t channels);
   std::string type_name() const override { return "MetaAconC"; }
   void reset_parameters(uint64_t seed) override;
   const Tensor& p1() const { return p1_; }
@@ -102,27 +111,27 @@ class MetaAconC : public LearnableActivation {
  private:
   int64_t hidden_;
   Tensor p1_, p2_;
-  std::shared_ptr<nn::Conv2d> fc1_, fc2_;
+  std::shared_ptr<Conv2d> fc1_, fc2_;
 };
 
 class FReLU : public LearnableActivation {
  public:
-  FReLU(ActivationSpec spec, int64_t channels);
+  FReLU(activations::ActivationSpec spec, int64_t channels);
   std::string type_name() const override { return "FReLU"; }
-  nn::Conv2d& conv() { return *conv_; }
-  nn::BatchNorm2d& bn() { return *bn_; }
+  Conv2d& conv() { return *conv_; }
+  BatchNorm2d& bn() { return *bn_; }
 
  protected:
   Tensor activate(const Tensor& x) override;
 
  private:
-  std::shared_ptr<nn::Conv2d> conv_;
-  std::shared_ptr<nn::BatchNorm2d> bn_;
+  std::shared_ptr<Conv2d> conv_;
+  std::shared_ptr<BatchNorm2d> bn_;
 };
 
 class Maxout : public LearnableActivation {
  public:
-  Maxout(ActivationSpec spec, int64_t channels);
+  Maxout(activations::ActivationSpec spec, int64_t channels);
   std::string type_name() const override { return "Maxout"; }
   void reset_parameters(uint64_t seed) override;
   int64_t pieces() const { return pieces_; }
@@ -137,4 +146,4 @@ class Maxout : public LearnableActivation {
   Tensor a_, b_;
 };
 
-}  // namespace sugar::activations::learnable
+}  // namespace sugar::nn
