@@ -19,8 +19,8 @@ namespace {
 
 bench::BenchOptions tiny(const std::string& model, int64_t batch) {
   bench::BenchOptions o;
-  o.model = model;
-  o.batch = batch;
+  o.config.model.name = model;
+  o.config.train.batch_size = batch;
   o.warmup = 1;
   o.iters = 3;
   return o;
@@ -110,7 +110,7 @@ TEST(Bench, TrainingJsonHasEveryKeyWithConsistentValues) {
 
 TEST(Bench, WithoutRecomputationNothingIsRecomputedAndMoreIsKept) {
   bench::BenchOptions kept = tiny("vgg11", 8);
-  kept.recompute = false;
+  kept.config.train.recompute = config::Recompute::off;
   const json without = json::parse(bench::to_json_text(bench::run_benchmark(kept)));
   const json with = json::parse(bench::to_json_text(bench::run_benchmark(tiny("vgg11", 8))));
   EXPECT_EQ(without["recompute"], false);
@@ -189,11 +189,11 @@ TEST(Bench, BadOptionsAreUsageErrorsNamingTheOption) {
   o.warmup = -1;
   expect_usage_error(o, "--warmup");
   o = {};
-  o.batch = 0;
-  expect_usage_error(o, "--batch must be in [1, 4096]");
+  o.config.train.batch_size = 0;
+  expect_usage_error(o, "train.batch_size (--batch) must be in [1, 4096]");
   o = {};
-  o.batch = 4097;
-  expect_usage_error(o, "--batch must be in [1, 4096], got 4097");
+  o.config.train.batch_size = 4097;
+  expect_usage_error(o, "train.batch_size (--batch) must be in [1, 4096], got 4097");
   o = {};
   o.iters = 10'001;
   expect_usage_error(o, "--iters must be in [1, 10000], got 10001");
@@ -201,10 +201,10 @@ TEST(Bench, BadOptionsAreUsageErrorsNamingTheOption) {
   o.classes = 100'001;
   expect_usage_error(o, "--classes must be in [2, 100000], got 100001");
   o = {};
-  o.threads = 4097;
-  expect_usage_error(o, "--threads must be in [0, 4096] (0: all cores), got 4097");
+  o.config.train.threads = 4097;
+  expect_usage_error(o, "train.threads (--threads) must be in [0, 4096] (0: all cores), got 4097");
   o = {};
-  o.batch = 1;
+  o.config.train.batch_size = 1;
   expect_usage_error(o, "at least 2 for --phase train");
   o.phase = bench::Phase::infer;
   EXPECT_NO_THROW(bench::validate(o));
@@ -212,7 +212,7 @@ TEST(Bench, BadOptionsAreUsageErrorsNamingTheOption) {
   o.classes = 1;
   expect_usage_error(o, "--classes");
   o = {};
-  o.threads = -2;
+  o.config.train.threads = -2;
   expect_usage_error(o, "--threads");
   o = tiny("resnet99", 2);
   try {

@@ -336,3 +336,36 @@ TEST(DataRegistry, LoadDataAppliesLimitThenValidationSplitThenTestLimit) {
   EXPECT_CONTAINS(error_of([&] { load_data(options); }), "normalisation has 2 values but the images have 3 channels");
   fs::remove_all(dir);
 }
+
+// What the registry documents before reading a file (what `sugar bench` builds for), from each format's
+// documentation: CIFAR images are 32x32 RGB, (Fashion-)MNIST 28x28 grey, 10 classes except CIFAR-100's
+// 100 fine or 20 coarse labels; an image folder's classes are its sub-folders, so none is documented.
+TEST(DataRegistry, DocumentedShapesAndClassCounts) {
+  const auto shape_of = [](DataOptions o) {
+    const std::optional<ImageShape> s = expected_image_shape(o);
+    return s ? std::vector<int>{s->channels, s->height, s->width} : std::vector<int>{};
+  };
+  DataOptions o;
+  o.name = "cifar10";
+  EXPECT_EQ(shape_of(o), (std::vector<int>{3, 32, 32}));
+  EXPECT_EQ(expected_num_classes(o), 10);
+  o.name = "cifar100";
+  EXPECT_EQ(expected_num_classes(o), 100);
+  o.coarse_labels = true;
+  EXPECT_EQ(expected_num_classes(o), 20);
+  o = {};
+  o.name = "mnist";
+  o.pad_to = 0;
+  EXPECT_EQ(shape_of(o), (std::vector<int>{1, 28, 28}));
+  o.name = "fashion_mnist";
+  o.pad_to = 32;
+  EXPECT_EQ(shape_of(o), (std::vector<int>{1, 32, 32}));
+  EXPECT_EQ(expected_num_classes(o), 10);
+  o.name = "image_folder";
+  o.image_size = 64;
+  EXPECT_EQ(shape_of(o), (std::vector<int>{3, 64, 64}));
+  EXPECT_EQ(expected_num_classes(o), std::nullopt);
+  o.name = "cifar11";
+  EXPECT_EQ(shape_of(o), std::vector<int>{});
+  EXPECT_EQ(expected_num_classes(o), std::nullopt);
+}

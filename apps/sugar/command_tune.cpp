@@ -1,16 +1,16 @@
 #include "command_tune.hpp"
-#include "global_threads.hpp"
+#include "config_shorthands.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "option_checks.hpp"
 #include "sugar/bench/bench.hpp"
-#include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
@@ -22,27 +22,16 @@ namespace sugar::cli {
 namespace {
 
 struct TuneArgs {
-  std::string config;
-  std::vector<std::string> overrides;
+  ConfigArgs config;  // CONFIG, --set and the shorthands (--model, --batch, ...)
   int ranks = 1;
-  std::string model;
-  int64_t batch = 128;
-  int64_t classes = 10;
-  std::string dtype = "f32";
-  std::string activation = "relu";
+  std::optional<int64_t> classes;
   bool reset = false;
-  CLI::Option* global_threads = nullptr;
-  CLI::Option* batch_option = nullptr;
 };
 
 int run_tune(const TuneArgs& args) {
-  if (!args.config.empty() && !args.model.empty())
-    throw Error("tune: give either CONFIG or --model NAME, not both", ErrorKind::usage);
-  if (args.model.empty() && (args.batch_option->count() > 0))
-    throw Error("tune: --batch applies to --model (a config's batch is train.batch_size)", ErrorKind::usage);
-  if (args.config.empty() && (!args.overrides.empty() || args.ranks != 1))
-    throw Error("tune: --set and --ranks apply to a CONFIG", ErrorKind::usage);
-  if (args.config.empty() && args.model.empty() && !args.reset)
+  const bool has_target =
+      !args.config.file.empty() || !args.config.shorthands.empty() || !args.config.overrides.empty();
+  if (!has_target && !args.reset)
     throw Error("tune: a CONFIG, --model NAME or --reset is required", ErrorKind::usage);
 
   const std::string file = ops::machine_choice_file();
@@ -55,20 +44,13 @@ int run_tune(const TuneArgs& args) {
     const std::string deleted = ops::forget_machine_choices();
     std::printf("%s\n", deleted.empty() ? ("no choices stored yet (" + file + ")").c_str()
                                         : ("forgot this machine's convolution algorithm choices: deleted " + deleted).c_str());
-    if (args.config.empty() && args.model.empty()) return 0;
+    if (!has_target) return 0;
   }
 
-  train::TuneTarget target;
-  if (!args.config.empty()) {
-    const config::ExperimentConfig config =
-        config::load_config(args.config, with_global_threads(args.overrides, args.global_threads));
-    // The thread count the run will use, resolved as sugar train resolves it: timings depend on it.
-    if (config.train.threads > 0) set_num_threads(config.train.threads);
-    target = train::config_tune_target(config, args.ranks);
-  } else {
-    target = train::model_tune_target(args.model, args.activation, args.classes, args.batch,
-                                      args.dtype == "bf16" ? DType::bf16 : DType::f32);
-  }
+  const config::ExperimentConfig config = load_config_args(args.config, "sugar tune");
+  // The thread count the run will use, resolved as sugar train resolves it: timings depend on it.
+  if (config.train.threads > 0) set_num_threads(config.train.threads);
+  const train::TuneTarget target = train::config_tune_target(config, args.ranks, args.classes);
   spdlog::info("tune: measuring every convolution of {} on {} threads (each layer times both algorithms in "
                "interleaved pairs; keep the machine otherwise idle)",
                target.description, num_threads());
@@ -94,31 +76,30 @@ Command add_tune_command(CLI::App& parent) {
   auto args = std::make_shared<TuneArgs>();
   CLI::App* app = parent.add_subcommand(
       "tune", "Measure the convolution algorithms (conv_algo auto) of a config's or a model's layers again, or forget them");
-  app->add_option("config", args->config, "The experiment config whose model, data shape, batch and dtype to measure")
+  ConfigArgs* config = &args->config;
+  app->add_option("config", config->file,
+                  "The experiment config whose model, data shape, batch and dtype to measure (default: the defaults "
+                  "of a config, resnet18 on CIFAR-10 shapes, batch 128, with --model)")
       ->type_name("CONFIG");
-  app->add_option("--set", args->overrides, "Override a config key, as in sugar train (repeatable)")->type_name("KEY=VALUE");
+  app->add_option("--set", config->overrides, "Override a config key, as in sugar train (repeatable)")
+      ->type_name("KEY=VALUE");
   app->add_option("--ranks", args->ranks,
                   "Measure the per-process batch of an mpirun with this many ranks (train.batch_size / N; default: 1)")
       ->check(within<int>(1, 4096))
       ->type_name("N");
   std::string model_names;
   for (const std::string& name : models::model_names()) model_names += (model_names.empty() ? "" : ", ") + name;
-  app->add_option("--model", args->model, "A model on 3x32x32 inputs instead of a config (" + model_names + ")")
-      ->type_name("NAME");
-  args->batch_option = app->add_option("--batch", args->batch, "--model: images per step (default: 128)")
-                           ->check(within<int64_t>(1, bench::kMaxBatch))
-                           ->type_name("N");
-  app->add_option("--classes", args->classes, "--model: classes (default: 10)")
+  add_shorthand(app, config, "--model", "model.name", "The model (" + model_names + ")", "NAME");
+  add_shorthand(app, config, "--batch", "train.batch_size", "Images per step", "N")
+      ->check(within<int64_t>(1, bench::kMaxBatch));
+  add_shorthand(app, config, "--dtype", "train.dtype", "f32 or bf16", "DTYPE");
+  add_shorthand(app, config, "--activation", "model.activation", "Activation at every site", "SPEC");
+  app->add_option("--classes", args->classes, "Classes of the classifier (default: the config's dataset's)")
       ->check(within<int64_t>(2, bench::kMaxClasses))
       ->type_name("K");
-  app->add_option("--dtype", args->dtype, "--model: f32 or bf16 (default: f32)")
-      ->check(CLI::IsMember({"f32", "bf16"}))
-      ->type_name("DTYPE");
-  app->add_option("--activation", args->activation, "--model: activation at every site (default: relu)")
-      ->type_name("SPEC");
   app->add_flag("--reset", args->reset,
                 "Forget this machine's stored choices first (alone: forget them and stop)");
-  args->global_threads = parent.get_option_no_throw("--threads");
+  config->global_threads = parent.get_option_no_throw("--threads");
   app->footer(
       "\nauto times direct and Winograd convolution for each layer at its first call and keeps a clear\n"
       "result for every later run on this machine (~/.cache/sugar, or $SUGAR_CACHE_DIR), keyed by batch,\n"

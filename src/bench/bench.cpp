@@ -9,21 +9,19 @@
 
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
-#include "sugar/models/registry.hpp"
 #include "sugar/config/experiment_config.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/nn/direct_flops.hpp"
 #include "sugar/nn/batch_norm_relu.hpp"
 #include "sugar/nn/fused_inference.hpp"
-#include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/loss.hpp"
-#include "sugar/optim/sgd.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/random.hpp"
 #include "sugar/runtime.hpp"
 #include "sugar/saved_tensor.hpp"
+#include "sugar/train/builders.hpp"
 
 namespace sugar::bench {
 
@@ -31,25 +29,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int64_t kImageSide = 32;
-constexpr int64_t kImageChannels = 3;
-
-// N(0, 1) images [N, 3, 32, 32] (roughly what per-channel normalisation gives) and uniform labels.
+// N(0, 1) images [N, C, H, W] (roughly what per-channel normalisation gives) and uniform labels.
 struct RandomBatch {
   Tensor images;
   std::vector<int32_t> labels;
 };
 
-RandomBatch random_batch(const BenchOptions& o) {
-  const RandomStream pixels(o.seed, "bench/images");
-  const RandomStream classes(o.seed, "bench/labels");
-  std::vector<float> values(static_cast<size_t>(o.batch * kImageChannels * kImageSide * kImageSide));
+RandomBatch random_batch(uint64_t seed, int64_t batch, const data::ImageShape& image, int64_t classes) {
+  const RandomStream pixels(seed, "bench/images");
+  const RandomStream labels(seed, "bench/labels");
+  std::vector<float> values(static_cast<size_t>(batch * image.numel()));
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(pixels.normal(i));
-  RandomBatch batch;
-  batch.images = Tensor::from_vector({o.batch, kImageChannels, kImageSide, kImageSide}, values);
-  for (int64_t n = 0; n < o.batch; ++n)
-    batch.labels.push_back(static_cast<int32_t>(classes.bits(static_cast<uint64_t>(n)) % o.classes));
-  return batch;
+  RandomBatch out;
+  out.images = Tensor::from_vector({batch, image.channels, image.height, image.width}, values);
+  for (int64_t n = 0; n < batch; ++n)
+    out.labels.push_back(static_cast<int32_t>(labels.bits(static_cast<uint64_t>(n)) % classes));
+  return out;
 }
 
 const char* isa_name(dnnl::cpu_isa isa) {
@@ -163,15 +158,18 @@ void validate(const BenchOptions& o) {
   const auto range = [](int64_t low, int64_t high) {
     return " in [" + std::to_string(low) + ", " + std::to_string(high) + "]";
   };
-  check(o.classes >= 2 && o.classes <= kMaxClasses,
-        "--classes must be" + range(2, kMaxClasses) + ", got " + std::to_string(o.classes));
-  check(o.batch >= 1 && o.batch <= kMaxBatch, "--batch must be" + range(1, kMaxBatch) + ", got " + std::to_string(o.batch));
+  const config::TrainConfig& t = o.config.train;
+  if (o.classes)
+    check(*o.classes >= 2 && *o.classes <= kMaxClasses,
+          "--classes must be" + range(2, kMaxClasses) + ", got " + std::to_string(*o.classes));
+  check(t.batch_size >= 1 && t.batch_size <= kMaxBatch,
+        "train.batch_size (--batch) must be" + range(1, kMaxBatch) + ", got " + std::to_string(t.batch_size));
   // Batch normalisation in training needs more than one value per channel; ResNet's last stage is
   // 4x4, so a batch of 1 is fine there, but keep the rule simple and PyTorch-like.
-  check(o.phase == Phase::infer || o.batch >= 2,
-        "--batch must be at least 2 for --phase train (batch normalisation needs two samples)");
-  check(o.threads >= 0 && o.threads <= kMaxThreads,
-        "--threads must be" + range(0, kMaxThreads) + " (0: all cores), got " + std::to_string(o.threads));
+  check(o.phase == Phase::infer || t.batch_size >= 2,
+        "train.batch_size (--batch) must be at least 2 for --phase train (batch normalisation needs two samples)");
+  check(t.threads >= 0 && t.threads <= kMaxThreads,
+        "train.threads (--threads) must be" + range(0, kMaxThreads) + " (0: all cores), got " + std::to_string(t.threads));
   check(o.warmup >= 0 && o.warmup <= kMaxWarmup, "--warmup must be" + range(0, kMaxWarmup) + ", got " + std::to_string(o.warmup));
   check(o.iters >= 1 && o.iters <= kMaxIters, "--iters must be" + range(1, kMaxIters) + ", got " + std::to_string(o.iters));
 }
@@ -185,40 +183,40 @@ double median(std::vector<double> values) {
 
 BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_step) {
   validate(options);
+  const config::ExperimentConfig& config = options.config;
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-  if (options.dtype == DType::bf16) check_bf16_support(isa);
-  if (options.threads > 0) set_num_threads(options.threads);
+  const DType dtype = config.train.dtype;
+  if (dtype == DType::bf16) check_bf16_support(isa);
+  const train::ModelInput input = train::documented_model_input(config, options.classes);
+  const int64_t batch_size = config.train.batch_size;
+  if (batch_size * input.shape.numel() > kMaxInputValues)
+    throw Error("bench: a batch of " + std::to_string(batch_size) + " images of " + std::to_string(input.shape.channels) +
+                    "x" + std::to_string(input.shape.height) + "x" + std::to_string(input.shape.width) + " is " +
+                    std::to_string(batch_size * input.shape.numel()) + " values; expected at most " +
+                    std::to_string(kMaxInputValues) + " (a smaller train.batch_size or data.image_size)",
+                ErrorKind::usage);
+  if (config.train.threads > 0) set_num_threads(config.train.threads);
   keep_large_blocks_in_the_heap();
 
-  models::ModelOptions model_options;
-  model_options.name = options.model;
-  model_options.activation = options.activation;
-  model_options.num_classes = options.classes;
-  model_options.in_channels = kImageChannels;
-  model_options.image_size = kImageSide;
-  std::shared_ptr<nn::Module> model = models::build_model(model_options);
-  nn::initialize(*model, options.seed);
-  nn::set_conv_algorithm(*model, options.conv_algo);
+  // The same builders as `sugar train`: the model initialised from the config's seed, its
+  // convolutions under train.conv_algo, and the config's optimizer.
+  std::shared_ptr<nn::Module> model = train::build_model(config, input);
   model->train(options.phase == Phase::train);
-  // The strong CIFAR recipe's optimizer; its values do not change the cost of a step.
-  optim::SgdOptions sgd;
-  sgd.lr = 0.01;
-  sgd.momentum = 0.9;
-  sgd.weight_decay = 5e-4;
-  optim::SGD optimizer(model->parameters(), sgd);
-  const RandomBatch batch = random_batch(options);
+  const std::unique_ptr<optim::Optimizer> optimizer = train::build_optimizer(config.optim, model->parameters());
+  const RandomBatch batch = random_batch(config.seed, batch_size, input.shape, input.num_classes);
 
   BenchResult result;
   result.options = options;
-  // Unset: what train.recompute: auto does for this dtype.
-  result.options.recompute = options.recompute.value_or(config::recompute_enabled(config::Recompute::automatic, options.dtype));
+  result.classes = input.num_classes;
+  result.image = input.shape;
+  result.recompute = config::recompute_enabled(config.train);
   result.threads = num_threads();
   result.parameters = nn::count_parameters(*model);
 
   const SwitchSetting fusion_setting(nn::inference_fusion_enabled, nn::set_inference_fusion, options.fusion);
   const SwitchSetting training_fusion_setting(nn::training_fusion_enabled, nn::set_training_fusion, options.fusion);
   const SwitchSetting recompute_setting(autograd::recompute_enabled, autograd::set_recompute_enabled,
-                                        *result.options.recompute);
+                                        result.recompute);
   ProfilerSession profiling;
   const int64_t total = options.warmup + options.iters;
   double timed_ns = 0;
@@ -231,9 +229,9 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
     }
     const auto start = Clock::now();
     if (options.phase == Phase::train) {
-      train_step(*model, optimizer, batch, options.dtype);
+      train_step(*model, *optimizer, batch, dtype);
     } else {
-      infer_step(*model, batch, options.dtype);
+      infer_step(*model, batch, dtype);
     }
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     if (!warmup) {
@@ -244,7 +242,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   const profiler::OpTimes times = profiler::totals();
 
   std::vector<double> imgs_per_sec;
-  for (double s : result.step_seconds) imgs_per_sec.push_back(static_cast<double>(options.batch) / s);
+  for (double s : result.step_seconds) imgs_per_sec.push_back(static_cast<double>(batch_size) / s);
   result.imgs_per_sec = median(imgs_per_sec);
   result.median_step_ms = median(result.step_seconds) * 1e3;
   result.mean_step_ms = timed_ns / 1e6 / static_cast<double>(options.iters);

@@ -29,19 +29,22 @@ std::string thousands(int64_t value) {
 
 std::string to_json_text(const BenchResult& r) {
   const BenchOptions& o = r.options;
+  const config::ExperimentConfig& c = o.config;
   nlohmann::json j;
   j["framework"] = "sugar " + sugar_version();
-  j["model"] = o.model;
-  j["activation"] = o.activation;
-  j["dtype"] = dtype_name(o.dtype);
+  j["model"] = c.model.name;
+  j["activation"] = c.model.activation;
+  j["dtype"] = dtype_name(c.train.dtype);
   j["phase"] = phase_name(o.phase);
-  j["batch"] = o.batch;
-  j["classes"] = o.classes;
+  j["batch"] = c.train.batch_size;
+  j["classes"] = r.classes;
+  j["image"] = {r.image.channels, r.image.height, r.image.width};
+  j["optimizer"] = name_of(c.optim.name);
   j["threads"] = r.threads;
   j["warmup"] = o.warmup;
   j["iters"] = o.iters;
   j["fusion"] = o.fusion;
-  j["recompute"] = o.recompute.value_or(true);
+  j["recompute"] = r.recompute;
   j["parameters"] = r.parameters;
   j["imgs_per_sec"] = r.imgs_per_sec;
   j["gflop_per_image"] = r.gflop_per_image;
@@ -64,22 +67,26 @@ std::string to_json_text(const BenchResult& r) {
   j["onednn"] = {{"version", r.onednn_version}, {"isa", r.cpu_isa}, {"implementations", r.implementations}};
   nlohmann::json layers = nlohmann::json::object();
   for (const auto& [path, choice] : r.conv_algorithms) layers[path] = nlohmann::json::parse(ops::to_json_text(choice));
-  j["conv_algo"] = {{"policy", ops::conv_algo_policy_name(o.conv_algo)}, {"layers", layers}};
+  j["conv_algo"] = {{"policy", ops::conv_algo_policy_name(c.train.conv_algo)}, {"layers", layers}};
   return j.dump();
 }
 
 std::string to_table_text(const BenchResult& r) {
   const BenchOptions& o = r.options;
+  const config::ExperimentConfig& c = o.config;
   std::string out;
-  out += format("sugar bench: %s (%s parameters), activation %s, %s, %s, batch %lld, %d thread%s\n", o.model.c_str(),
-                thousands(r.parameters).c_str(), o.activation.c_str(), dtype_name(o.dtype), phase_name(o.phase),
-                static_cast<long long>(o.batch), r.threads, r.threads == 1 ? "" : "s");
+  out += format("sugar bench: %s (%s parameters), activation %s, %s, %s, batch %lld of %dx%dx%d images, %lld "
+                "classes, %s, %d thread%s\n",
+                c.model.name.c_str(), thousands(r.parameters).c_str(), c.model.activation.c_str(),
+                dtype_name(c.train.dtype), phase_name(o.phase), static_cast<long long>(c.train.batch_size),
+                r.image.channels, r.image.height, r.image.width, static_cast<long long>(r.classes),
+                name_of(c.optim.name).c_str(), r.threads, r.threads == 1 ? "" : "s");
   if (o.phase == Phase::infer)
     out += o.fusion ? "batch norms folded into convolutions, activations fused where oneDNN can\n"
                     : "no fusion: every layer runs by itself (--no-fusion)\n";
   else if (!o.fusion)
     out += "no fusion: batch norm and ReLU run one after the other (--no-fusion)\n";
-  if (o.phase == Phase::train && !o.recompute.value_or(true))
+  if (o.phase == Phase::train && !r.recompute)
     out += "no recomputation: batch-norm and activation outputs are kept for the backward (--no-recompute; the "
            "default for bf16)\n";
   out += format("%.1f img/s (median of %lld timed steps after %lld warm-up); step %.1f ms median, %.1f ms mean\n",
@@ -103,7 +110,7 @@ std::string to_table_text(const BenchResult& r) {
     for (const auto& [name, count] : implementations) line += " " + name + " x" + std::to_string(count);
     out += line + "\n";
   }
-  out += std::string("convolution algorithms (") + ops::conv_algo_policy_name(o.conv_algo) +
+  out += std::string("convolution algorithms (") + ops::conv_algo_policy_name(c.train.conv_algo) +
          "; forward/backward-data/backward-weights, d = direct, W = Winograd; * = provisional):\n";
   out += nn::conv_algorithm_lines(r.conv_algorithms);
   return out;

@@ -68,6 +68,8 @@ struct DatasetEntry {
   std::string name;
   std::string default_root;
   ImageShape (*image_shape)(const DataOptions& options);
+  // The documented class count; 0 where only the files say (image folders: one class per sub-folder).
+  int (*num_classes)(const DataOptions& options);
 };
 
 ImageShape cifar_shape(const DataOptions&) { return {3, 32, 32}; }
@@ -76,14 +78,17 @@ ImageShape mnist_shape(const DataOptions& o) {
   return {1, side, side};
 }
 ImageShape folder_shape(const DataOptions& o) { return {3, o.image_size, o.image_size}; }
+int ten_classes(const DataOptions&) { return 10; }
+int cifar100_classes(const DataOptions& o) { return o.coarse_labels ? 20 : 100; }
+int classes_from_files(const DataOptions&) { return 0; }
 
 const std::vector<DatasetEntry>& dataset_entries() {
   static const std::vector<DatasetEntry> entries{
-      {"cifar10", "data/cifar-10-batches-bin", cifar_shape},
-      {"cifar100", "data/cifar-100-binary", cifar_shape},
-      {"mnist", "data/mnist", mnist_shape},
-      {"fashion_mnist", "/usr/share/datasets/fashion-mnist", mnist_shape},  // Debian's dataset-fashion-mnist
-      {"image_folder", "data/images", folder_shape},
+      {"cifar10", "data/cifar-10-batches-bin", cifar_shape, ten_classes},
+      {"cifar100", "data/cifar-100-binary", cifar_shape, cifar100_classes},
+      {"mnist", "data/mnist", mnist_shape, ten_classes},
+      {"fashion_mnist", "/usr/share/datasets/fashion-mnist", mnist_shape, ten_classes},  // Debian's dataset-fashion-mnist
+      {"image_folder", "data/images", folder_shape, classes_from_files},
   };
   return entries;
 }
@@ -113,6 +118,13 @@ std::string default_root(const std::string& name) {
 std::optional<ImageShape> expected_image_shape(const DataOptions& options) {
   if (const DatasetEntry* entry = find_dataset(options.name)) return entry->image_shape(options);
   return std::nullopt;
+}
+
+std::optional<int> expected_num_classes(const DataOptions& options) {
+  const DatasetEntry* entry = find_dataset(options.name);
+  if (entry == nullptr) return std::nullopt;
+  const int classes = entry->num_classes(options);
+  return classes > 0 ? std::optional<int>(classes) : std::nullopt;
 }
 
 DataSplits load_data(const DataOptions& o) {
@@ -168,6 +180,15 @@ DataSplits load_data(const DataOptions& o) {
   splits.test = take_prefix(std::move(test), o.test_limit);
   splits.num_classes = splits.train->num_classes();
   splits.shape = splits.train->image_shape();
+  // The table above and the readers must agree: what `sugar bench` and `sugar tune` build without
+  // reading a file is then the model a run builds.
+  const std::optional<ImageShape> documented_shape = expected_image_shape(o);
+  const std::optional<int> documented_classes = expected_num_classes(o);
+  SUGAR_CHECK(documented_shape && documented_shape->channels == splits.shape.channels &&
+                  documented_shape->height == splits.shape.height && documented_shape->width == splits.shape.width,
+              o.name, ": the reader gave images of another shape than the registry documents");
+  SUGAR_CHECK(!documented_classes || *documented_classes == splits.num_classes, o.name, ": the reader gave ",
+              splits.num_classes, " classes, the registry documents ", *documented_classes);
   return splits;
 }
 

@@ -10,21 +10,38 @@
 
 namespace sugar::train {
 
-std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data) {
+ModelInput documented_model_input(const config::ExperimentConfig& config, std::optional<int64_t> classes) {
+  const std::optional<data::ImageShape> shape = data::expected_image_shape(config.data);
+  if (!shape) throw Error("data.name: unknown dataset '" + config.data.name + "'", ErrorKind::usage);
+  if (!classes) {
+    const std::optional<int> documented = data::expected_num_classes(config.data);
+    if (!documented)
+      throw Error("data.name: " + config.data.name + " says its class count only in its files; give it (--classes K)",
+                  ErrorKind::usage);
+    classes = *documented;
+  }
+  return {*shape, *classes};
+}
+
+std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const ModelInput& input) {
   models::ModelOptions options;
   options.name = config.model.name;
   options.activation = config.model.activation;
   options.batch_norm = config.model.batch_norm;
   options.init = config.model.init;
-  options.num_classes = data.num_classes;
-  options.in_channels = data.shape.channels;
-  SUGAR_CHECK(data.shape.height == data.shape.width, "model: the models take square images, the dataset has ",
-              data.shape.height, "x", data.shape.width);
-  options.image_size = data.shape.height;
+  options.num_classes = input.num_classes;
+  options.in_channels = input.shape.channels;
+  SUGAR_CHECK(input.shape.height == input.shape.width, "model: the models take square images, the dataset has ",
+              input.shape.height, "x", input.shape.width);
+  options.image_size = input.shape.height;
   std::shared_ptr<nn::Module> model = models::build_model(options);
   nn::initialize(*model, config.seed);
   nn::set_conv_algorithm(*model, config.train.conv_algo);
   return model;
+}
+
+std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data) {
+  return build_model(config, ModelInput{data.shape, data.num_classes});
 }
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, std::vector<Tensor> params) {

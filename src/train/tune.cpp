@@ -4,8 +4,6 @@
 #include "sugar/autograd.hpp"
 #include "sugar/data/registry.hpp"
 #include "sugar/error.hpp"
-#include "sugar/models/registry.hpp"
-#include "sugar/nn/init.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
 #include "sugar/ops/conv_algorithm_store.hpp"
 #include "sugar/random.hpp"
@@ -24,35 +22,23 @@ struct Remeasuring {
 
 }  // namespace
 
-TuneTarget config_tune_target(const config::ExperimentConfig& config, int ranks) {
+TuneTarget config_tune_target(const config::ExperimentConfig& config, int ranks, std::optional<int64_t> classes) {
   if (ranks < 1 || config.train.batch_size % ranks != 0)
     throw Error("tune: train.batch_size " + std::to_string(config.train.batch_size) + " does not split evenly over " +
                     std::to_string(ranks) + " ranks",
                 ErrorKind::usage);
-  const data::DataSplits splits = data::load_data(config.data);
+  // Only the convolutions are measured, and the class count sizes only the classifier: an image
+  // folder's (known only from its files) need not be read.
+  const ModelInput input =
+      documented_model_input(config, classes ? classes : data::expected_num_classes(config.data).value_or(2));
   TuneTarget target;
-  target.model = build_model(config, splits);
-  target.input = {config.train.batch_size / ranks, splits.shape.channels, splits.shape.height, splits.shape.width};
+  target.model = build_model(config, input);
+  target.input = {config.train.batch_size / ranks, input.shape.channels, input.shape.height, input.shape.width};
   target.dtype = config.train.dtype;
-  target.description = config.model.name + " on " + config.data.name + ", batch " + std::to_string(target.input[0]) +
+  target.description = config.model.name + " on " + std::to_string(input.shape.channels) + "x" +
+                       std::to_string(input.shape.height) + "x" + std::to_string(input.shape.width) +
+                       " images, batch " + std::to_string(target.input[0]) +
                        (ranks > 1 ? " per rank" : "") + ", " + name_of(config.train.dtype);
-  return target;
-}
-
-TuneTarget model_tune_target(const std::string& model, const std::string& activation, int64_t classes, int64_t batch,
-                             DType dtype) {
-  models::ModelOptions options;
-  options.name = model;
-  options.activation = activation;
-  options.num_classes = classes;
-  options.in_channels = 3;
-  options.image_size = 32;
-  TuneTarget target;
-  target.model = models::build_model(options);
-  nn::initialize(*target.model, 0);
-  target.input = {batch, 3, 32, 32};
-  target.dtype = dtype;
-  target.description = model + " on 3x32x32 images, batch " + std::to_string(batch) + ", " + dtype_name(dtype);
   return target;
 }
 

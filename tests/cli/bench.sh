@@ -30,7 +30,7 @@ done
 # The table, for inference with an activation spec (the global --threads reaches bench too).
 run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --phase infer --activation 'sugar(surrogate=bsilu)'
 [[ $status == 0 ]] || fail "bench --phase infer exited $status: $err"
-[[ $out == "sugar bench: vgg11 (9,231,114 parameters), activation sugar(surrogate=bsilu), f32, infer, batch 2"* ]] ||
+[[ $out == "sugar bench: vgg11 (9,231,114 parameters), activation sugar(forward=relu, surrogate=bsilu(alpha=1.67), region=all), f32, infer, batch 2 of 3x32x32 images, 10 classes, sgd, 1 thread"* ]] ||
   fail "unexpected table header: $out"
 for word in img/s conv_forward other "peak RSS" "oneDNN" "batch norms folded into convolutions"; do
   [[ $out == *"$word"* ]] || fail "the table lacks '$word': $out"
@@ -47,6 +47,33 @@ done
 run --threads 1 bench --model vgg11 --batch 2 --warmup 0 --iters 1 --no-recompute --json
 [[ $status == 0 ]] || fail "bench --no-recompute exited $status: $err"
 [[ $out == *'"recompute":false'* ]] || fail "the --no-recompute JSON lacks \"recompute\":false: $out"
+
+# A config file is built as sugar train builds it: its dataset's image shape and classes, its optimizer.
+# VGG-11 on one-channel images has 64 x 2 x 9 fewer first-layer weights than on three (9,231,114 -
+# 1,152); CIFAR-100's classifier has 90 x (512 + 1) more.
+cat >"$work/fashion.yaml" <<YAML
+model: {name: vgg11}
+data: {name: fashion_mnist}
+optim: {name: adam, lr: 0.001}
+train: {batch_size: 2, threads: 1}
+YAML
+run bench "$work/fashion.yaml" --warmup 0 --iters 1 --json
+[[ $status == 0 ]] || fail "bench CONFIG exited $status: $err"
+for key in '"image":[1,32,32]' '"classes":10' '"optimizer":"adam"' '"parameters":9229962' '"batch":2' '"threads":1'; do
+  [[ $out == *"$key"* ]] || fail "bench CONFIG: the JSON lacks $key: $out"
+done
+run bench "$work/fashion.yaml" --set data.name=cifar100 --batch 3 --warmup 0 --iters 1 --json
+[[ $status == 0 && $out == *'"image":[3,32,32]'* && $out == *'"classes":100'* && $out == *'"parameters":9277284'* &&
+   $out == *'"batch":3'* ]] || fail "bench CONFIG --set data.name=cifar100 --batch 3: exit $status, $out $err"
+# A shorthand and a --set of the same key with two values: one error naming both.
+expect_usage_error "--batch 3: train.batch_size: conflicts with --set train.batch_size=8" \
+  bench --set train.batch_size=8 --batch 3
+expect_usage_error "--model resnet99: model.name" bench --model resnet99
+# Image folders say their class count only in their files: the bench needs --classes.
+expect_usage_error "image_folder says its class count only in its files; give it (--classes K)" \
+  bench --set data.name=image_folder --iters 1
+expect_usage_error "is 12884901888 values; expected at most 268435456" \
+  bench --set data.name=image_folder --set data.image_size=1024 --batch 4096 --classes 3
 
 # --peak: one JSON object with the fp32 peak (and bf16 exactly where the CPU has it); a model option
 # with --peak is a usage error, not silently ignored.

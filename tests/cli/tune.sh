@@ -11,10 +11,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh" "$@"   # $sugar, $work, fa
 export SUGAR_CACHE_DIR=$work/cache
 
 expect_usage_error "a CONFIG, --model NAME or --reset is required" tune
-expect_usage_error "either CONFIG or --model NAME, not both" tune configs/quickstart.yaml --model vgg11
-expect_usage_error "--batch applies to --model" tune "$work/x.yaml" --batch 4
-expect_usage_error "--set and --ranks apply to a CONFIG" tune --model vgg11 --ranks 2
-expect_usage_error "resnet99" tune --model resnet99 --batch 2
+# The shorthands are --set of one key each: a model the registry lacks, or two values for one key.
+expect_usage_error "--model resnet99: model.name: unknown model 'resnet99'" tune --model resnet99 --batch 2
+expect_usage_error "--batch 4: train.batch_size: conflicts with --set train.batch_size=8" \
+  tune --set train.batch_size=8 --batch 4
+expect_usage_error "train.batch_size 6 does not split evenly over 4 ranks" tune --model vgg11 --batch 6 --ranks 4
 SUGAR_CACHE_DIR=off expect_usage_error "store of convolution algorithm choices is off" tune --model vgg11
 
 # The store's entries whose key contains SUBSTRING (all without one), one per line:

@@ -1,5 +1,5 @@
 #pragma once
-// Training and inference throughput of a model on random CIFAR-sized inputs, with where the time
+// Training and inference throughput of a model on random inputs of its dataset's shape, with where the time
 // goes: what `sugar bench` runs and prints. scripts/bench_pytorch.py measures PyTorch the same way
 // (same models, inputs, step, warm-up and median) and prints the same JSON keys.
 //
@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "sugar/config/experiment_config.hpp"
+#include "sugar/data/dataset.hpp"
 #include "sugar/ops/conv_algorithm.hpp"
 #include "sugar/tensor.hpp"
 
@@ -24,30 +26,28 @@ enum class Phase { train, infer };
 const char* phase_name(Phase phase);
 
 struct BenchOptions {
-  std::string model = "resnet18";  // a name of models::model_names()
-  int64_t classes = 10;
-  int64_t batch = 128;
-  int threads = 0;  // > 0: set the thread count first; 0: keep the process's
-  DType dtype = DType::f32;
+  // The run to measure, built exactly as `sugar train` builds it from this config (train/builders.hpp):
+  // model.* and seed (the weights, and the random images and labels), optim.* (the optimizer the
+  // training step updates with), train.batch_size (images per step, in both phases), train.dtype,
+  // train.threads (> 0: set the thread count first; 0: keep the process's), train.conv_algo (auto
+  // measures the layers in the first warm-up step, or the first step) and train.recompute. data.*
+  // gives the images' shape and the class count its dataset documents; no file is read. The other keys
+  // (schedule, epochs, augmentation, ...) do not change the cost of a step and are ignored.
+  config::ExperimentConfig config;
+  std::optional<int64_t> classes;  // the classifier's classes, replacing the dataset's count
   Phase phase = Phase::train;
-  std::string activation = "relu";  // an activation spec, as in a config's model.activation
   int64_t warmup = 3;
   int64_t iters = 10;
-  uint64_t seed = 0;  // weights, inputs and labels
-  // train.conv_algo's policy; auto measures the layers in the first warm-up step (or the first step).
-  ops::ConvAlgoPolicy conv_algo = ops::ConvAlgoPolicy::automatic;
   // --phase infer: fold batch norms into convolutions and fuse activations (nn/fused_inference.hpp);
   // --phase train: fuse a batch norm and the ReLU after it (nn/batch_norm_relu.hpp).
   bool fusion = true;
-  // --phase train: recompute batch-norm + activation outputs in the backward (train.recompute); unset:
-  // as train.recompute's auto does for the dtype (config::recompute_enabled).
-  std::optional<bool> recompute;
 };
 
 // The largest values the options take: far above any real benchmark, and small enough that the
-// inputs (batch x 3 x 32 x 32 floats: 50 MB at the largest batch) and the time stay bounded.
+// inputs (batch x image floats: 50 MB at the largest batch of CIFAR images) and the time stay bounded.
 inline constexpr int64_t kMaxClasses = 100'000;  // ImageNet-21k has 21,841
 inline constexpr int64_t kMaxBatch = 4096;
+inline constexpr int64_t kMaxInputValues = int64_t{1} << 28;  // batch x image: 1 GiB of floats
 inline constexpr int kMaxThreads = 4096;         // as set_num_threads
 inline constexpr int64_t kMaxWarmup = 1000;
 inline constexpr int64_t kMaxIters = 10'000;
@@ -66,6 +66,9 @@ struct OpShare {
 struct BenchResult {
   BenchOptions options;
   int threads = 0;  // the thread count the steps ran with
+  int64_t classes = 0;     // the classifier's classes
+  data::ImageShape image;  // one input image's shape
+  bool recompute = true;   // whether batch-norm + activation outputs were recomputed (train.recompute)
   int64_t parameters = 0;
   std::vector<double> step_seconds;  // the timed steps, in order
   double imgs_per_sec = 0;           // median over the timed steps of batch / step time

@@ -51,6 +51,11 @@ std::string default_root(const std::string& name);
 // a name that is not a dataset.
 std::optional<ImageShape> expected_image_shape(const DataOptions& options);
 
+// The class count a dataset's documented format implies for these options: CIFAR-10, MNIST and
+// Fashion-MNIST 10, CIFAR-100 100 (20 with coarse_labels). Null for image folders (their sub-folders
+// decide) and for a name that is not a dataset. load_data checks that its readers agree with both.
+std::optional<int> expected_num_classes(const DataOptions& options);
+
 // Reads the splits, applies train_limit, then val_split (so the validation set is the tail of the
 // limited training prefix), then test_limit. Usage errors (unknown name, bad option values) throw
 // sugar::Error with ErrorKind::usage; missing or malformed files throw runtime errors.

@@ -3,6 +3,7 @@
 // Shared by `sugar train`, `sugar eval` and anything else that needs a model exactly as a run built it.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "sugar/config/experiment_config.hpp"
@@ -16,8 +17,20 @@
 
 namespace sugar::train {
 
-// The model the config names, sized for the dataset (channels, image size, classes), initialised from
-// the config's seed, its convolutions running under train.conv_algo.
+// What a model is sized for: its input images and its classes.
+struct ModelInput {
+  data::ImageShape shape;
+  int64_t num_classes = 0;
+};
+
+// The model input the config's dataset documents (data::expected_image_shape, expected_num_classes),
+// known without reading a file: what `sugar bench` and `sugar tune --model` build for. `classes`, when
+// given, replaces the class count (image folders document none: without it, a usage error).
+ModelInput documented_model_input(const config::ExperimentConfig& config, std::optional<int64_t> classes = {});
+
+// The model the config names, sized for `input` (or the loaded dataset's), initialised from the
+// config's seed, its convolutions running under train.conv_algo.
+std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const ModelInput& input);
 std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data);
 
 // SGD, Adam or AdamW over `params` with the config's hyper-parameters.

@@ -5,6 +5,7 @@
 // says so and points here.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,14 +25,13 @@ struct TuneTarget {
   std::string description;  // "resnet18 on cifar10, batch 128, f32" for messages
 };
 
-// The target a config trains: its model sized for its dataset (the dataset is read for its shape and
-// classes), at train.batch_size / ranks images per process (an mpirun of `ranks` processes splits
-// each batch), in train.dtype. Throws sugar::Error (usage) when the batch does not split evenly.
-TuneTarget config_tune_target(const config::ExperimentConfig& config, int ranks);
-
-// The target `sugar bench` measures: a model of the registry on CIFAR-shaped inputs (3x32x32).
-TuneTarget model_tune_target(const std::string& model, const std::string& activation, int64_t classes, int64_t batch,
-                             DType dtype);
+// The target a config trains: its model built as `sugar train` builds it, sized for the image shape
+// its dataset documents (no file is read), at train.batch_size / ranks images per process (an mpirun
+// of `ranks` processes splits each batch), in train.dtype. `classes` replaces the dataset's class
+// count (which sizes only the classifier, no convolution). Throws sugar::Error (usage) when the batch
+// does not split evenly.
+TuneTarget config_tune_target(const config::ExperimentConfig& config, int ranks,
+                              std::optional<int64_t> classes = {});
 
 // Runs one training step's forward and backward of target.model under auto on random inputs, with
 // every layer's choice measured afresh and its stored entry replaced (the process's own cache of
