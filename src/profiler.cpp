@@ -45,6 +45,8 @@ const char* op_kind_name(OpKind kind) {
     case OpKind::conv_backward_weights: return "conv_backward_weights";
     case OpKind::batch_norm_forward: return "batch_norm_forward";
     case OpKind::batch_norm_backward: return "batch_norm_backward";
+    case OpKind::layer_norm_forward: return "layer_norm_forward";
+    case OpKind::layer_norm_backward: return "layer_norm_backward";
     case OpKind::activation_forward: return "activation_forward";
     case OpKind::activation_backward: return "activation_backward";
     case OpKind::add: return "add";
@@ -64,6 +66,7 @@ OpKind backward_kind(OpKind forward) {
   switch (forward) {
     case OpKind::conv_forward: return OpKind::none;  // its closure times its two halves itself
     case OpKind::batch_norm_forward: return OpKind::batch_norm_backward;
+    case OpKind::layer_norm_forward: return OpKind::layer_norm_backward;
     case OpKind::activation_forward: return OpKind::activation_backward;
     case OpKind::pooling_forward: return OpKind::pooling_backward;
     default: return forward;

@@ -27,6 +27,7 @@
 #include "sugar/nn/batch_norm.hpp"
 #include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/init.hpp"
+#include "sugar/nn/layer_norm.hpp"
 #include "sugar/nn/linear.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/nn/pool.hpp"
@@ -49,12 +50,22 @@ const char* layout_name(Layout layout) {
 struct ModuleCase {
   std::string name;
   std::function<std::shared_ptr<nn::Module>()> make;
-  Shape input;     // [N, C, H, W] (or [N, F] for Linear)
+  Shape input;     // [N, C, H, W] (or [N, F] for Linear, [N, T, C] for token layers)
   Shape output;    // what forward must return
   bool training = true;
   // Parameters set after initialisation, where the drawn ones would put a kink on the input grid.
   std::function<void(nn::Module&)> prepare = {};
 };
+
+// Parameters that start as constants (a norm's weight 1, bias 0) set to distinct values, so that a
+// gradient routed to the wrong channel cannot pass.
+void spread_parameters(nn::Module& m) {
+  for (auto& [name, p] : m.named_parameters()) {
+    float* v = p.data<float>();
+    for (int64_t i = 0; i < p.numel(); ++i) v[i] = 0.5f + 0.25f * static_cast<float>(i) + (name == "bias" ? 0.1f : 0.0f);
+    p.bump_version();
+  }
+}
 
 std::shared_ptr<nn::Module> activation(const std::string& spec, int64_t channels) {
   return nn::make_activation(activations::ActivationSpec::parse(spec), channels);
@@ -73,6 +84,10 @@ const std::vector<ModuleCase>& module_cases() {
       {"batch_norm_train", [] { return std::make_shared<nn::BatchNorm2d>(3); }, {3, 3, 3, 3}, {3, 3, 3, 3}},
       {"batch_norm_eval", [] { return std::make_shared<nn::BatchNorm2d>(3); }, {2, 3, 3, 3}, {2, 3, 3, 3}, false},
       {"linear", [] { return std::make_shared<nn::Linear>(6, 4); }, {3, 6}, {3, 4}},
+      {"layer_norm_tokens", [] { return std::make_shared<nn::LayerNorm>(5); }, {2, 3, 5}, {2, 3, 5}, true,
+       [](nn::Module& m) { spread_parameters(m); }},
+      {"layer_norm2d", [] { return std::make_shared<nn::LayerNorm2d>(4); }, {2, 4, 3, 3}, {2, 4, 3, 3}, true,
+       [](nn::Module& m) { spread_parameters(m); }},
       {"max_pool", [] { return std::make_shared<nn::MaxPool2d>(2); }, {2, 3, 4, 4}, {2, 3, 2, 2}},
       {"avg_pool", [] { return std::make_shared<nn::AvgPool2d>(2); }, {2, 3, 4, 4}, {2, 3, 2, 2}},
       {"adaptive_avg_pool", [] { return std::make_shared<nn::AdaptiveAvgPool2d>(1); }, {2, 3, 3, 3}, {2, 3, 1, 1}},
@@ -196,7 +211,7 @@ class EveryModule : public ::testing::TestWithParam<std::tuple<size_t, Layout>> 
 TEST_P(EveryModule, GradientsMatchFiniteDifferencesInEveryLayout) {
   const ModuleCase& c = module_cases()[std::get<0>(GetParam())];
   const Layout layout = std::get<1>(GetParam());
-  if (c.input.size() != 4 && layout != Layout::plain) GTEST_SKIP() << c.name << " takes 2-d input: plain only";
+  if (c.input.size() != 4 && layout != Layout::plain) GTEST_SKIP() << c.name << " takes 2-d or 3-d input: plain only";
   Built b = build(c, layout, DType::f32);
 
   const Tensor y = (*b.module)(b.input);
@@ -265,7 +280,7 @@ void expect_bf16_close(const std::vector<float>& bf16, const std::vector<float>&
 TEST_P(EveryModule, Bf16AgreesWithF32WithinBf16Rounding) {
   const ModuleCase& c = module_cases()[std::get<0>(GetParam())];
   const Layout layout = std::get<1>(GetParam());
-  if (c.input.size() != 4 && layout != Layout::plain) GTEST_SKIP() << c.name << " takes 2-d input: plain only";
+  if (c.input.size() != 4 && layout != Layout::plain) GTEST_SKIP() << c.name << " takes 2-d or 3-d input: plain only";
   struct Result {
     std::vector<float> y, dx;
     std::vector<std::vector<float>> dp;

@@ -144,6 +144,7 @@ TEST(ProfilerNames, EveryKindHasADistinctNameAndBackwardKind) {
     for (size_t j = i + 1; j < names.size(); ++j) EXPECT_NE(names[i], names[j]);
   EXPECT_STREQ(profiler::op_kind_name(OpKind::conv_backward_weights), "conv_backward_weights");
   EXPECT_EQ(profiler::backward_kind(OpKind::batch_norm_forward), OpKind::batch_norm_backward);
+  EXPECT_EQ(profiler::backward_kind(OpKind::layer_norm_forward), OpKind::layer_norm_backward);
   EXPECT_EQ(profiler::backward_kind(OpKind::activation_forward), OpKind::activation_backward);
   EXPECT_EQ(profiler::backward_kind(OpKind::pooling_forward), OpKind::pooling_backward);
   EXPECT_EQ(profiler::backward_kind(OpKind::conv_forward), OpKind::none);

@@ -35,6 +35,8 @@ enum class OpKind : uint8_t {
   conv_backward_weights,
   batch_norm_forward,
   batch_norm_backward,
+  layer_norm_forward,
+  layer_norm_backward,
   activation_forward,
   activation_backward,
   add,  // residual adds and gradient accumulation
@@ -52,7 +54,8 @@ inline constexpr size_t kOpKinds = static_cast<size_t>(OpKind::none);
 // "conv_forward", "batch_norm_backward", ..., "none".
 const char* op_kind_name(OpKind kind);
 // The kind a backward closure runs under when its op recorded the node inside a `forward` scope:
-// batch_norm_forward -> batch_norm_backward, activation_forward -> activation_backward,
+// batch_norm_forward -> batch_norm_backward, layer_norm_forward -> layer_norm_backward,
+// activation_forward -> activation_backward,
 // pooling_forward -> pooling_backward, conv_forward -> none (the closure opens conv_backward_data
 // and conv_backward_weights itself, and runs only the halves it needs); every other kind maps to
 // itself.
