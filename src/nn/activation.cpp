@@ -50,10 +50,7 @@ Activation::Activation(activations::ActivationSpec spec) : spec_(checked_spec(st
 
 Activation::Activation(std::string_view spec_text) : Activation(activations::ActivationSpec::parse(spec_text)) {}
 
-void Activation::reset_parameters(uint64_t seed) {
-  seed_ = seed;
-  calls_ = 0;
-}
+void Activation::reset_parameters(uint64_t seed) { reset_calls(seed); }
 
 Tensor Activation::activate(const Tensor& x) {
   const bool random_draws = is_training() && spec_.row().kind == activations::ActivationKind::random;
@@ -62,9 +59,8 @@ Tensor Activation::activate(const Tensor& x) {
               " draws random numbers in training but is not seeded; call sugar::nn::initialize(model, seed) once "
               "the model is built");
   const auto per_sample = static_cast<uint64_t>(x.numel() / std::max<int64_t>(x.dim(0), 1));
-  activations::RandomSource random{RandomStream(seed_, "activation/" + path() + "/" + std::to_string(calls_)),
+  activations::RandomSource random{next_stream("activation", path()),
                                    static_cast<uint64_t>(current_sample_offset()) * per_sample};
-  ++calls_;
   return activations::apply_activation(spec_, x, true, random);
 }
 

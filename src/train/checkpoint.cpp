@@ -7,9 +7,8 @@
 #include "sugar/error.hpp"
 #include "sugar/io/json_parse.hpp"
 #include "sugar/io/atomic_file.hpp"
-#include "sugar/nn/activation.hpp"
+#include "sugar/nn/random_calls.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
-#include "sugar/nn/dropout.hpp"
 
 namespace sugar::train {
 namespace {
@@ -20,22 +19,11 @@ constexpr const char* kOptimizerKey = "optimizer";
 constexpr const char* kRngCallsKey = "rng_calls";
 constexpr const char* kConvAlgorithmsKey = "conv_algorithms";
 
-// The per-module call counters that key random draws (dropout masks, rrelu slopes).
-struct RandomCounter {
-  std::function<uint64_t()> get;
-  std::function<void(uint64_t)> set;
-};
-
-std::map<std::string, RandomCounter> random_counters(nn::Module& model) {
-  std::map<std::string, RandomCounter> counters;
-  for (auto& [path, module] : model.named_modules()) {
-    if (auto* dropout = dynamic_cast<nn::Dropout*>(module)) {
-      counters[path] = {[dropout] { return dropout->calls(); }, [dropout](uint64_t c) { dropout->set_calls(c); }};
-    } else if (auto* activation = dynamic_cast<nn::Activation*>(module)) {
-      counters[path] = {[activation] { return activation->calls(); },
-                        [activation](uint64_t c) { activation->set_calls(c); }};
-    }
-  }
+// The per-module call counters that key random draws (dropout masks, rrelu slopes, stochastic depth).
+std::map<std::string, nn::RandomCalls*> random_counters(nn::Module& model) {
+  std::map<std::string, nn::RandomCalls*> counters;
+  for (auto& [path, module] : model.named_modules())
+    if (auto* counted = dynamic_cast<nn::RandomCalls*>(module)) counters[path] = counted;
   return counters;
 }
 
@@ -125,7 +113,7 @@ std::string checkpoint_bytes(nn::Module& model, const optim::Optimizer* optimize
     }
   }
   nlohmann::json calls = nlohmann::json::object();
-  for (const auto& [path, counter] : random_counters(model)) calls[path] = counter.get();
+  for (const auto& [path, counter] : random_counters(model)) calls[path] = counter->calls();
   meta[kRngCallsKey] = calls.dump();
   // Only layers that have run have chosen; a checkpoint of a model that never ran records nothing.
   if (!nn::conv_algorithm_choices(model).empty()) meta[kConvAlgorithmsKey] = nn::conv_algorithm_choices_json(model);
@@ -207,7 +195,7 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
   }
 
   // ---- validate: random counters --------------------------------------------------------------
-  std::map<std::string, RandomCounter> random = random_counters(model);
+  std::map<std::string, nn::RandomCalls*> random = random_counters(model);
   std::map<std::string, uint64_t> calls;
   if (auto it = file.metadata().find(kRngCallsKey); it != file.metadata().end()) {
     nlohmann::json parsed;
@@ -239,7 +227,7 @@ io::Metadata load_checkpoint(const io::SafetensorsFile& file, nn::Module& model,
       else optimizer->load_state(name, tensor_from_file(file, key));
     }
   }
-  for (auto& [path, counter] : random) counter.set(calls.count(path) ? calls[path] : 0);
+  for (auto& [path, counter] : random) counter->set_calls(calls.count(path) ? calls[path] : 0);
   return file.metadata();
 }
 

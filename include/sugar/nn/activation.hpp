@@ -27,6 +27,7 @@
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/nn/module.hpp"
+#include "sugar/nn/random_calls.hpp"
 
 namespace sugar::nn {
 
@@ -84,7 +85,7 @@ class ActivationModule : public Module {
 //
 // Built for a module row whose factory has not been registered, it evaluates the row with its
 // parameters fixed at the spec's values (nothing to train): make_activation documents when.
-class Activation : public ActivationModule {
+class Activation : public ActivationModule, public RandomCalls {
  public:
   // Throws sugar::Error (usage) when the spec is undefined.
   explicit Activation(activations::ActivationSpec spec);
@@ -95,17 +96,11 @@ class Activation : public ActivationModule {
   void reset_parameters(uint64_t seed) override;
   const activations::ActivationSpec& spec() const override { return spec_; }
 
-  // Training calls so far; a trainer that resumes from a checkpoint can restore it for identical draws.
-  uint64_t calls() const { return calls_; }
-  void set_calls(uint64_t calls) { calls_ = calls; }
-
  protected:
   Tensor activate(const Tensor& x) override;
 
  private:
   activations::ActivationSpec spec_;
-  uint64_t seed_ = 0;
-  uint64_t calls_ = 0;
 };
 
 // Builds the module of a learnable activation row for a site with `channels` channels.

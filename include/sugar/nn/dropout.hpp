@@ -1,5 +1,6 @@
 #pragma once
 #include "sugar/nn/module.hpp"
+#include "sugar/nn/random_calls.hpp"
 
 namespace sugar::nn {
 
@@ -7,7 +8,7 @@ namespace sugar::nn {
 // RandomStream(seed, "dropout/" + path + "/" + call), where seed is the one given to nn::initialize,
 // path the module's dotted name and call the number of training calls so far; so masks are
 // reproducible, differ between calls and between dropout layers. Eval (or p = 0) is the identity.
-class Dropout : public Module {
+class Dropout : public Module, public RandomCalls {
  public:
   explicit Dropout(float p = 0.5f);
   Tensor forward(const Tensor& x) override;
@@ -15,14 +16,9 @@ class Dropout : public Module {
   void reset_parameters(uint64_t seed) override;
 
   float p() const { return p_; }
-  // Training calls so far; a trainer that resumes from a checkpoint can restore it for identical masks.
-  uint64_t calls() const { return calls_; }
-  void set_calls(uint64_t calls) { calls_ = calls; }
 
  private:
   float p_;
-  uint64_t seed_ = 0;
-  uint64_t calls_ = 0;
 };
 
 }  // namespace sugar::nn
