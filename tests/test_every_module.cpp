@@ -31,6 +31,7 @@
 #include "sugar/nn/linear.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/nn/pool.hpp"
+#include "sugar/nn/squeeze_excitation.hpp"
 #include "sugar/random.hpp"
 #include "support/gradcheck.hpp"
 
@@ -91,6 +92,12 @@ const std::vector<ModuleCase>& module_cases() {
       {"max_pool", [] { return std::make_shared<nn::MaxPool2d>(2); }, {2, 3, 4, 4}, {2, 3, 2, 2}},
       {"avg_pool", [] { return std::make_shared<nn::AvgPool2d>(2); }, {2, 3, 4, 4}, {2, 3, 2, 2}},
       {"adaptive_avg_pool", [] { return std::make_shared<nn::AdaptiveAvgPool2d>(1); }, {2, 3, 3, 3}, {2, 3, 1, 1}},
+      {"squeeze_excitation",
+       [] {
+         return std::make_shared<nn::SqueezeExcitation>(4, 2, activations::ActivationSpec::parse("relu"),
+                                                        activations::ActivationSpec::parse("hardsigmoid"));
+       },
+       {2, 4, 3, 3}, {2, 4, 3, 3}},
       {"relu", [] { return activation("relu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},
       {"elu", [] { return activation("elu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},
       {"gelu", [] { return activation("gelu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},

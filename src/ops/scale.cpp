@@ -26,35 +26,45 @@ Tensor multiply(const Tensor& view, const ChannelLayout& L, Factor factor, const
 Tensor channel_scale(const Tensor& x, const Tensor& gamma) {
   const ChannelView view = channel_view(x, "channel_scale");
   const ChannelLayout& L = view.layout;
-  SUGAR_CHECK(gamma.defined() && gamma.numel() == L.channels, "channel_scale: gamma must hold one factor per channel (",
-              L.channels, "), got ", gamma.defined() ? to_string(gamma.shape()) : std::string("undefined"),
-              " for input ", to_string(x.shape()));
-  const std::vector<float> factors = padded_channel_values(gamma.reshape({gamma.numel()}), 1, L.channels,
-                                                           L.padded_channels());
+  const int64_t C = L.channels, padded = L.padded_channels();
+  // One row of C factors for every sample, or one row per sample ([N, C, 1, 1]).
+  const bool per_sample = gamma.defined() && gamma.ndim() == 4 && gamma.dim(0) == L.batch && gamma.dim(1) == C &&
+                          gamma.numel() == L.batch * C && L.batch > 1;
+  SUGAR_CHECK(gamma.defined() && (gamma.numel() == C || per_sample), "channel_scale: gamma must hold one factor per channel (",
+              C, " values) or per sample and channel ([", L.batch, ", ", C, ", 1, 1]), got ",
+              gamma.defined() ? to_string(gamma.shape()) : std::string("undefined"), " for input ", to_string(x.shape()));
+  const int64_t rows = per_sample ? L.batch : 1;
+  const int64_t row_stride = per_sample ? padded : 0;
+  const std::vector<float> factors =
+      padded_channel_values(per_sample ? gamma : gamma.reshape({C}), rows, C, padded);
   const float* g = factors.data();
-  Tensor y = multiply(view.tensor, L, [g](int64_t, int64_t c) { return g[c]; }, x.desc());
+  const auto factor_of = [g, row_stride](int64_t n, int64_t c) { return g[n * row_stride + c]; };
+  Tensor y = multiply(view.tensor, L, factor_of, x.desc());
 
   if (autograd::needs_grad({x, gamma})) {
     // dgamma reads x; dx reads only the factors.
     const Tensor saved_x = gamma.requires_grad() ? view.tensor : Tensor();
-    autograd::record("channel_scale", {x, gamma}, {y},
-                     [x_grad = autograd::grad_target(x), wants_x = x.requires_grad(), x_desc = x.desc(), gamma,
-                      saved_x, L, factors, view_desc = view.tensor.desc()](const std::vector<Tensor>& grads) {
-                       const Tensor dy = grads[0].to_desc(view_desc);
-                       const float* f = factors.data();
-                       if (wants_x)
-                         autograd::accumulate_grad(x_grad,
-                                                   multiply(dy, L, [f](int64_t, int64_t c) { return f[c]; }, x_desc));
-                       if (saved_x.defined()) {
-                         const float* in = saved_x.data<float>();
-                         const float* d = dy.data<float>();
-                         const std::vector<double> sums = reduce_elements(
-                             L, L.padded_channels(),
-                             [=](int64_t, int64_t c, int64_t i, double* acc) { acc[c] += static_cast<double>(in[i]) * d[i]; });
-                         autograd::accumulate_grad(
-                             gamma, tensor_from_channel_sums(gamma.shape(), sums, 0, 1, L.channels, L.padded_channels()));
-                       }
-                     });
+    autograd::record(
+        "channel_scale", {x, gamma}, {y},
+        [x_grad = autograd::grad_target(x), wants_x = x.requires_grad(), x_desc = x.desc(),
+         gamma_grad = autograd::grad_target(gamma), gamma_shape = gamma.shape(), saved_x, L, rows, row_stride, factors,
+         view_desc = view.tensor.desc()](const std::vector<Tensor>& grads) {
+          const Tensor dy = grads[0].to_desc(view_desc);
+          const float* f = factors.data();
+          const auto factor_of = [f, row_stride](int64_t n, int64_t c) { return f[n * row_stride + c]; };
+          if (wants_x) autograd::accumulate_grad(x_grad, multiply(dy, L, factor_of, x_desc));
+          if (saved_x.defined()) {
+            const float* in = saved_x.data<float>();
+            const float* d = dy.data<float>();
+            const int64_t padded = L.padded_channels();
+            const std::vector<double> sums =
+                reduce_elements(L, static_cast<size_t>(rows * padded), [=](int64_t n, int64_t c, int64_t i, double* acc) {
+                  acc[n * row_stride + c] += static_cast<double>(in[i]) * d[i];
+                });
+            autograd::accumulate_grad(gamma_grad,
+                                      tensor_from_channel_sums(gamma_shape, sums, 0, rows, L.channels, padded));
+          }
+        });
   }
   return y;
 }

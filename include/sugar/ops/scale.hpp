@@ -8,8 +8,10 @@
 namespace sugar::ops {
 
 // Layer scale (ConvNeXt, CaiT): y[n, c, ...] = x[n, c, ...] * gamma[c], gamma holding C values in any
-// shape ([C], [C, 1, 1] as torchvision's CNBlock, [1, C, 1, 1]).
-// Backward: dx = dy * gamma[c]; dgamma[c] = sum over samples and positions of dy * x, in gamma's shape.
+// shape ([C], [C, 1, 1] as torchvision's CNBlock, [1, C, 1, 1]); or, with gamma [N, C, 1, 1] (any
+// layout), a factor per sample and channel: squeeze-and-excitation's gate, y = x * gamma[n, c].
+// Backward: dx = dy * gamma; dgamma = the sum of dy * x over positions (and over samples for a
+// per-channel gamma), in gamma's shape.
 Tensor channel_scale(const Tensor& x, const Tensor& gamma);
 
 // y[n, ...] = x[n, ...] * factors[n], one constant per sample (stochastic depth: 0 for a dropped sample,
