@@ -85,6 +85,7 @@ const std::vector<ModuleCase>& module_cases() {
       {"batch_norm_train", [] { return std::make_shared<nn::BatchNorm2d>(3); }, {3, 3, 3, 3}, {3, 3, 3, 3}},
       {"batch_norm_eval", [] { return std::make_shared<nn::BatchNorm2d>(3); }, {2, 3, 3, 3}, {2, 3, 3, 3}, false},
       {"linear", [] { return std::make_shared<nn::Linear>(6, 4); }, {3, 6}, {3, 4}},
+      {"linear_over_map", [] { return std::make_shared<nn::Linear>(4, 6); }, {2, 4, 3, 3}, {2, 6, 3, 3}},
       {"layer_norm_tokens", [] { return std::make_shared<nn::LayerNorm>(5); }, {2, 3, 5}, {2, 3, 5}, true,
        [](nn::Module& m) { spread_parameters(m); }},
       {"layer_norm2d", [] { return std::make_shared<nn::LayerNorm2d>(4); }, {2, 4, 3, 3}, {2, 4, 3, 3}, true,

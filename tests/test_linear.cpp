@@ -6,6 +6,8 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/ops/add.hpp"
+#include "sugar/nn/init.hpp"
+#include "sugar/nn/linear.hpp"
 #include "sugar/ops/linear.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "support/gradcheck.hpp"
@@ -168,4 +170,30 @@ TEST(Linear, ErrorsNameTheOpAndTheShapes) {
   EXPECT_NE(rank.find("[2, 5, 1, 1]"), std::string::npos) << rank;
   const std::string weight_rank = message_of([] { ops::linear(Tensor::zeros({2, 5}), Tensor::zeros({20}), Tensor()); });
   EXPECT_NE(weight_rank.find("weight must be 2-d [O, I], got [20]"), std::string::npos) << weight_rank;
+}
+
+// nn::Linear on a feature map applies the layer at every pixel: y[n, o, h, w] = sum_i W[o, i] x[n, i, h, w]
+// + b[o], summed here in double, whatever the map's layout (torchvision's ConvNeXt runs nn.Linear on
+// channels-last maps).
+TEST(Linear, OverAFeatureMapEveryPixelIsMapped) {
+  nn::Linear layer(5, 3);
+  nn::initialize(layer, 4);
+  const std::vector<float> w = layer.weight().to_vector(), b = layer.bias().to_vector();
+  const int64_t N = 2, C = 5, H = 2, W = 3;
+  const Tensor plain = testkit::random_tensor({N, C, H, W}, 6);
+  const std::vector<float> xs = plain.to_vector();
+  for (const memory::format_tag tag : {memory::format_tag::nchw, memory::format_tag::nhwc, memory::format_tag::nChw16c}) {
+    const Tensor y = layer(plain.to_desc(memory::desc({N, C, H, W}, memory::data_type::f32, tag)));
+    ASSERT_EQ(y.shape(), (Shape{N, 3, H, W}));
+    const std::vector<float> ys = y.to_vector();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < 3; ++o)
+        for (int64_t p = 0; p < H * W; ++p) {
+          double sum = b[static_cast<size_t>(o)];
+          for (int64_t i = 0; i < C; ++i)
+            sum += static_cast<double>(w[static_cast<size_t>(o * C + i)]) * xs[static_cast<size_t>((n * C + i) * H * W + p)];
+          EXPECT_NEAR(ys[static_cast<size_t>((n * 3 + o) * H * W + p)], sum, 1e-5) << n << " " << o << " " << p;
+        }
+  }
+  EXPECT_THROW(layer(Tensor::zeros({2, 4, 2, 2})), Error);
 }

@@ -3,7 +3,9 @@
 
 #include "sugar/error.hpp"
 #include "sugar/nn/init.hpp"
+#include "sugar/ops/conv2d.hpp"
 #include "sugar/ops/linear.hpp"
+#include "sugar/ops/shape.hpp"
 
 namespace sugar::nn {
 
@@ -23,8 +25,12 @@ void Linear::reset_parameters(uint64_t seed) {
 Tensor Linear::forward(const Tensor& x) {
   SUGAR_CHECK(is_initialized(), display_name(),
               ": parameters are not initialised; call sugar::nn::initialize(model, seed) once the model is built");
-  SUGAR_CHECK(x.ndim() == 2 && x.dim(1) == in_features_, display_name(), ": expected input [N, ", in_features_,
-              "], got ", to_string(x.shape()));
+  SUGAR_CHECK((x.ndim() == 2 || x.ndim() == 4) && x.dim(1) == in_features_, display_name(), ": expected input [N, ",
+              in_features_, "] or a map [N, ", in_features_, ", H, W], got ", to_string(x.shape()));
+  if (x.ndim() == 4) {
+    last_call_ = LayerCall{x.dim(2) * x.dim(3), x.requires_grad()};
+    return ops::conv2d(x, ops::reshape(weight_, {out_features_, in_features_, 1, 1}), bias_, ops::Conv2dOptions{});
+  }
   last_call_ = LayerCall{1, x.requires_grad()};
   return ops::linear(x, weight_, bias_);
 }

@@ -18,4 +18,17 @@ Tensor flatten(const Tensor& x) {
   return y;
 }
 
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  SUGAR_CHECK(x.defined(), "reshape: the input is undefined");
+  int64_t count = 1;
+  for (int64_t d : shape) count *= d;
+  SUGAR_CHECK(count == x.numel(), "reshape: cannot view ", to_string(x.shape()), " as ", to_string(shape));
+  Tensor y = x.to_plain().reshape(shape);
+  if (autograd::needs_grad({x}))
+    autograd::record("reshape", {x}, {y}, [x_grad = autograd::grad_target(x), from = x.shape()](const std::vector<Tensor>& grads) {
+      autograd::accumulate_grad(x_grad, grads[0].to_plain().reshape(from));
+    });
+  return y;
+}
+
 }  // namespace sugar::ops

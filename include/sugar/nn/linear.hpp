@@ -6,7 +6,9 @@
 
 namespace sugar::nn {
 
-// nn.Linear: y = x W^T + b with weight [out, in] and bias [out].
+// nn.Linear: y = x W^T + b with weight [out, in] and bias [out], for x [N, in]. For a feature map
+// x [N, in, H, W] it is applied at every pixel, y [N, out, H, W] (what torchvision's ConvNeXt does with
+// nn.Linear on channels-last maps), and runs as a 1x1 convolution with the same weight.
 // Initialisation is PyTorch's default: weight ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with
 // a = sqrt(5)), bias ~ U(-1/sqrt(in), 1/sqrt(in)).
 class Linear : public Module {
