@@ -32,6 +32,7 @@ TEST_PACKAGES=(
   libbenchmark-dev
   python3                  # tests/cli/fetch_cifar.sh serves archives from a local python3 -m http.server
   python3-torch            # tests/cli/torch_crosscheck.sh: checkpoints, logits and SUGAR gradients against PyTorch
+  python3-torchvision      # the reference classes of the modern models (ConvNeXt, MobileNetV3): strict loads
   # Debian's python3-torch links the generic libblas.so.3, which is the slow reference BLAS until a real one
   # is installed: OpenBLAS (OpenMP build, PyTorch's runtime) takes over the alternative, so that
   # scripts/bench_pytorch.py and scripts/bench_table.sh measure PyTorch on a real BLAS.

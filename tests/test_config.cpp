@@ -172,6 +172,19 @@ TEST_F(ConfigFiles, MissingKeysTakeTheDocumentedDefaults) {
   EXPECT_EQ(load_config(write("my-run.yaml", "model:\noptim: {}\n")), defaults);
 }
 
+// model.init, when the config leaves it out, is the model family's own: ConvNeXt's trunc_normal, VGG's
+// and ResNet's pytorch_default; config.yaml then records it. Given, it is what was given.
+TEST_F(ConfigFiles, ModelInitDefaultsToTheModelFamilysOwn) {
+  using sugar::nn::init::ConvInit;
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: convnext_atto}\n")).model.init, ConvInit::trunc_normal);
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: vgg16}\n")).model.init, ConvInit::pytorch_default);
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: convnext_atto, init: torchvision}\n")).model.init,
+            ConvInit::torchvision);
+  EXPECT_EQ(load_config(write("a.yaml", "{}\n"), {"model.name=convnext_tiny"}).model.init, ConvInit::trunc_normal);
+  EXPECT_NE(sugar::config::to_yaml(load_config(write("a.yaml", "model: {name: convnext_femto}\n"))).find("init: trunc_normal"),
+            std::string::npos);
+}
+
 TEST_F(ConfigFiles, QuickstartLoads) {
   const fs::path quickstart = fs::path(__FILE__).parent_path().parent_path() / "configs" / "quickstart.yaml";
   const ExperimentConfig c = load_config(quickstart.string());
@@ -463,7 +476,7 @@ TEST(ConfigNamedKeys, EveryWordOfTheOwnersTableReadsAndWritesBack) {
   EXPECT_EQ(keys[3].words, (std::vector<std::string>{"auto", "direct", "winograd"}));
   EXPECT_EQ(keys[4].words, (std::vector<std::string>{"stop", "skip_batch"}));
   EXPECT_EQ(keys[5].words, (std::vector<std::string>{"auto", "true", "false"}));
-  EXPECT_EQ(keys[6].words, (std::vector<std::string>{"pytorch_default", "torchvision"}));
+  EXPECT_EQ(keys[6].words, (std::vector<std::string>{"pytorch_default", "torchvision", "trunc_normal"}));
   for (const Key& k : keys) {
     const std::string path = k.section + "." + k.key;
     const ConfigField* field = find_field(path);

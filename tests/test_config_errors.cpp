@@ -194,10 +194,10 @@ TEST_F(ConfigErrors, CropPaddingLargerThanTheImage) {
 TEST_F(ConfigErrors, UnknownNamesSuggestTheNearest) {
   EXPECT_EQ(error("model: {name: resnet81}\n"),
             at("1:15: model.name: unknown model 'resnet81'; did you mean resnet18 or resnet34? (known: resnet18, resnet34, vgg11, "
-               "vgg13, vgg16, vgg19)"));
+               "vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny)"));
   EXPECT_EQ(error("model: {name: vgg15}\n"),
             at("1:15: model.name: unknown model 'vgg15'; did you mean vgg11 or vgg13 or vgg16? (known: resnet18, "
-               "resnet34, vgg11, vgg13, vgg16, vgg19)"));
+               "resnet34, vgg11, vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny)"));
   EXPECT_EQ(error("data: {name: cifar}\n"),
             at("1:14: data.name: unknown dataset 'cifar'; did you mean cifar10 or cifar100? (known: cifar10, cifar100, mnist, "
                "fashion_mnist, image_folder)"));
@@ -219,7 +219,7 @@ TEST_F(ConfigErrors, UnknownNamesSuggestTheNearest) {
   ASSERT_TRUE(registered);
   EXPECT_EQ(error("model: {name: config_test_mpl}\n"),
             at("1:15: model.name: unknown model 'config_test_mpl'; did you mean config_test_mlp? (known: resnet18, "
-               "resnet34, vgg11, vgg13, vgg16, vgg19, config_test_mlp)"));
+               "resnet34, vgg11, vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, config_test_mlp)"));
   std::ofstream(file_) << "model: {name: config_test_mlp}\n";
   EXPECT_EQ(load_config(file_).model.name, "config_test_mlp");
 }
@@ -249,7 +249,7 @@ TEST_F(ConfigErrors, ContradictingKeysNameTheKeyToChange) {
   EXPECT_EQ(error("data: {mean: [0.5], std: [0.2, 0.2]}\n"),
             at("1:26: data.std: data.mean has 1 values but data.std has 2; expected as many of each"));
   EXPECT_EQ(error("model: {name: resnet18, batch_norm: false}\n"),
-            at("1:37: model.batch_norm: false is a vgg option; resnet18 always has batch norm"));
+            at("1:37: model.batch_norm: false is a vgg option; resnet18 always has its normalisation layers"));
   EXPECT_EQ(error("optim: {name: sgd, momentum: 0, nesterov: true}\n"),
             at("1:43: optim.nesterov: needs optim.momentum > 0 and optim.dampening 0 (as PyTorch's SGD), got "
                "momentum 0 and dampening 0"));

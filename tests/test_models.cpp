@@ -405,7 +405,8 @@ TEST(Models, BadOptionsAreUsageErrorsNamingTheProblem) {
   small.name = "resnet18";  // ResNets take any size (adaptive average pool)
   EXPECT_NO_THROW(models::build_model(small));
   EXPECT_EQ(models::model_names(),
-            (std::vector<std::string>{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"}));
+            (std::vector<std::string>{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19", "convnext_atto",
+                                     "convnext_femto", "convnext_tiny"}));
 }
 
 // ---- the activation site module ------------------------------------------------------------------
@@ -544,3 +545,36 @@ TEST(ActivationSite, ModuleRowWithoutFactoryRunsAsParameterFreeActivation) {
   EXPECT_EQ(kind_of_error([] { nn::make_activation(activations::ActivationSpec::parse("elu"), 0); }), ErrorKind::usage);
   EXPECT_EQ(kind_of_error([] { nn::make_activation(activations::ActivationSpec(), 8); }), ErrorKind::usage);
 }
+
+namespace {
+
+// ConvNeXt on small images: logits for CIFAR and (unpadded) MNIST shapes, a gradient for every parameter;
+// an image too small for the stem and three downsamplings is refused, naming the size.
+TEST(ConvNeXt, SmallImagesGiveLogitsAndEveryGradientAndTooSmallOnesAreRefused) {
+  for (const auto& [channels, side] : std::vector<std::pair<int64_t, int64_t>>{{3, 32}, {1, 28}}) {
+    models::ModelOptions options;
+    options.name = "convnext_atto";
+    options.activation = "gelu";
+    options.in_channels = channels;
+    options.image_size = side;
+    const auto model = models::build_model(options);
+    nn::initialize(*model, 1);
+    model->train();
+    const Tensor logits = (*model)(Tensor::full({2, channels, side, side}, 0.5f));
+    ASSERT_EQ(logits.shape(), (Shape{2, 10}));
+    autograd::backward(ops::cross_entropy(logits, {1, 7}));
+    for (const auto& [name, p] : model->named_parameters()) EXPECT_TRUE(p.grad().defined()) << name;
+  }
+  models::ModelOptions tiny;
+  tiny.name = "convnext_atto";
+  tiny.image_size = 12;
+  try {
+    models::build_model(tiny);
+    ADD_FAILURE() << "12x12 images were accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::usage);
+    EXPECT_NE(std::string(e.what()).find("images of 12x12 are too small"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace

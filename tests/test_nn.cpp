@@ -191,8 +191,45 @@ TEST(Init, ConvInitNamesParseAndUnknownOnesAreUsageErrors) {
     FAIL() << "an unknown init was accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::usage);
-    EXPECT_NE(std::string(e.what()).find("pytorch_default or torchvision"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("expected one of pytorch_default, torchvision, trunc_normal"), std::string::npos) << e.what();
   }
+}
+
+// model.init trunc_normal (ConvNeXt): Conv2d and Linear weights N(0, 0.02^2) truncated to [-2, 2] (no
+// draw of std 0.02 gets there), biases 0.
+TEST(Init, TruncNormalDrawsConvAndLinearWeightsWithStd002AndZeroBiases) {
+  Conv2d conv(64, 256, 3, 1, 1, 1, 1, true);
+  conv.set_init(init::ConvInit::trunc_normal);
+  Linear linear(512, 300);
+  linear.set_init(init::ConvInit::trunc_normal);
+  initialize(conv, 42);
+  initialize(linear, 42);
+  for (const Tensor* w : {&conv.weight(), &linear.weight()}) {
+    const double n = static_cast<double>(w->numel());
+    const Moments m = moments(*w);
+    EXPECT_NEAR(m.std, 0.02, 5 * 0.02 / std::sqrt(2 * n));
+    EXPECT_NEAR(m.mean, 0.0, 5 * 0.02 / std::sqrt(n));
+  }
+  EXPECT_EQ(moments(conv.bias()).std, 0.0);
+  EXPECT_EQ(linear.bias().to_vector(), std::vector<float>(300, 0.0f));
+}
+
+// The truncation itself, where it matters: N(0, 1) on [-0.5, 0.5] has standard deviation
+// sqrt(1 - 2 a phi(a) / (2 Phi(a) - 1)) at a = 0.5, phi and Phi the normal density and distribution:
+// sqrt(1 - 0.352065 / 0.382925) = 0.283831.
+TEST(Init, TruncNormalStaysInItsBoundsWithTheTruncatedStd) {
+  Tensor t = Tensor::zeros({200000});
+  init::trunc_normal_(t, 0.0, 1.0, -0.5, 0.5, RandomStream(9, "trunc"));
+  const std::vector<float> v = t.to_vector();
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  EXPECT_GE(*lo, -0.5f);
+  EXPECT_LE(*hi, 0.5f);
+  const double expected_std = 0.283831;
+  EXPECT_NEAR(moments(t).std, expected_std, 5 * expected_std / std::sqrt(2 * 200000.0));
+  Tensor again = Tensor::zeros({200000});
+  init::trunc_normal_(again, 0.0, 1.0, -0.5, 0.5, RandomStream(9, "trunc"));
+  EXPECT_EQ(again.to_vector(), v) << "the draws depend only on the stream";
+  EXPECT_THROW(init::trunc_normal_(t, 0.0, 1.0, 5.0, 6.0, RandomStream(9, "trunc")), Error);  // almost no mass
 }
 
 TEST(Init, GroupedConvFanOutIgnoresGroups) {

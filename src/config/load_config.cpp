@@ -14,6 +14,7 @@
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
+#include "sugar/models/registry.hpp"
 #include "sugar/io/regular_file.hpp"
 #include "sugar/text.hpp"
 
@@ -329,9 +330,9 @@ void check_consistency(const ExperimentConfig& c, const Collected& given) {
                  "is the digest of the model.init_from file, but model.init_from is empty; name the file, or "
                  "remove the digest");
 
-  if (!c.model.batch_norm && c.model.name.rfind("resnet", 0) == 0)
+  if (!c.model.batch_norm && (c.model.name.rfind("resnet", 0) == 0 || c.model.name.rfind("convnext", 0) == 0))
     config_error(given.where("model.batch_norm"), "model.batch_norm",
-                 "false is a vgg option; " + c.model.name + " always has batch norm");
+                 "false is a vgg option; " + c.model.name + " always has its normalisation layers");
 
   if (c.optim.nesterov && c.optim.name != optim::OptimizerKind::sgd)
     config_error(given.where("optim.nesterov"), "optim.nesterov",
@@ -362,6 +363,10 @@ ExperimentConfig resolve(Collected given, const std::vector<std::string>& overri
     // A stem that cannot name a run directory is reported against the file.
     find_field("name")->read(config, {YAML::Node(config.name), given.file, "", ""});
   }
+  // Unset, model.init is the model family's own (ConvNeXt's trunc_normal; VGG and ResNet keep
+  // pytorch_default, the key's default before ConvNeXt existed), resolved here so that config.yaml
+  // records it.
+  if (!given.find("model.init")) config.model.init = models::default_init(config.model.name);
   for (const SweepEntry& entry : given.sweep) config.sweep.push_back(read_sweep_axis(entry));
   check_consistency(config, given);
   return config;

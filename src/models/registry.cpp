@@ -6,19 +6,24 @@
 
 #include "sugar/activations/registry.hpp"
 #include "sugar/error.hpp"
+#include "sugar/models/convnext.hpp"
 #include "sugar/models/resnet.hpp"
 #include "sugar/models/vgg.hpp"
 #include "sugar/nn/conv2d.hpp"
+#include "sugar/nn/linear.hpp"
 #include "sugar/text.hpp"
 
 namespace sugar::models {
 
 namespace {
 
-// Before nn::initialize: each convolution draws its initial weights from the scheme set here.
-std::shared_ptr<nn::Module> with_conv_init(std::shared_ptr<nn::Module> model, nn::init::ConvInit init) {
-  for (const auto& [name, module] : model->named_modules())
+// Before nn::initialize: each convolution and linear layer draws its initial weights from the scheme
+// set here.
+std::shared_ptr<nn::Module> with_init(std::shared_ptr<nn::Module> model, nn::init::ConvInit init) {
+  for (const auto& [name, module] : model->named_modules()) {
     if (auto* conv = dynamic_cast<nn::Conv2d*>(module)) conv->set_init(init);
+    if (auto* linear = dynamic_cast<nn::Linear*>(module)) linear->set_init(init);
+  }
   return model;
 }
 
@@ -49,12 +54,33 @@ std::shared_ptr<nn::Module> build_resnet(const ModelOptions& options) {
   return std::make_shared<ResNet>(resnet);
 }
 
+std::shared_ptr<nn::Module> build_convnext(const ModelOptions& options) {
+  if (!options.batch_norm)
+    usage_error("model " + options.name + ": batch_norm false is for vgg models only (ConvNeXt has layer norms)");
+  ConvNeXtOptions convnext = convnext_size(options.name);
+  const ConvNeXtOptions sized = sized_for<ConvNeXtOptions>(options);
+  convnext.activation = sized.activation;
+  convnext.num_classes = sized.num_classes;
+  convnext.in_channels = sized.in_channels;
+  convnext.image_size = sized.image_size;
+  return std::make_shared<ConvNeXt>(convnext);
+}
+
+struct ModelEntry {
+  std::string name;
+  ModelBuilder builder;
+  nn::init::ConvInit default_init = nn::init::ConvInit::pytorch_default;
+};
+
 // The builders by name, in registration order; the built-in ones first.
 struct ModelTable {
   std::mutex mutex;
-  std::vector<std::pair<std::string, ModelBuilder>> builders{
+  std::vector<ModelEntry> builders{
       {"resnet18", build_resnet}, {"resnet34", build_resnet}, {"vgg11", build_vgg},
-      {"vgg13", build_vgg},       {"vgg16", build_vgg},       {"vgg19", build_vgg}};
+      {"vgg13", build_vgg},       {"vgg16", build_vgg},       {"vgg19", build_vgg},
+      {"convnext_atto", build_convnext, nn::init::ConvInit::trunc_normal},
+      {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal},
+      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal}};
 };
 
 ModelTable& model_table() {
@@ -77,15 +103,15 @@ void register_model(const std::string& name, ModelBuilder builder) {
   ModelTable& table = model_table();
   std::lock_guard lock(table.mutex);
   for (const auto& entry : table.builders)
-    if (entry.first == name) usage_error("register_model: there is already a model called '" + name + "'");
-  table.builders.emplace_back(name, std::move(builder));
+    if (entry.name == name) usage_error("register_model: there is already a model called '" + name + "'");
+  table.builders.push_back({name, std::move(builder)});
 }
 
 std::vector<std::string> model_names() {
   ModelTable& table = model_table();
   std::lock_guard lock(table.mutex);
   std::vector<std::string> names;
-  for (const auto& entry : table.builders) names.push_back(entry.first);
+  for (const auto& entry : table.builders) names.push_back(entry.name);
   return names;
 }
 
@@ -95,7 +121,7 @@ std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
     ModelTable& table = model_table();
     std::lock_guard lock(table.mutex);
     for (const auto& entry : table.builders)
-      if (entry.first == options.name) builder = entry.second;
+      if (entry.name == options.name) builder = entry.builder;
   }
   if (!builder) {
     const std::vector<std::string> names = model_names();
@@ -104,7 +130,15 @@ std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
   }
   std::shared_ptr<nn::Module> model = builder(options);
   SUGAR_CHECK(model != nullptr, "build_model: the builder of ", options.name, " returned no module");
-  return with_conv_init(std::move(model), options.init);
+  return with_init(std::move(model), options.init);
+}
+
+nn::init::ConvInit default_init(const std::string& name) {
+  ModelTable& table = model_table();
+  std::lock_guard lock(table.mutex);
+  for (const auto& entry : table.builders)
+    if (entry.name == name) return entry.default_init;
+  return nn::init::ConvInit::pytorch_default;
 }
 
 }  // namespace sugar::models

@@ -45,6 +45,10 @@ void Conv2d::reset_parameters(uint64_t seed) {
       init::kaiming_uniform_default_(weight_, init::init_stream(weight_, seed));
       if (bias_.defined()) init::uniform_default_bias_(bias_, weight_, init::init_stream(bias_, seed));
       return;
+    case init::ConvInit::trunc_normal:
+      init::trunc_normal_(weight_, 0.0, 0.02, -2.0, 2.0, init::init_stream(weight_, seed));
+      if (bias_.defined()) init::constant_(bias_, 0.0f);
+      return;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "sugar/error.hpp"
+#include "sugar/text.hpp"
 
 namespace sugar::nn::init {
 
@@ -28,7 +29,8 @@ int64_t receptive_field(const Tensor& weight, const char* what) {
 
 const NameTable<ConvInit>& names_of(ConvInit) {
   static const NameTable<ConvInit> table{{ConvInit::pytorch_default, "pytorch_default"},
-                                         {ConvInit::torchvision, "torchvision"}};
+                                         {ConvInit::torchvision, "torchvision"},
+                                         {ConvInit::trunc_normal, "trunc_normal"}};
   return table;
 }
 
@@ -39,7 +41,8 @@ const std::vector<std::string>& conv_init_names() {
 
 ConvInit parse_conv_init(const std::string& name) {
   if (const auto init = find_named<ConvInit>(name)) return *init;
-  throw Error("unknown initialisation '" + name + "' (expected pytorch_default or torchvision)", ErrorKind::usage);
+  throw Error("unknown initialisation '" + name + "' (expected one of " + text::join(conv_init_names()) + ")",
+              ErrorKind::usage);
 }
 
 const std::string& conv_init_name(ConvInit init) { return name_of(init); }
@@ -68,6 +71,22 @@ void normal_(Tensor& t, double mean, double std, const RandomStream& rng) {
   const int64_t n = t.numel();
 #pragma omp parallel for if (n > 65536)
   for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(mean + std * rng.normal(i));
+}
+
+void trunc_normal_(Tensor& t, double mean, double std, double a, double b, const RandomStream& rng) {
+  SUGAR_CHECK(std > 0 && a < b, "init::trunc_normal_: needs std > 0 and a < b, got std ", std, ", [", a, ", ", b, "]");
+  // The mass inside [a, b] bounds the expected tries; a tenth keeps them below 10 on average.
+  const double mass = 0.5 * (std::erf((b - mean) / (std * std::sqrt(2.0))) - std::erf((a - mean) / (std * std::sqrt(2.0))));
+  SUGAR_CHECK(mass >= 0.1, "init::trunc_normal_: [", a, ", ", b, "] holds only ", mass, " of N(", mean, ", ", std,
+              "^2); expected at least 0.1");
+  float* v = checked_values(t, "trunc_normal_");
+  const int64_t n = t.numel();
+#pragma omp parallel for if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    double value = mean + std * rng.normal(static_cast<uint64_t>(i));
+    for (uint64_t k = 1; value < a || value > b; ++k) value = mean + std * rng.normal(static_cast<uint64_t>(i) + k * n);
+    v[i] = static_cast<float>(value);
+  }
 }
 
 void kaiming_normal_fan_out_relu_(Tensor& weight, const RandomStream& rng) {

@@ -18,6 +18,11 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
 }
 
 void Linear::reset_parameters(uint64_t seed) {
+  if (init_ == init::ConvInit::trunc_normal) {
+    init::trunc_normal_(weight_, 0.0, 0.02, -2.0, 2.0, init::init_stream(weight_, seed));
+    if (bias_.defined()) init::constant_(bias_, 0.0f);
+    return;
+  }
   init::kaiming_uniform_default_(weight_, init::init_stream(weight_, seed));
   if (bias_.defined()) init::uniform_default_bias_(bias_, weight_, init::init_stream(bias_, seed));
 }

@@ -30,8 +30,8 @@ struct ModelOptions {
   int64_t in_channels = 3;  // 3 for CIFAR, 1 for (Fashion-)MNIST
   int64_t image_size = 32;  // side of the square images
   bool batch_norm = true;   // vgg*: BatchNorm2d after each conv; resnets always have it (false is an error)
-  // How every convolution is initialised (nn/init.hpp). VGG's convolutions have a bias (as in the CIFAR
-  // reference code), ResNet's do not; linear layers and batch norm take PyTorch's defaults either way.
+  // How every convolution (and, under trunc_normal, every linear layer) is initialised (nn/init.hpp).
+  // VGG's convolutions have a bias (as in the CIFAR reference code), ResNet's do not.
   nn::init::ConvInit init = nn::init::ConvInit::pytorch_default;
 };
 
@@ -43,9 +43,15 @@ using ModelBuilder = std::function<std::shared_ptr<nn::Module>(const ModelOption
 // name is not a word of [a-z0-9_] (1-64 bytes) or is taken, or the builder is empty.
 void register_model(const std::string& name, ModelBuilder builder);
 
-// The built-in models {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19"}, then the
+// The built-in models {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19", "convnext_atto",
+// "convnext_femto", "convnext_tiny"}, then the
 // registered ones in the order they were registered.
 std::vector<std::string> model_names();
+
+// The initialisation a model family is defined with, what model.init takes when a config does not set
+// it: pytorch_default for VGG and ResNet (the CIFAR reference code), trunc_normal for ConvNeXt; a
+// registered model's is pytorch_default.
+nn::init::ConvInit default_init(const std::string& name);
 
 // Builds the model, not yet initialised (call nn::initialize). Throws sugar::Error (usage) for an
 // unknown name (listing the nearest names and all names), a bad activation spec, or an invalid size.

@@ -34,13 +34,20 @@ void normal_(Tensor& t, double mean, double std, const RandomStream& rng);
 // Linear layers and batch norm are initialised as PyTorch's defaults under both (torchvision's own VGG
 // draws its classifier from N(0, 0.01); Sugar's torchvision scheme never did, and is kept as it was so
 // that older runs reproduce).
-enum class ConvInit { pytorch_default, torchvision };
-// "pytorch_default", "torchvision" (model.init's words; sugar/name_table.hpp).
+//   trunc_normal     ConvNeXt's (torchvision's and timm's _init_weights): every Conv2d and Linear weight
+//                    from N(0, 0.02^2) truncated to [-2, 2] (trunc_normal_(std=0.02)), biases 0.
+enum class ConvInit { pytorch_default, torchvision, trunc_normal };
+// "pytorch_default", "torchvision", "trunc_normal" (model.init's words; sugar/name_table.hpp).
 const NameTable<ConvInit>& names_of(ConvInit);
-const std::vector<std::string>& conv_init_names();  // {"pytorch_default", "torchvision"}, in enum order
+const std::vector<std::string>& conv_init_names();  // the words, in enum order
 // Throws sugar::Error (usage) naming the valid names for anything else.
 ConvInit parse_conv_init(const std::string& name);
 const std::string& conv_init_name(ConvInit init);
+
+// torch.nn.init.trunc_normal_(t, mean, std, a, b): N(mean, std^2) conditioned on [a, b]. Element i
+// draws from counters i, i + n, i + 2n, ... (n = t.numel()) until a draw lands inside, so the values
+// still depend only on the stream. [a, b] must hold at least a tenth of the probability mass.
+void trunc_normal_(Tensor& t, double mean, double std, double a, double b, const RandomStream& rng);
 
 // kaiming_normal_(w, mode='fan_out', nonlinearity='relu'): N(0, 2 / fan_out). torchvision's conv init.
 void kaiming_normal_fan_out_relu_(Tensor& weight, const RandomStream& rng);

@@ -2,6 +2,7 @@
 #include <optional>
 
 #include "sugar/nn/layer_call.hpp"
+#include "sugar/nn/init.hpp"
 #include "sugar/nn/module.hpp"
 
 namespace sugar::nn {
@@ -19,6 +20,10 @@ class Linear : public Module {
   std::string type_name() const override { return "Linear"; }
   void reset_parameters(uint64_t seed) override;
 
+  // init::ConvInit::trunc_normal draws the weight from trunc_normal_(std=0.02) and sets the bias to 0
+  // (ConvNeXt's init); the other schemes keep PyTorch's default Linear init.
+  void set_init(init::ConvInit scheme) { init_ = scheme; }
+
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
   const Tensor& weight() const { return weight_; }
@@ -32,6 +37,7 @@ class Linear : public Module {
   Tensor weight_;
   Tensor bias_;
   std::optional<LayerCall> last_call_;
+  init::ConvInit init_ = init::ConvInit::pytorch_default;
 };
 
 }  // namespace sugar::nn

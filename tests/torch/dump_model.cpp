@@ -1,0 +1,138 @@
+// Writes what tests/torch/crosscheck_models.py compares against torchvision's own model classes
+// (cli.torch_models), for one model of the registry:
+//
+//   <dir>/<model>.safetensors    the model's state as train::save_checkpoint writes it, GELU sites; the
+//                                initial weights with every layer_scale and LayerNorm weight and bias
+//                                moved away from its constant start (layer_scale 1e-6 would hide the
+//                                blocks' branches from the logits)
+//   <dir>/<model>.reference.safetensors
+//                                images [4, 3, 32, 32] and labels [4] (I64);
+//                                eval_logits; gelu.loss, gelu.grad.<parameter>: one training-mode forward
+//                                and backward with the model's GELU; sugar.loss, sugar.grad.<parameter>:
+//                                the same with every activation site sugar(surrogate=bsilu)
+//
+// usage: dump_model <output dir> <model name>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sugar/autograd.hpp"
+#include "sugar/error.hpp"
+#include "sugar/io/safetensors.hpp"
+#include "sugar/models/registry.hpp"
+#include "sugar/nn/layer_norm.hpp"
+#include "sugar/ops/loss.hpp"
+#include "sugar/random.hpp"
+#include "sugar/train/checkpoint.hpp"
+
+namespace {
+
+using namespace sugar;
+
+constexpr int64_t kBatch = 4;
+constexpr uint64_t kSeed = 20251205;
+
+std::shared_ptr<nn::Module> build(const std::string& name, const std::string& activation) {
+  models::ModelOptions options;
+  options.name = name;
+  options.activation = activation;
+  options.init = models::default_init(name);
+  auto model = models::build_model(options);
+  nn::initialize(*model, kSeed);
+  return model;
+}
+
+// Every parameter that starts as a constant (layer_scale, LayerNorm weight and bias) gets distinct values
+// of a useful size: layer_scale in [0.2, 0.6], norm weights in [0.7, 1.3], biases in [-0.2, 0.2].
+void spread_constants(nn::Module& model) {
+  const RandomStream rng(kSeed, "crosscheck/constants");
+  uint64_t counter = 0;
+  const auto fill = [&](const Tensor& t, float low, float high) {
+    float* p = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = low + (high - low) * rng.uniform(counter++);
+    t.bump_version();
+  };
+  for (auto& [path, module] : model.named_modules())
+    if (auto* norm = dynamic_cast<nn::LayerNorm*>(module)) {
+      fill(norm->weight(), 0.7f, 1.3f);
+      fill(norm->bias(), -0.2f, 0.2f);
+    }
+  for (auto& [name, t] : model.named_parameters())
+    if (name.find("layer_scale") != std::string::npos) fill(t, 0.2f, 0.6f);
+}
+
+Tensor images() {
+  const RandomStream rng(kSeed, "crosscheck/images");
+  std::vector<float> values(static_cast<size_t>(kBatch * 3 * 32 * 32));
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto n = static_cast<double>(i / 3072), x = static_cast<double>(i % 32), y = static_cast<double>(i / 32 % 32);
+    values[i] = static_cast<float>(std::sin(0.3 * x + 0.7 * n) * std::cos(0.2 * y) + 0.8 * rng.normal(i));
+  }
+  return Tensor::from_vector({kBatch, 3, 32, 32}, values);
+}
+
+struct Entries {
+  std::vector<io::TensorToWrite> list;
+  std::vector<Tensor> keep;
+  std::vector<std::vector<int64_t>> keep_i64;
+  void f32(const std::string& name, const Tensor& t) {
+    keep.push_back(t.to_dtype(DType::f32).to_plain().clone());
+    const Tensor& k = keep.back();
+    list.push_back({name, io::StDtype::f32, k.shape(), k.raw_data(), static_cast<size_t>(k.numel()) * sizeof(float)});
+  }
+};
+
+// One training-mode forward and backward on (x, labels): the loss and every parameter's gradient.
+void training_step(nn::Module& model, const Tensor& x, const std::vector<int32_t>& labels, const std::string& prefix,
+                   Entries& out) {
+  model.train();
+  const Tensor loss = ops::cross_entropy(model(x), labels);
+  autograd::backward(loss);
+  out.f32(prefix + ".loss", loss);
+  for (auto& [name, p] : model.named_parameters()) out.f32(prefix + ".grad." + name, p.grad());
+}
+
+int run(const std::string& dir, const std::string& name) {
+  std::filesystem::create_directories(dir);
+  auto model = build(name, "gelu");
+  spread_constants(*model);
+  const std::string checkpoint = dir + "/" + name + ".safetensors";
+  train::save_checkpoint(checkpoint, *model, nullptr, {{"seed", std::to_string(kSeed)}});
+
+  Entries out;
+  const Tensor x = images();
+  const std::vector<int32_t> labels{3, 0, 7, 1};
+  out.f32("images", x);
+  out.keep_i64.push_back({3, 0, 7, 1});
+  out.list.push_back({"labels", io::StDtype::i64, {kBatch}, out.keep_i64.back().data(), kBatch * sizeof(int64_t)});
+  {
+    autograd::NoGradGuard no_grad;
+    model->eval();
+    out.f32("eval_logits", (*model)(x));
+  }
+  training_step(*model, x, labels, "gelu", out);
+
+  auto sugar_model = build(name, "sugar(surrogate=bsilu)");
+  train::load_checkpoint(checkpoint, *sugar_model, nullptr);
+  training_step(*sugar_model, x, labels, "sugar", out);
+  io::write_safetensors(dir + "/" + name + ".reference.safetensors", out.list);
+  std::printf("dump_model: wrote %s and %s.reference.safetensors\n", checkpoint.c_str(), name.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: dump_model <output dir> <model name>\n");
+    return 2;
+  }
+  try {
+    return run(argv[1], argv[2]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dump_model: %s\n", e.what());
+    return 1;
+  }
+}
