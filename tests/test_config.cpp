@@ -185,6 +185,16 @@ TEST_F(ConfigFiles, ModelInitDefaultsToTheModelFamilysOwn) {
             std::string::npos);
 }
 
+// model.activation likewise: ConvNeXt's GELU unless the config names another (the paper's substitution
+// names SUGAR); VGG and ResNet keep ReLU.
+TEST_F(ConfigFiles, ModelActivationDefaultsToTheModelFamilysOwn) {
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: convnext_atto}\n")).model.activation, "gelu(approximate=none)");
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: resnet34}\n")).model.activation, "relu");
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: convnext_atto, activation: \"sugar(surrogate=bsilu)\"}\n"))
+                .model.activation,
+            sugar::activations::ActivationSpec::parse("sugar(surrogate=bsilu)").to_string());
+}
+
 TEST_F(ConfigFiles, QuickstartLoads) {
   const fs::path quickstart = fs::path(__FILE__).parent_path().parent_path() / "configs" / "quickstart.yaml";
   const ExperimentConfig c = load_config(quickstart.string());

@@ -11,6 +11,7 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include "sugar/activations/spec.hpp"
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/yaml_values.hpp"
 #include "sugar/error.hpp"
@@ -367,6 +368,9 @@ ExperimentConfig resolve(Collected given, const std::vector<std::string>& overri
   // pytorch_default, the key's default before ConvNeXt existed), resolved here so that config.yaml
   // records it.
   if (!given.find("model.init")) config.model.init = models::default_init(config.model.name);
+  // Likewise model.activation: ConvNeXt's GELU, VGG's and ResNet's ReLU (the key's default before).
+  if (!given.find("model.activation"))
+    config.model.activation = activations::ActivationSpec::parse(models::default_activation(config.model.name)).to_string();
   for (const SweepEntry& entry : given.sweep) config.sweep.push_back(read_sweep_axis(entry));
   check_consistency(config, given);
   return config;

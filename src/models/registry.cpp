@@ -70,6 +70,7 @@ struct ModelEntry {
   std::string name;
   ModelBuilder builder;
   nn::init::ConvInit default_init = nn::init::ConvInit::pytorch_default;
+  std::string default_activation = "relu";
 };
 
 // The builders by name, in registration order; the built-in ones first.
@@ -78,9 +79,9 @@ struct ModelTable {
   std::vector<ModelEntry> builders{
       {"resnet18", build_resnet}, {"resnet34", build_resnet}, {"vgg11", build_vgg},
       {"vgg13", build_vgg},       {"vgg16", build_vgg},       {"vgg19", build_vgg},
-      {"convnext_atto", build_convnext, nn::init::ConvInit::trunc_normal},
-      {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal},
-      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal}};
+      {"convnext_atto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
+      {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
+      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"}};
 };
 
 ModelTable& model_table() {
@@ -139,6 +140,14 @@ nn::init::ConvInit default_init(const std::string& name) {
   for (const auto& entry : table.builders)
     if (entry.name == name) return entry.default_init;
   return nn::init::ConvInit::pytorch_default;
+}
+
+std::string default_activation(const std::string& name) {
+  ModelTable& table = model_table();
+  std::lock_guard lock(table.mutex);
+  for (const auto& entry : table.builders)
+    if (entry.name == name) return entry.default_activation;
+  return "relu";
 }
 
 }  // namespace sugar::models

@@ -53,6 +53,10 @@ std::vector<std::string> model_names();
 // registered model's is pytorch_default.
 nn::init::ConvInit default_init(const std::string& name);
 
+// The activation a model family is designed with, what model.activation takes when a config does not
+// set it: relu for VGG and ResNet, gelu for ConvNeXt; a registered model's is relu.
+std::string default_activation(const std::string& name);
+
 // Builds the model, not yet initialised (call nn::initialize). Throws sugar::Error (usage) for an
 // unknown name (listing the nearest names and all names), a bad activation spec, or an invalid size.
 std::shared_ptr<nn::Module> build_model(const ModelOptions& options);
