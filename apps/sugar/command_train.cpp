@@ -16,6 +16,7 @@
 
 #include "sugar/config/config_schema.hpp"
 #include "sugar/config/config_yaml.hpp"
+#include "sugar/models/registry.hpp"
 #include "sugar/dist/communicator.hpp"
 #include "sugar/error.hpp"
 #include "sugar/train/trainer.hpp"
@@ -70,6 +71,11 @@ int list_keys() {
     std::printf("%-32s %-13s %-64s %s\n", field.path.c_str(), config::kind_name(field.kind),
                 config::allowed_values(field).c_str(), field.write(defaults).c_str());
   }
+  // The two keys whose default is the model family's (config/load_config.cpp resolves them).
+  std::printf("\nmodel.activation and model.init, when a config leaves them out, are the model's own:\n");
+  for (const std::string& name : models::model_names())
+    std::printf("  %-16s activation %-24s init %s\n", name.c_str(), models::default_activation(name).c_str(),
+                nn::init::conv_init_name(models::default_init(name)).c_str());
   return 0;
 }
 

@@ -55,7 +55,7 @@ rm -rf "$work/control"
 # ---- every key, from the program's own list ------------------------------------------------------
 run_guarded train --list-keys
 [[ $status == 0 ]] || fail "train --list-keys: exit $status: $err"
-keys=$(awk 'NR > 1 { print $1 " " $2 }' "$work/out")
+keys=$(awk 'NR > 1 && NF == 0 { exit } NR > 1 { print $1 " " $2 }' "$work/out")  # the table ends at the first blank line
 [[ $(wc -l <<<"$keys") -ge 48 ]] || fail "train --list-keys lists only $(wc -l <<<"$keys") keys"
 grep -q '^data.image_size  *integer  *a whole number in \[1, 1024\]  *32$' "$work/out" || fail "no image_size row: $(cat "$work/out")"
 grep -q '^train.threads  *integer  *a whole number in \[0, 4096\]' "$work/out" || fail "no threads row"
