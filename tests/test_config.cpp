@@ -190,6 +190,13 @@ TEST_F(ConfigFiles, ModelInitDefaultsToTheModelFamilysOwn) {
 TEST_F(ConfigFiles, ModelActivationDefaultsToTheModelFamilysOwn) {
   EXPECT_EQ(load_config(write("a.yaml", "model: {name: convnext_atto}\n")).model.activation, "gelu(approximate=none)");
   EXPECT_EQ(load_config(write("a.yaml", "model: {name: resnet34}\n")).model.activation, "relu");
+  // `design`: the family's one activation, or, for MobileNetV3, which mixes ReLU and hardswish, itself.
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: resnet34, activation: design}\n")).model.activation, "relu");
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: mobilenetv3_small}\n")).model.activation, "design");
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: mobilenetv3_large, activation: design}\n")).model.activation,
+            "design");
+  EXPECT_EQ(load_config(write("a.yaml", "model: {name: mobilenetv3_small, activation: gelu}\n")).model.activation,
+            "gelu(approximate=none)");
   EXPECT_EQ(load_config(write("a.yaml", "model: {name: convnext_atto, activation: \"sugar(surrogate=bsilu)\"}\n"))
                 .model.activation,
             sugar::activations::ActivationSpec::parse("sugar(surrogate=bsilu)").to_string());
@@ -486,7 +493,7 @@ TEST(ConfigNamedKeys, EveryWordOfTheOwnersTableReadsAndWritesBack) {
   EXPECT_EQ(keys[3].words, (std::vector<std::string>{"auto", "direct", "winograd"}));
   EXPECT_EQ(keys[4].words, (std::vector<std::string>{"stop", "skip_batch"}));
   EXPECT_EQ(keys[5].words, (std::vector<std::string>{"auto", "true", "false"}));
-  EXPECT_EQ(keys[6].words, (std::vector<std::string>{"pytorch_default", "torchvision", "trunc_normal"}));
+  EXPECT_EQ(keys[6].words, (std::vector<std::string>{"pytorch_default", "torchvision", "trunc_normal", "torchvision_mobilenet"}));
   for (const Key& k : keys) {
     const std::string path = k.section + "." + k.key;
     const ConfigField* field = find_field(path);

@@ -406,7 +406,8 @@ TEST(Models, BadOptionsAreUsageErrorsNamingTheProblem) {
   EXPECT_NO_THROW(models::build_model(small));
   EXPECT_EQ(models::model_names(),
             (std::vector<std::string>{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19", "convnext_atto",
-                                     "convnext_femto", "convnext_tiny"}));
+                                     "convnext_femto", "convnext_tiny", "mobilenetv3_small",
+                                     "mobilenetv3_large"}));
 }
 
 // ---- the activation site module ------------------------------------------------------------------

@@ -299,6 +299,10 @@ ConfigField activation_field(size_t max_length) {
     if (spec.size() > max_length)
       config_error(s.where, message_path(s, path),
                    "expected at most " + std::to_string(max_length) + " bytes, got " + std::to_string(spec.size()));
+    if (spec == models::kDesignActivation) {  // resolved per model when the config is complete
+      c.model.activation = spec;
+      return;
+    }
     try {
       c.model.activation = activations::ActivationSpec::parse(spec).to_string();
     } catch (const Error& e) {

@@ -368,9 +368,13 @@ ExperimentConfig resolve(Collected given, const std::vector<std::string>& overri
   // pytorch_default, the key's default before ConvNeXt existed), resolved here so that config.yaml
   // records it.
   if (!given.find("model.init")) config.model.init = models::default_init(config.model.name);
-  // Likewise model.activation: ConvNeXt's GELU, VGG's and ResNet's ReLU (the key's default before).
-  if (!given.find("model.activation"))
-    config.model.activation = activations::ActivationSpec::parse(models::default_activation(config.model.name)).to_string();
+  // Likewise model.activation (unset, or `design`): ConvNeXt's GELU, VGG's and ResNet's ReLU (the key's
+  // default before); `design` stays for a model that mixes activations (MobileNetV3).
+  if (!given.find("model.activation") || config.model.activation == models::kDesignActivation) {
+    const std::string own = models::default_activation(config.model.name);
+    config.model.activation =
+        own == models::kDesignActivation ? own : activations::ActivationSpec::parse(own).to_string();
+  }
   for (const SweepEntry& entry : given.sweep) config.sweep.push_back(read_sweep_axis(entry));
   check_consistency(config, given);
   return config;

@@ -7,6 +7,7 @@
 #include "sugar/activations/registry.hpp"
 #include "sugar/error.hpp"
 #include "sugar/models/convnext.hpp"
+#include "sugar/models/mobilenetv3.hpp"
 #include "sugar/models/resnet.hpp"
 #include "sugar/models/vgg.hpp"
 #include "sugar/nn/conv2d.hpp"
@@ -31,7 +32,10 @@ std::shared_ptr<nn::Module> with_init(std::shared_ptr<nn::Module> model, nn::ini
 template <class FamilyOptions>
 FamilyOptions sized_for(const ModelOptions& options) {
   FamilyOptions family;
-  family.activation = activations::ActivationSpec::parse(options.activation);
+  // `design`: the family's own spec, or, where the design mixes activations, an undefined spec.
+  const std::string spec =
+      options.activation == kDesignActivation ? default_activation(options.name) : options.activation;
+  if (spec != kDesignActivation) family.activation = activations::ActivationSpec::parse(spec);
   family.num_classes = options.num_classes;
   family.in_channels = options.in_channels;
   family.image_size = options.image_size;
@@ -66,6 +70,18 @@ std::shared_ptr<nn::Module> build_convnext(const ModelOptions& options) {
   return std::make_shared<ConvNeXt>(convnext);
 }
 
+std::shared_ptr<nn::Module> build_mobilenetv3(const ModelOptions& options) {
+  if (!options.batch_norm)
+    usage_error("model " + options.name + ": batch_norm false is for vgg models only (batch norm is part of MobileNetV3)");
+  MobileNetV3Options mobilenet = mobilenetv3_size(options.name);
+  const MobileNetV3Options sized = sized_for<MobileNetV3Options>(options);
+  mobilenet.activation = sized.activation;
+  mobilenet.num_classes = sized.num_classes;
+  mobilenet.in_channels = sized.in_channels;
+  mobilenet.image_size = sized.image_size;
+  return std::make_shared<MobileNetV3>(mobilenet);
+}
+
 struct ModelEntry {
   std::string name;
   ModelBuilder builder;
@@ -81,7 +97,9 @@ struct ModelTable {
       {"vgg13", build_vgg},       {"vgg16", build_vgg},       {"vgg19", build_vgg},
       {"convnext_atto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
       {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
-      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"}};
+      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
+      {"mobilenetv3_small", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
+      {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation}};
 };
 
 ModelTable& model_table() {

@@ -38,6 +38,7 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, ops::Dims2 kernel_size
 void Conv2d::reset_parameters(uint64_t seed) {
   switch (init_) {
     case init::ConvInit::torchvision:
+    case init::ConvInit::torchvision_mobilenet:
       init::kaiming_normal_fan_out_relu_(weight_, init::init_stream(weight_, seed));
       if (bias_.defined()) init::constant_(bias_, 0.0f);
       return;

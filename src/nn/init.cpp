@@ -30,7 +30,8 @@ int64_t receptive_field(const Tensor& weight, const char* what) {
 const NameTable<ConvInit>& names_of(ConvInit) {
   static const NameTable<ConvInit> table{{ConvInit::pytorch_default, "pytorch_default"},
                                          {ConvInit::torchvision, "torchvision"},
-                                         {ConvInit::trunc_normal, "trunc_normal"}};
+                                         {ConvInit::trunc_normal, "trunc_normal"},
+                                         {ConvInit::torchvision_mobilenet, "torchvision_mobilenet"}};
   return table;
 }
 

@@ -18,8 +18,11 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
 }
 
 void Linear::reset_parameters(uint64_t seed) {
-  if (init_ == init::ConvInit::trunc_normal) {
-    init::trunc_normal_(weight_, 0.0, 0.02, -2.0, 2.0, init::init_stream(weight_, seed));
+  if (init_ == init::ConvInit::trunc_normal || init_ == init::ConvInit::torchvision_mobilenet) {
+    if (init_ == init::ConvInit::trunc_normal)
+      init::trunc_normal_(weight_, 0.0, 0.02, -2.0, 2.0, init::init_stream(weight_, seed));
+    else
+      init::normal_(weight_, 0.0, 0.01, init::init_stream(weight_, seed));
     if (bias_.defined()) init::constant_(bias_, 0.0f);
     return;
   }

@@ -1,15 +1,16 @@
 // Writes what tests/torch/crosscheck_models.py compares against torchvision's own model classes
 // (cli.torch_models), for one model of the registry:
 //
-//   <dir>/<model>.safetensors    the model's state as train::save_checkpoint writes it, GELU sites; the
+//   <dir>/<model>.safetensors    the model's state as train::save_checkpoint writes it; the
 //                                initial weights with every layer_scale and LayerNorm weight and bias
 //                                moved away from its constant start (layer_scale 1e-6 would hide the
 //                                blocks' branches from the logits)
 //   <dir>/<model>.reference.safetensors
 //                                images [4, 3, 32, 32] and labels [4] (I64);
-//                                eval_logits; gelu.loss, gelu.grad.<parameter>: one training-mode forward
-//                                and backward with the model's GELU; sugar.loss, sugar.grad.<parameter>:
-//                                the same with every activation site sugar(surrogate=bsilu)
+//                                eval_logits; default.loss, default.grad.<parameter>: one training-mode
+//                                forward and backward with the model's own activations (ConvNeXt's GELU,
+//                                MobileNetV3's design); sugar.loss, sugar.grad.<parameter>: the same with
+//                                every activation site sugar(surrogate=bsilu)
 //
 // usage: dump_model <output dir> <model name>
 #include <cmath>
@@ -21,7 +22,11 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/safetensors.hpp"
+#include "sugar/models/mobilenetv3.hpp"
 #include "sugar/models/registry.hpp"
+#include "sugar/nn/batch_norm.hpp"
+#include "sugar/nn/conv2d.hpp"
+#include "sugar/nn/linear.hpp"
 #include "sugar/nn/layer_norm.hpp"
 #include "sugar/ops/loss.hpp"
 #include "sugar/random.hpp"
@@ -32,20 +37,35 @@ namespace {
 using namespace sugar;
 
 constexpr int64_t kBatch = 4;
-constexpr uint64_t kSeed = 20251205;
+constexpr uint64_t kSeed = 20251206;  // keeps every ReLU/hardswish input 1e-6 or more from a kink (crosscheck_models.py)
 
+// The model as the registry builds it, except that MobileNetV3's classifier dropout is 0: a training
+// step must compute the same thing on both sides, and the two libraries draw different masks.
 std::shared_ptr<nn::Module> build(const std::string& name, const std::string& activation) {
   models::ModelOptions options;
   options.name = name;
   options.activation = activation;
   options.init = models::default_init(name);
-  auto model = models::build_model(options);
+  std::shared_ptr<nn::Module> model;
+  if (name.rfind("mobilenetv3", 0) == 0) {
+    models::MobileNetV3Options o = models::mobilenetv3_size(name);
+    o.dropout = 0.0f;
+    if (activation != models::kDesignActivation) o.activation = activations::ActivationSpec::parse(activation);
+    model = std::make_shared<models::MobileNetV3>(o);
+    for (auto& [path, module] : model->named_modules()) {
+      if (auto* conv = dynamic_cast<nn::Conv2d*>(module)) conv->set_init(options.init);
+      if (auto* linear = dynamic_cast<nn::Linear*>(module)) linear->set_init(options.init);
+    }
+  } else {
+    model = models::build_model(options);
+  }
   nn::initialize(*model, kSeed);
   return model;
 }
 
-// Every parameter that starts as a constant (layer_scale, LayerNorm weight and bias) gets distinct values
-// of a useful size: layer_scale in [0.2, 0.6], norm weights in [0.7, 1.3], biases in [-0.2, 0.2].
+// Every parameter and statistic that starts as a constant (layer_scale, LayerNorm and BatchNorm weight
+// and bias, running statistics) gets distinct values of a useful size: layer_scale in [0.2, 0.6], norm
+// weights in [0.7, 1.3], biases and running means in [-0.2, 0.2], running variances in [0.5, 1.5].
 void spread_constants(nn::Module& model) {
   const RandomStream rng(kSeed, "crosscheck/constants");
   uint64_t counter = 0;
@@ -54,11 +74,19 @@ void spread_constants(nn::Module& model) {
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = low + (high - low) * rng.uniform(counter++);
     t.bump_version();
   };
-  for (auto& [path, module] : model.named_modules())
+  for (auto& [path, module] : model.named_modules()) {
     if (auto* norm = dynamic_cast<nn::LayerNorm*>(module)) {
       fill(norm->weight(), 0.7f, 1.3f);
       fill(norm->bias(), -0.2f, 0.2f);
     }
+    // Batch norms too, running statistics included, so that evaluation exercises every term.
+    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(module)) {
+      fill(bn->weight(), 0.7f, 1.3f);
+      fill(bn->bias(), -0.2f, 0.2f);
+      fill(bn->running_mean(), -0.2f, 0.2f);
+      fill(bn->running_var(), 0.5f, 1.5f);
+    }
+  }
   for (auto& [name, t] : model.named_parameters())
     if (name.find("layer_scale") != std::string::npos) fill(t, 0.2f, 0.6f);
 }
@@ -96,7 +124,7 @@ void training_step(nn::Module& model, const Tensor& x, const std::vector<int32_t
 
 int run(const std::string& dir, const std::string& name) {
   std::filesystem::create_directories(dir);
-  auto model = build(name, "gelu");
+  auto model = build(name, models::default_activation(name));
   spread_constants(*model);
   const std::string checkpoint = dir + "/" + name + ".safetensors";
   train::save_checkpoint(checkpoint, *model, nullptr, {{"seed", std::to_string(kSeed)}});
@@ -105,6 +133,8 @@ int run(const std::string& dir, const std::string& name) {
   const Tensor x = images();
   const std::vector<int32_t> labels{3, 0, 7, 1};
   out.f32("images", x);
+  out.keep_i64.push_back({nn::count_parameters(*model)});
+  out.list.push_back({"parameters", io::StDtype::i64, {}, out.keep_i64.back().data(), sizeof(int64_t)});
   out.keep_i64.push_back({3, 0, 7, 1});
   out.list.push_back({"labels", io::StDtype::i64, {kBatch}, out.keep_i64.back().data(), kBatch * sizeof(int64_t)});
   {
@@ -112,7 +142,7 @@ int run(const std::string& dir, const std::string& name) {
     model->eval();
     out.f32("eval_logits", (*model)(x));
   }
-  training_step(*model, x, labels, "gelu", out);
+  training_step(*model, x, labels, "default", out);
 
   auto sugar_model = build(name, "sugar(surrogate=bsilu)");
   train::load_checkpoint(checkpoint, *sugar_model, nullptr);

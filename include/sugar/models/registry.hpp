@@ -25,7 +25,7 @@ namespace sugar::models {
 
 struct ModelOptions {
   std::string name = "resnet18";  // one of model_names()
-  std::string activation = "relu";  // the activation spec text (activations/spec.hpp)
+  std::string activation = "relu";  // the activation spec text (activations/spec.hpp), or kDesignActivation
   int64_t num_classes = 10;
   int64_t in_channels = 3;  // 3 for CIFAR, 1 for (Fashion-)MNIST
   int64_t image_size = 32;  // side of the square images
@@ -53,8 +53,13 @@ std::vector<std::string> model_names();
 // registered model's is pytorch_default.
 nn::init::ConvInit default_init(const std::string& name);
 
+// model.activation's word for "the activations the model was designed with": the one spec of a family
+// that has one (what default_activation gives), or, for MobileNetV3, which mixes them, each site's own.
+inline constexpr const char* kDesignActivation = "design";
+
 // The activation a model family is designed with, what model.activation takes when a config does not
-// set it: relu for VGG and ResNet, gelu for ConvNeXt; a registered model's is relu.
+// set it: relu for VGG and ResNet, gelu for ConvNeXt, kDesignActivation for MobileNetV3 (ReLU and
+// hardswish where the design puts them); a registered model's is relu.
 std::string default_activation(const std::string& name);
 
 // Builds the model, not yet initialised (call nn::initialize). Throws sugar::Error (usage) for an

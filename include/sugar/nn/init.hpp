@@ -36,8 +36,11 @@ void normal_(Tensor& t, double mean, double std, const RandomStream& rng);
 // that older runs reproduce).
 //   trunc_normal     ConvNeXt's (torchvision's and timm's _init_weights): every Conv2d and Linear weight
 //                    from N(0, 0.02^2) truncated to [-2, 2] (trunc_normal_(std=0.02)), biases 0.
-enum class ConvInit { pytorch_default, torchvision, trunc_normal };
-// "pytorch_default", "torchvision", "trunc_normal" (model.init's words; sugar/name_table.hpp).
+//   torchvision_mobilenet  torchvision's MobileNetV3: convolutions as torchvision (above, biases 0),
+//                    and Linear weights N(0, 0.01), biases 0.
+enum class ConvInit { pytorch_default, torchvision, trunc_normal, torchvision_mobilenet };
+// "pytorch_default", "torchvision", "trunc_normal", "torchvision_mobilenet" (model.init's words;
+// sugar/name_table.hpp).
 const NameTable<ConvInit>& names_of(ConvInit);
 const std::vector<std::string>& conv_init_names();  // the words, in enum order
 // Throws sugar::Error (usage) naming the valid names for anything else.

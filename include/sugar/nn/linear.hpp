@@ -20,8 +20,8 @@ class Linear : public Module {
   std::string type_name() const override { return "Linear"; }
   void reset_parameters(uint64_t seed) override;
 
-  // init::ConvInit::trunc_normal draws the weight from trunc_normal_(std=0.02) and sets the bias to 0
-  // (ConvNeXt's init); the other schemes keep PyTorch's default Linear init.
+  // init::ConvInit::trunc_normal draws the weight from trunc_normal_(std=0.02) (ConvNeXt's init),
+  // torchvision_mobilenet from N(0, 0.01), both with bias 0; the other schemes keep PyTorch's default.
   void set_init(init::ConvInit scheme) { init_ = scheme; }
 
   int64_t in_features() const { return in_features_; }
