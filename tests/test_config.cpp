@@ -91,7 +91,8 @@ ExperimentConfig everything_changed() {
   c.data.mean = {0.5071f, 0.4865f, 0.4409f};
   c.data.std = {0.2673f, 0.2564f, 0.2762f};
   c.data.augment = {3, true, 0.25f, 8};
-  c.optim = {optim::OptimizerKind::adamw, 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6};
+  c.optim = {optim::OptimizerKind::adamw, 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6,
+             optim::DecayScope::weights, 2.5};
   c.schedule = {optim::ScheduleKind::multistep, 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
   c.train = {120,  64,   512, 3, DType::bf16, 0.1, ops::ConvAlgoPolicy::winograd, 250, NonfinitePolicy::skip_batch,
              true, 2,    false, Recompute::off};
@@ -292,6 +293,8 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "  weight_decay: 5.0e-04\n"
       "  betas: [0.8, 0.9]\n"
       "  eps: 1.0e-08\n"
+      "  weight_decay_on: all\n"
+      "  clip_grad_norm: 0\n"
       "schedule:\n"
       "  name: cosine\n"
       "  warmup_epochs: 0\n"
@@ -374,7 +377,7 @@ TEST_F(ConfigFiles, OverrideErrorsNameTheOverride) {
             "--set optim.betas=[0.9, 0.99: optim.betas: malformed value: end of sequence flow not found");
   EXPECT_EQ(error_of(ok, {"optim={lr: 1}"}),
             "--set optim={lr: 1}: optim: is a section, not a value; set one of its keys (name, lr, momentum, dampening, "
-            "nesterov, weight_decay, betas, eps)");
+            "nesterov, weight_decay, betas, eps, weight_decay_on, clip_grad_norm)");
   EXPECT_EQ(error_of(ok, {"sweep=[1]"}), "--set sweep=[1]: sweep: set one grid axis at a time: sweep.<key path>=[value, ...]");
   EXPECT_EQ(error_of(ok, {"sweep.seed=[1, 2]", "sweep.seed=[1, 3]"}),
             "--set sweep.seed=[1, 3]: sweep.seed: conflicts with --set sweep.seed=[1, 2] (the same key given twice with "

@@ -108,7 +108,7 @@ TEST_F(ConfigErrors, MissingFile) {
 TEST_F(ConfigErrors, UnknownKeysSuggestTheNearestAndListTheAllowed) {
   EXPECT_EQ(error("optim:\n  name: sgd\n  lrr: 0.1\n"),
             at("3:3: optim.lrr: unknown key; did you mean lr? (allowed: name, lr, momentum, dampening, nesterov, "
-               "weight_decay, betas, eps)"));
+               "weight_decay, betas, eps, weight_decay_on, clip_grad_norm)"));
   EXPECT_EQ(error("seed: 1\nmodle: {name: vgg16}\n"),
             at("2:1: modle: unknown key; did you mean model? (allowed: name, seed, model, data, optim, schedule, "
                "train, sweep)"));

@@ -6,6 +6,11 @@
 #include <cstring>
 #include <vector>
 
+#include "sugar/config/experiment_config.hpp"
+#include "sugar/nn/nn.hpp"
+#include "sugar/nn/layer_norm.hpp"
+#include "sugar/optim/clip.hpp"
+#include "sugar/train/builders.hpp"
 #include "sugar/error.hpp"
 #include "sugar/optim/adam.hpp"
 #include "sugar/optim/sgd.hpp"
@@ -368,4 +373,46 @@ TEST(Optimizer, SetMomentumChangesTheCoefficient) {
   Adam adam({a}, AdamOptions{});
   adam.set_momentum(0.95);
   EXPECT_EQ(adam.options().betas[0], 0.95);
+}
+
+// clip_grad_norm_ against its definition worked by hand: gradients (3, 4) and (12) have global norm
+// sqrt(9 + 16 + 144) = 13; clipped to 6.5 every gradient is multiplied by 6.5 / (13 + 1e-6); a norm
+// already below max_norm leaves them alone; either way the norm before clipping is returned.
+TEST(ClipGradNorm, ScalesEveryGradientByMaxNormOverTheGlobalNorm) {
+  Tensor a = Tensor::zeros({2}), b = Tensor::zeros({1}), untouched = Tensor::zeros({3});
+  a.set_grad(Tensor::from_vector({2}, {3.0f, 4.0f}));
+  b.set_grad(Tensor::from_vector({1}, {12.0f}));
+  EXPECT_DOUBLE_EQ(optim::clip_grad_norm_({a, b, untouched}, 20.0), 13.0);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3.0f, 4.0f}));
+  EXPECT_DOUBLE_EQ(optim::clip_grad_norm_({a, b, untouched}, 6.5), 13.0);
+  const auto factor = static_cast<float>(6.5 / (13.0 + 1e-6));
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3.0f * factor, 4.0f * factor}));
+  EXPECT_EQ(b.grad().to_vector(), (std::vector<float>{12.0f * factor}));
+  EXPECT_FALSE(untouched.grad().defined());
+  EXPECT_THROW(optim::clip_grad_norm_({a}, 0.0), Error);
+}
+
+// optim.weight_decay_on weights: the weights of convolutions and linear layers decay, everything else
+// (batch-norm and layer-norm parameters, biases) is in a group of its own without decay.
+TEST(BuildOptimizer, DecayOnWeightsLeavesNormsAndBiasesOut) {
+  nn::Sequential model{std::make_shared<nn::Conv2d>(3, 4, 3), std::make_shared<nn::BatchNorm2d>(4),
+                       std::make_shared<nn::LayerNorm2d>(4), std::make_shared<nn::Flatten>(),
+                       std::make_shared<nn::Linear>(4, 2)};
+  nn::initialize(model, 1);
+  config::OptimConfig o;
+  o.weight_decay = 0.05;
+  auto all = train::build_optimizer(o, model);
+  ASSERT_EQ(all->num_groups(), 1u);
+  EXPECT_EQ(all->group_params(0).size(), 8u);
+  EXPECT_EQ(all->group_weight_decay(0), 0.05);
+  o.weight_decay_on = optim::DecayScope::weights;
+  auto weights = train::build_optimizer(o, model);
+  ASSERT_EQ(weights->num_groups(), 2u);
+  std::vector<std::string> decayed, kept;
+  for (const Tensor& p : weights->group_params(0)) decayed.push_back(p.name());
+  for (const Tensor& p : weights->group_params(1)) kept.push_back(p.name());
+  EXPECT_EQ(decayed, (std::vector<std::string>{"0.weight", "4.weight"}));
+  EXPECT_EQ(kept, (std::vector<std::string>{"0.bias", "1.weight", "1.bias", "2.weight", "2.bias", "4.bias"}));
+  EXPECT_EQ(weights->group_weight_decay(0), 0.05);
+  EXPECT_EQ(weights->group_weight_decay(1), 0.0);
 }

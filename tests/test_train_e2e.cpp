@@ -22,6 +22,7 @@
 #include "sugar/io/atomic_file.hpp"
 #include "sugar/io/safetensors.hpp"
 #include "sugar/random.hpp"
+#include "sugar/train/builders.hpp"
 #include "sugar/train/trainer.hpp"
 #include "support/synthetic_cifar.hpp"
 
@@ -227,6 +228,33 @@ TEST_F(TrainE2E, ValidationSplitIsEvaluatedAndNamedInTheCsv) {
   EXPECT_EQ(run_info["data"]["eval_split"], "val");
   // sugar eval still reports the test set.
   EXPECT_EQ(train::evaluate_run(dir("val"), "best").samples, 32);
+}
+
+}  // namespace
+
+namespace {
+
+// optim.clip_grad_norm reaches the training step: clipped to a global norm of 1e-6, three SGD steps of
+// lr 0.1 (no momentum, no decay) move the parameters by at most 3 * 0.1 * 1e-6 in L2 norm altogether;
+// unclipped, the same steps move them by far more.
+TEST_F(TrainE2E, ClipGradNormBoundsEachStepsUpdate) {
+  const auto moved = [&](const std::string& name, std::vector<std::string> overrides) {
+    overrides.insert(overrides.end(), {"train.epochs=1", "optim.momentum=0", "optim.weight_decay=0", "optim.lr=0.1",
+                                       "schedule.name=constant", "data.augment.crop_padding=0", "data.augment.hflip=false"});
+    const config::ExperimentConfig config = make_config(overrides);
+    train::train(config, options(dir(name)));
+    const auto initial = train::build_model(config, train::documented_model_input(config));
+    const io::SafetensorsFile last = io::SafetensorsFile::read(dir(name) + "/last.safetensors");
+    double squares = 0;
+    for (const auto& [param_name, p] : initial->named_parameters()) {
+      const auto* after = reinterpret_cast<const float*>(last.bytes(param_name));
+      const std::vector<float> before = p.to_vector();
+      for (size_t i = 0; i < before.size(); ++i) squares += std::pow(static_cast<double>(after[i]) - before[i], 2);
+    }
+    return std::sqrt(squares);
+  };
+  EXPECT_LE(moved("clipped", {"optim.clip_grad_norm=1e-6"}), 3 * 0.1 * 1e-6 * 1.0001);
+  EXPECT_GT(moved("unclipped", {}), 1e-3);
 }
 
 }  // namespace

@@ -202,7 +202,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   // convolutions under train.conv_algo, and the config's optimizer.
   std::shared_ptr<nn::Module> model = train::build_model(config, input);
   model->train(options.phase == Phase::train);
-  const std::unique_ptr<optim::Optimizer> optimizer = train::build_optimizer(config.optim, model->parameters());
+  const std::unique_ptr<optim::Optimizer> optimizer = train::build_optimizer(config.optim, *model);
   const RandomBatch batch = random_batch(config.seed, batch_size, input.shape, input.num_classes);
 
   BenchResult result;

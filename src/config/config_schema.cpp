@@ -444,6 +444,9 @@ std::vector<ConfigField> build_fields() {
   f.push_back(number_list("optim.betas", [](auto& c) -> auto& { return c.optim.betas; }, R::half_open(0, 1), 2, 2,
                           "[beta1, beta2]"));
   f.push_back(number("optim.eps", [](auto& c) -> auto& { return c.optim.eps; }, R::closed(0, 1)));
+  f.push_back(named("optim.weight_decay_on", "parameter scope", [](auto& c) -> auto& { return c.optim.weight_decay_on; }));
+  // A gradient norm; 1e6 is far above any clipping threshold in use (timm's recipes: 0.5 to 5).
+  f.push_back(number("optim.clip_grad_norm", [](auto& c) -> auto& { return c.optim.clip_grad_norm; }, R::closed(0, 1e6)));
 
   f.push_back(named("schedule.name", "schedule", [](auto& c) -> auto& { return c.schedule.name; }));
   // Fewer than train.epochs (checked with it).

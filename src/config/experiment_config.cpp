@@ -20,8 +20,10 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 bool operator==(const ExperimentConfig& a, const ExperimentConfig& b) { return diff_keys(a, b).empty(); }
 
 const std::vector<KeyAddedLater>& keys_added_later() {
-  // model.init: every run before it drew torchvision's convolution init.
-  static const std::vector<KeyAddedLater> keys{{"model.init", "torchvision"}};
+  // model.init: every run before it drew torchvision's convolution init. optim.weight_decay_on and
+  // optim.clip_grad_norm: before them, decay applied to every parameter and nothing was clipped.
+  static const std::vector<KeyAddedLater> keys{
+      {"model.init", "torchvision"}, {"optim.weight_decay_on", "all"}, {"optim.clip_grad_norm", "0"}};
   return keys;
 }
 

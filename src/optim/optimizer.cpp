@@ -20,6 +20,11 @@ void check_weight_decay(const char* optimizer, double weight_decay) {
               weight_decay);
 }
 
+const NameTable<DecayScope>& names_of(DecayScope) {
+  static const NameTable<DecayScope> table{{DecayScope::all, "all"}, {DecayScope::weights, "weights"}};
+  return table;
+}
+
 const NameTable<OptimizerKind>& names_of(OptimizerKind) {
   static const NameTable<OptimizerKind> table{
       {OptimizerKind::sgd, "sgd"}, {OptimizerKind::adam, "adam"}, {OptimizerKind::adamw, "adamw"}};

@@ -1,10 +1,13 @@
 #include "sugar/train/builders.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "sugar/error.hpp"
 #include "sugar/models/registry.hpp"
+#include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/conv_algorithms.hpp"
+#include "sugar/nn/linear.hpp"
 #include "sugar/optim/adam.hpp"
 #include "sugar/optim/sgd.hpp"
 
@@ -44,8 +47,31 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
   return build_model(config, ModelInput{data.shape, data.num_classes});
 }
 
-std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, std::vector<Tensor> params) {
+namespace {
+
+// The optimizer's parameter groups: one, or, with weight_decay_on weights, the convolution and linear
+// weights (the default decay) and the rest (decay 0), each in the model's parameter order.
+std::vector<optim::ParamGroup> parameter_groups(const config::OptimConfig& config, nn::Module& model) {
+  if (config.weight_decay_on == optim::DecayScope::all) return {optim::ParamGroup{model.parameters(), {}, {}}};
+  std::vector<const TensorImpl*> decayed;
+  for (const auto& [path, module] : model.named_modules()) {
+    if (const auto* conv = dynamic_cast<const nn::Conv2d*>(module)) decayed.push_back(conv->weight().impl());
+    if (const auto* linear = dynamic_cast<const nn::Linear*>(module)) decayed.push_back(linear->weight().impl());
+  }
+  optim::ParamGroup weights{{}, {}, {}}, others{{}, {}, 0.0};
+  for (const Tensor& p : model.parameters())
+    (std::find(decayed.begin(), decayed.end(), p.impl()) != decayed.end() ? weights : others).params.push_back(p);
+  std::vector<optim::ParamGroup> groups;
+  for (optim::ParamGroup* g : {&weights, &others})
+    if (!g->params.empty()) groups.push_back(std::move(*g));
+  return groups;
+}
+
+}  // namespace
+
+std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, nn::Module& model) {
   using optim::OptimizerKind;
+  std::vector<optim::ParamGroup> params = parameter_groups(config, model);
   if (config.name == OptimizerKind::sgd) {
     optim::SgdOptions options;
     options.lr = config.lr;

@@ -41,7 +41,7 @@ Session build_session(const config::ExperimentConfig& config, dist::Communicator
   s.data = data::load_data(config.data);
   config::validate_against(config, s.data.shape);
   s.model = build_model(config, s.data);
-  s.optimizer = build_optimizer(config.optim, s.model->parameters());
+  s.optimizer = build_optimizer(config.optim, *s.model);
   s.train_loader = build_train_loader(config, s.data, ranks);
   const bool has_validation = s.data.validation != nullptr;
   s.eval_split = has_validation ? "val" : "test";

@@ -27,6 +27,7 @@
 #include "sugar/train/checkpoint.hpp"
 #include "sugar/train/conv_choice_agreement.hpp"
 #include "sugar/train/neuron_stats.hpp"
+#include "sugar/optim/clip.hpp"
 #include "sugar/train/nonfinite.hpp"
 #include "sugar/train/progress.hpp"
 #include "sugar/train/run_info.hpp"
@@ -414,6 +415,8 @@ class Run {
       reject_batch("gradient of " + *parameter, skipped);
       return false;
     }
+    // After the all-reduce: every rank clips the same global gradients alike.
+    if (s_.config.optim.clip_grad_norm > 0) optim::clip_grad_norm_(s_.model->parameters(), s_.config.optim.clip_grad_norm);
     s_.optimizer->step();
     position_.loss_sum += sums[0];
     position_.correct += static_cast<int64_t>(sums[1]);

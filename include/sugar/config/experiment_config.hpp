@@ -64,6 +64,10 @@ struct OptimConfig {
   double weight_decay = 5e-4;             // >= 0; sgd/adam: L2 added to the gradient, adamw: decoupled
   std::vector<double> betas{0.9, 0.999};  // adam, adamw: two values in [0, 1)
   double eps = 1e-8;                      // adam, adamw: >= 0
+  // all | weights: which parameters weight_decay applies to (optim::DecayScope); all = torch.optim's.
+  optim::DecayScope weight_decay_on = optim::DecayScope::all;
+  // > 0: gradients clipped to this global L2 norm before each step (optim/clip.hpp); 0 = off.
+  double clip_grad_norm = 0.0;
 };
 
 struct ScheduleConfig {

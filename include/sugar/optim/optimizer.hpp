@@ -23,6 +23,12 @@ namespace sugar::optim {
 enum class OptimizerKind { sgd, adam, adamw };
 const NameTable<OptimizerKind>& names_of(OptimizerKind);  // "sgd", "adam", "adamw"
 
+// Which parameters weight decay applies to (optim.weight_decay_on): every one (torch.optim's default),
+// or only the weights of convolutions and linear layers, leaving out normalisation parameters, biases
+// and layer scales (timm's and torchvision's recipes for ConvNeXt and vision transformers).
+enum class DecayScope { all, weights };
+const NameTable<DecayScope>& names_of(DecayScope);  // "all", "weights"
+
 // A group of parameters sharing a learning rate and weight decay; unset fields take the optimizer's
 // defaults (PyTorch's param_groups with missing keys).
 struct ParamGroup {

@@ -33,8 +33,10 @@ ModelInput documented_model_input(const config::ExperimentConfig& config, std::o
 std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const ModelInput& input);
 std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, const data::DataSplits& data);
 
-// SGD, Adam or AdamW over `params` with the config's hyper-parameters.
-std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, std::vector<Tensor> params);
+// SGD, Adam or AdamW over the model's parameters with the config's hyper-parameters. With
+// optim.weight_decay_on weights, two groups: the weights of every Conv2d and Linear with the decay,
+// everything else (norms, biases, layer scales) without.
+std::unique_ptr<optim::Optimizer> build_optimizer(const config::OptimConfig& config, nn::Module& model);
 
 // The LR schedule, stepped once per iteration: epoch counts of the config (step_size, milestones,
 // warmup_epochs, train.epochs) are multiplied by `iterations_per_epoch` (an overflow, and anything else
