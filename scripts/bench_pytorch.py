@@ -85,7 +85,11 @@ class Activation(nn.Module):
         self.spec = spec
 
     def forward(self, x):
-        return torch.relu(x) if self.spec == "relu" else Sugar.apply(x)
+        if self.spec == "relu":
+            return torch.relu(x)
+        if self.spec == "gelu":
+            return F.gelu(x)
+        return Sugar.apply(x)
 
 
 class BasicBlock(nn.Module):
@@ -158,7 +162,44 @@ class VGG(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
+# Sugar's modern models are torchvision's classes with its CIFAR stems (include/sugar/models/convnext.hpp,
+# mobilenetv3.hpp; tests/cli/torch_models.sh checks that they compute the same).
+CONVNEXT_SIZES = {"convnext_atto": ([40, 80, 160, 320], [2, 2, 6, 2], 0.0),
+                  "convnext_femto": ([48, 96, 192, 384], [2, 2, 6, 2], 0.0),
+                  "convnext_tiny": ([96, 192, 384, 768], [3, 3, 9, 3], 0.1)}
+MOBILENETS = ["mobilenetv3_small", "mobilenetv3_large"]
+
+
+def replace_modules(module, kinds, make):
+    for child_name, child in module.named_children():
+        if isinstance(child, kinds):
+            setattr(module, child_name, make())
+        else:
+            replace_modules(child, kinds, make)
+
+
+def torchvision_model(name, classes, act):
+    import torchvision.models as tv
+    from torchvision.models.convnext import CNBlockConfig
+    if name in CONVNEXT_SIZES:
+        widths, depths, drop = CONVNEXT_SIZES[name]
+        setting = [CNBlockConfig(widths[i], widths[i + 1] if i < 3 else None, depths[i]) for i in range(4)]
+        model = tv.ConvNeXt(setting, stochastic_depth_prob=drop, num_classes=classes)
+        model.features[0][0].stride, model.features[0][0].padding = (2, 2), (1, 1)
+        sites = (nn.GELU,)
+    else:
+        model = getattr(tv, name.replace("mobilenetv3", "mobilenet_v3"))(num_classes=classes)
+        model.features[0][0].stride = (1, 1)
+        sites = (nn.ReLU, nn.Hardswish)
+    if act != "design":
+        replace_modules(model, sites, lambda: Activation(act))
+    return model
+
+
 def build_model(name, classes, act):
+    if name in CONVNEXT_SIZES or name in MOBILENETS:
+        return torchvision_model(name, classes, act)
+    act = "relu" if act == "design" else act
     if name == "resnet18":
         return ResNet((2, 2, 2, 2), classes, act)
     if name == "resnet34":
@@ -273,14 +314,16 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 def parse_args(argv):
     p = OneLineArgumentParser(description=__doc__.split("\n\n")[0],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="resnet18", choices=["resnet18", "resnet34", *VGG_CFG])
+    p.add_argument("--model", default="resnet18",
+                   choices=["resnet18", "resnet34", *VGG_CFG, *CONVNEXT_SIZES, *MOBILENETS])
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=0, help="0: OMP_NUM_THREADS if set, else all cores")
     p.add_argument("--dtype", default="f32", choices=["f32", "bf16"], help="bf16: torch.autocast(cpu, bfloat16)")
     p.add_argument("--phase", default="train", choices=["train", "infer"])
     p.add_argument("--channels-last", action="store_true", help="model and input in torch.channels_last")
-    p.add_argument("--activation", default="relu", choices=["relu", "sugar(surrogate=bsilu)"])
+    p.add_argument("--activation", default="design", choices=["design", "relu", "gelu", "sugar(surrogate=bsilu)"],
+                   help="design: the model's own (ReLU for VGG and ResNet, GELU for ConvNeXt, MobileNetV3's mix)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--iters", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
