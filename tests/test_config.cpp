@@ -90,7 +90,7 @@ ExperimentConfig everything_changed() {
   c.data.val_split = 0.1 + 0.2;
   c.data.mean = {0.5071f, 0.4865f, 0.4409f};
   c.data.std = {0.2673f, 0.2564f, 0.2762f};
-  c.data.augment = {3, true, 0.25f, 8};
+  c.data.augment = {3, true, 0.25f, 8, 0.25f};
   c.optim = {optim::OptimizerKind::adamw, 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6,
              optim::DecayScope::weights, 2.5};
   c.schedule = {optim::ScheduleKind::multistep, 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
@@ -284,6 +284,7 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "    hflip: true\n"
       "    hflip_probability: 0.5\n"
       "    cutout: 0\n"
+      "    random_erasing: 0\n"
       "optim:\n"
       "  name: sgd\n"
       "  lr: 0.1\n"

@@ -114,7 +114,7 @@ TEST_F(ConfigErrors, UnknownKeysSuggestTheNearestAndListTheAllowed) {
                "train, sweep)"));
   EXPECT_EQ(error("data:\n  augment: {crop_padding: 4, flip: true}\n"),
             at("2:30: data.augment.flip: unknown key; did you mean hflip? (allowed: crop_padding, hflip, "
-               "hflip_probability, cutout)"));
+               "hflip_probability, cutout, random_erasing)"));
   // Nothing near: no suggestion, only the list.
   EXPECT_EQ(error("train: {colour: red}\n"),
             at("1:9: train.colour: unknown key (allowed: epochs, batch_size, eval_batch_size, threads, dtype, "

@@ -1,6 +1,8 @@
 // Transforms against hand-computed pixels, the per-sample random draws, limits and val_split, the
 // normalisation constants and load_data on a synthetic CIFAR-10 folder.
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <unistd.h>
 
 #include <filesystem>
@@ -105,6 +107,51 @@ TEST(DataTransforms, CutoutZeroesASquareClippedAtTheBorders) {
 }
 
 // ---- random draws --------------------------------------------------------------------------------
+
+// Random erasing against torchvision's RandomErasing(p, scale=(0.02, 0.33), ratio=(0.3, 3.3)): over many
+// samples, the erased share is p; each rectangle lies strictly inside the image, its area is within the
+// scale range (up to the rounding of h and w) and its aspect ratio within the ratio range (likewise);
+// the draws repeat for the same seed, epoch and sample.
+TEST(DataTransforms, RandomErasingDrawsTorchvisionsRectanglesAtItsRate) {
+  AugmentOptions options;
+  options.random_erasing = 0.4f;
+  const ImageShape shape{3, 32, 32};
+  int erased = 0;
+  const int samples = 4000;
+  for (int i = 0; i < samples; ++i) {
+    const AugmentDraw d = draw_augment(options, shape, 5, 1, i);
+    if (d.erase_h == 0) continue;
+    ++erased;
+    ASSERT_GT(d.erase_w, 0);
+    EXPECT_LT(d.erase_h, 32);
+    EXPECT_LT(d.erase_w, 32);
+    EXPECT_LE(d.erase_y + d.erase_h, 32);
+    EXPECT_LE(d.erase_x + d.erase_w, 32);
+    EXPECT_GE(d.erase_y, 0);
+    EXPECT_GE(d.erase_x, 0);
+    // h and w are rounded square roots of area * aspect and area / aspect: each off by at most 0.5.
+    const double h = d.erase_h, w = d.erase_w;
+    EXPECT_LE((h - 0.5) * (w - 0.5), 0.33 * 1024) << h << "x" << w;
+    EXPECT_GE((h + 0.5) * (w + 0.5), 0.02 * 1024) << h << "x" << w;
+    EXPECT_LE((h - 0.5) / (w + 0.5), 3.3) << h << "x" << w;
+    EXPECT_GE((h + 0.5) / (w - 0.5), 0.3) << h << "x" << w;
+    const AugmentDraw again = draw_augment(options, shape, 5, 1, i);
+    EXPECT_EQ(std::tie(again.erase_y, again.erase_x, again.erase_h, again.erase_w),
+              std::tie(d.erase_y, d.erase_x, d.erase_h, d.erase_w));
+  }
+  // Binomial(4000, 0.4): standard deviation 31; at most 10 tries can all miss only for big areas
+  // with extreme aspects, a few percent of the erasing samples at most.
+  EXPECT_NEAR(erased, 0.4 * samples, 0.04 * samples);
+  EXPECT_LE(erased, 0.4 * samples + 5 * 31);
+
+  // The transform zeroes exactly that rectangle of the normalised image in every channel.
+  std::vector<float> image(3 * 4 * 5, 1.0f);
+  erase(image.data(), {3, 4, 5}, 1, 2, 2, 3);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 5; ++x)
+        EXPECT_EQ(image[(c * 4 + y) * 5 + x], (y >= 1 && y < 3 && x >= 2) ? 0.0f : 1.0f) << c << "," << y << "," << x;
+}
 
 TEST(DataTransforms, DrawsAreDeterministicInRangeAndVaryByEpochAndSample) {
   const AugmentOptions options{.crop_padding = 4, .hflip = true, .cutout = 8};

@@ -434,6 +434,8 @@ std::vector<ConfigField> build_fields() {
   f.push_back(number("data.augment.hflip_probability", [](auto& c) -> auto& { return c.data.augment.hflip_probability; },
                      R::closed(0, 1)));
   f.push_back(integer("data.augment.cutout", [](auto& c) -> auto& { return c.data.augment.cutout; }, 0, kMaxImageSize));
+  f.push_back(number("data.augment.random_erasing", [](auto& c) -> auto& { return c.data.augment.random_erasing; },
+                     R::closed(0, 1)));
 
   f.push_back(named("optim.name", "optimizer", [](auto& c) -> auto& { return c.optim.name; }));
   f.push_back(number("optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, R::open_closed(0, kMaxRate)));

@@ -20,10 +20,14 @@ std::vector<std::string> diff_keys(const ExperimentConfig& a, const ExperimentCo
 bool operator==(const ExperimentConfig& a, const ExperimentConfig& b) { return diff_keys(a, b).empty(); }
 
 const std::vector<KeyAddedLater>& keys_added_later() {
-  // model.init: every run before it drew torchvision's convolution init. optim.weight_decay_on and
-  // optim.clip_grad_norm: before them, decay applied to every parameter and nothing was clipped.
+  // model.init: every run before it drew torchvision's convolution init. optim.weight_decay_on,
+  // optim.clip_grad_norm and data.augment.random_erasing: before them, decay applied to every
+  // parameter, nothing was clipped and nothing erased.
   static const std::vector<KeyAddedLater> keys{
-      {"model.init", "torchvision"}, {"optim.weight_decay_on", "all"}, {"optim.clip_grad_norm", "0"}};
+      {"model.init", "torchvision"},
+      {"optim.weight_decay_on", "all"},
+      {"optim.clip_grad_norm", "0"},
+      {"data.augment.random_erasing", "0"}};
   return keys;
 }
 

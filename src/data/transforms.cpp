@@ -8,6 +8,35 @@
 
 namespace sugar::data {
 
+namespace {
+
+// torchvision's RandomErasing.get_params: with probability p, up to 10 tries of a target area (2% to
+// 33% of the image) and a log-uniform aspect ratio in [0.3, 3.3]; the first rectangle that fits
+// strictly inside the image is erased, none if none does. Its own stream (a sample takes up to 41
+// draws), counters 64 per sample.
+void draw_erasing(float p, ImageShape shape, uint64_t seed, int64_t epoch, int64_t sample_index, AugmentDraw& draw) {
+  const RandomStream stream(seed, augment_key(epoch) + "/erasing");
+  const uint64_t base = 64 * static_cast<uint64_t>(sample_index);
+  if (!(stream.uniform(base) < p)) return;
+  const double area = static_cast<double>(shape.height) * shape.width;
+  const double log_low = std::log(0.3), log_high = std::log(3.3);
+  for (uint64_t attempt = 0; attempt < 10; ++attempt) {
+    const uint64_t at = base + 1 + 4 * attempt;
+    const double target = area * (0.02 + (0.33 - 0.02) * stream.uniform_double(at));
+    const double aspect = std::exp(log_low + (log_high - log_low) * stream.uniform_double(at + 1));
+    const int h = static_cast<int>(std::lround(std::sqrt(target * aspect)));
+    const int w = static_cast<int>(std::lround(std::sqrt(target / aspect)));
+    if (!(h < shape.height && w < shape.width)) continue;
+    draw.erase_y = static_cast<int>(random_below(stream, at + 2, static_cast<uint64_t>(shape.height - h + 1)));
+    draw.erase_x = static_cast<int>(random_below(stream, at + 3, static_cast<uint64_t>(shape.width - w + 1)));
+    draw.erase_h = h;
+    draw.erase_w = w;
+    return;
+  }
+}
+
+}  // namespace
+
 AugmentDraw draw_augment(const AugmentOptions& options, ImageShape shape, uint64_t seed, int64_t epoch,
                          int64_t sample_index) {
   AugmentDraw draw;
@@ -24,6 +53,7 @@ AugmentDraw draw_augment(const AugmentOptions& options, ImageShape shape, uint64
     draw.cutout_y = static_cast<int>(random_below(stream, base + kSlotCutoutY, static_cast<uint64_t>(shape.height)));
     draw.cutout_x = static_cast<int>(random_below(stream, base + kSlotCutoutX, static_cast<uint64_t>(shape.width)));
   }
+  if (options.random_erasing > 0) draw_erasing(options.random_erasing, shape, seed, epoch, sample_index, draw);
   return draw;
 }
 
@@ -69,6 +99,13 @@ void normalize(float* image, ImageShape shape, const Normalization& n) {
   }
 }
 
+void erase(float* image, ImageShape shape, int y, int x, int h, int w) {
+  for (int c = 0; c < shape.channels; ++c)
+    for (int row = y; row < y + h; ++row)
+      std::fill(image + (int64_t{c} * shape.height + row) * shape.width + x,
+                image + (int64_t{c} * shape.height + row) * shape.width + x + w, 0.0f);
+}
+
 void cutout(float* image, ImageShape shape, int center_y, int center_x, int size) {
   const int y0 = std::clamp(center_y - size / 2, 0, shape.height), y1 = std::clamp(center_y - size / 2 + size, 0, shape.height);
   const int x0 = std::clamp(center_x - size / 2, 0, shape.width), x1 = std::clamp(center_x - size / 2 + size, 0, shape.width);
@@ -82,6 +119,8 @@ ImageTransform::ImageTransform(AugmentOptions augment, Normalization normalizati
     : augment_(augment), normalization_(std::move(normalization)), seed_(seed) {
   SUGAR_CHECK(augment_.crop_padding >= 0, "augment: crop_padding must be >= 0, got ", augment_.crop_padding);
   SUGAR_CHECK(augment_.cutout >= 0, "augment: cutout must be >= 0, got ", augment_.cutout);
+  SUGAR_CHECK(augment_.random_erasing >= 0 && augment_.random_erasing <= 1,
+              "augment: random_erasing must be a probability in [0, 1], got ", augment_.random_erasing);
   SUGAR_CHECK(augment_.hflip_probability >= 0 && augment_.hflip_probability <= 1,
               "augment: hflip probability must be in [0, 1], got ", augment_.hflip_probability);
   check_normalization(normalization_, static_cast<int>(std::max<size_t>(normalization_.mean.size(), 1)), "augment");
@@ -117,6 +156,7 @@ void ImageTransform::apply(const Dataset& dataset, int64_t index, int64_t epoch,
   }
   normalize(out, shape, normalization_);
   if (augment_.cutout > 0) cutout(out, shape, draw.cutout_y, draw.cutout_x, augment_.cutout);
+  if (draw.erase_h > 0) erase(out, shape, draw.erase_y, draw.erase_x, draw.erase_h, draw.erase_w);
 }
 
 }  // namespace sugar::data

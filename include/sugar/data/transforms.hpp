@@ -27,7 +27,11 @@ struct AugmentOptions {
   bool hflip = false;              // mirror left-right with probability hflip_probability
   float hflip_probability = 0.5f;
   int cutout = 0;                  // side of the zeroed square; 0 = off
-  bool any() const { return crop_padding > 0 || hflip || cutout > 0; }
+  // torchvision's RandomErasing(p, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0) after normalisation:
+  // with probability p, a rectangle of 2% to 33% of the image and aspect ratio (h / w) from 0.3 to 3.3
+  // (log-uniform) is zeroed; 0 = off.
+  float random_erasing = 0.0f;
+  bool any() const { return crop_padding > 0 || hflip || cutout > 0 || random_erasing > 0; }
 };
 
 // What the augmentation decided for one sample.
@@ -35,6 +39,7 @@ struct AugmentDraw {
   int crop_y = 0, crop_x = 0;  // offset of the crop in the padded image, in [0, 2 * crop_padding]
   bool flip = false;
   int cutout_y = 0, cutout_x = 0;  // centre of the cutout square, in [0, H) x [0, W)
+  int erase_y = 0, erase_x = 0, erase_h = 0, erase_w = 0;  // the erased rectangle; erase_h 0 = none
 };
 
 // Counter slots inside a sample's block of 8 counters.
@@ -51,6 +56,8 @@ void crop_with_zero_padding(const float* in, ImageShape shape, int padding, int 
 void horizontal_flip(float* image, ImageShape shape);
 // x -> (x - mean[c]) / std[c].
 void normalize(float* image, ImageShape shape, const Normalization& normalization);
+// Zeroes rows [y, y + h) x columns [x, x + w) of every channel (random erasing's rectangle).
+void erase(float* image, ImageShape shape, int y, int x, int h, int w);
 // Zeroes rows [cy - size/2, cy - size/2 + size) x the same columns around cx, clipped at the borders.
 // For even sizes this is exactly the reference's square; for odd sizes the square is `size` wide
 // (the reference's y - size//2 .. y + size//2 would be size - 1).
