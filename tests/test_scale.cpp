@@ -51,17 +51,20 @@ TEST(ChannelScale, GradientsMatchFiniteDifferencesInEveryLayout) {
 }
 
 // Squeeze-and-excitation's gate: a factor per sample and channel, itself computed (so its gradient
-// flows back into the network that made it), in any layout.
+// flows back into the network that made it), in any layout; a batch of one included (a blocked
+// [1, C, 1, 1] gate, which a review found crashing).
 TEST(ChannelScale, PerSampleGatesAndTheirGradients) {
-  const Shape shape{2, 5, 3, 3};
+  for (const Shape& shape : {Shape{2, 5, 3, 3}, Shape{1, 5, 3, 3}}) {
+  const Shape gate_shape{shape[0], 5, 1, 1};
   for (const memory::desc& layout : layouts(shape)) {
     const Tensor x = testkit::random_tensor_in(layout, 8, -1.f, 1.f, true);
-    const Tensor gate = testkit::random_tensor_in(layouts({2, 5, 1, 1})[1], 9, 0.2f, 1.0f, true);
+    const Tensor gate = testkit::random_tensor_in(layouts(gate_shape)[1], 9, 0.2f, 1.0f, true);
     const std::vector<float> xs = x.to_vector(), ys = ops::channel_scale(x, gate).to_vector(), gs = gate.to_vector();
     for (size_t i = 0; i < xs.size(); ++i) EXPECT_EQ(ys[i], xs[i] * gs[i / 9]) << i;
     EXPECT_EQ(testkit::check_gradients([](const std::vector<Tensor>& in) { return ops::channel_scale(in[0], in[1]); },
                                        {x, gate}),
               0);
+  }
   }
 }
 

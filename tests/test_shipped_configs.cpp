@@ -83,6 +83,8 @@ TEST_P(ShippedConfig, EverySweepValueLoadsAndOneTrainingStepRuns) {
                                    "train.eval_batch_size=4", "train.epochs=1", "train.threads=1"};
   if (base.data.name == "cifar10" || base.data.name == "cifar100")
     tiny.push_back("data.root=" + (root_ / base.data.name).string());
+  // A warm-up must be shorter than the run: one epoch has none.
+  if (base.schedule.warmup_epochs > 0) tiny.push_back("schedule.warmup_epochs=0");
   config::ExperimentConfig one_step = config::load_config(file, tiny);
   one_step.sweep.clear();
   train::TrainOptions options;

@@ -16,6 +16,7 @@
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/ops/loss.hpp"
+#include "sugar/optim/clip.hpp"
 #include "sugar/primitive_cache.hpp"
 #include "sugar/profiler.hpp"
 #include "sugar/random.hpp"
@@ -92,13 +93,15 @@ class SwitchSetting {
   bool previous_;
 };
 
-void train_step(nn::Module& model, optim::Optimizer& optimizer, const RandomBatch& batch, DType dtype) {
+void train_step(nn::Module& model, optim::Optimizer& optimizer, const RandomBatch& batch, DType dtype,
+                double clip_grad_norm) {
   optimizer.zero_grad();
   const Tensor images = dtype == DType::f32 ? batch.images : batch.images.to_dtype(dtype);
   const Tensor logits = model(images);
   const Tensor loss = ops::cross_entropy(logits, batch.labels);
   static_cast<void>(loss.item());  // the trainer reads the loss every step
   autograd::backward(loss);
+  if (clip_grad_norm > 0) optim::clip_grad_norm_(model.parameters(), clip_grad_norm);  // as the trainer
   optimizer.step();
 }
 
@@ -229,7 +232,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
     }
     const auto start = Clock::now();
     if (options.phase == Phase::train) {
-      train_step(*model, *optimizer, batch, dtype);
+      train_step(*model, *optimizer, batch, dtype, config.optim.clip_grad_norm);
     } else {
       infer_step(*model, batch, dtype);
     }

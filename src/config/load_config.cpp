@@ -331,7 +331,8 @@ void check_consistency(const ExperimentConfig& c, const Collected& given) {
                  "is the digest of the model.init_from file, but model.init_from is empty; name the file, or "
                  "remove the digest");
 
-  if (!c.model.batch_norm && (c.model.name.rfind("resnet", 0) == 0 || c.model.name.rfind("convnext", 0) == 0))
+  if (!c.model.batch_norm && (c.model.name.rfind("resnet", 0) == 0 || c.model.name.rfind("convnext", 0) == 0 ||
+                              c.model.name.rfind("mobilenetv3", 0) == 0))
     config_error(given.where("model.batch_norm"), "model.batch_norm",
                  "false is a vgg option; " + c.model.name + " always has its normalisation layers");
 

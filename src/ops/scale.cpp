@@ -28,15 +28,16 @@ Tensor channel_scale(const Tensor& x, const Tensor& gamma) {
   const ChannelLayout& L = view.layout;
   const int64_t C = L.channels, padded = L.padded_channels();
   // One row of C factors for every sample, or one row per sample ([N, C, 1, 1]).
+  // A batch of one: an [1, C, 1, 1] gate is both, and either reading gives the same factors.
   const bool per_sample = gamma.defined() && gamma.ndim() == 4 && gamma.dim(0) == L.batch && gamma.dim(1) == C &&
-                          gamma.numel() == L.batch * C && L.batch > 1;
+                          gamma.numel() == L.batch * C;
   SUGAR_CHECK(gamma.defined() && (gamma.numel() == C || per_sample), "channel_scale: gamma must hold one factor per channel (",
               C, " values) or per sample and channel ([", L.batch, ", ", C, ", 1, 1]), got ",
               gamma.defined() ? to_string(gamma.shape()) : std::string("undefined"), " for input ", to_string(x.shape()));
   const int64_t rows = per_sample ? L.batch : 1;
   const int64_t row_stride = per_sample ? padded : 0;
-  const std::vector<float> factors =
-      padded_channel_values(per_sample ? gamma : gamma.reshape({C}), rows, C, padded);
+  // Read through to_vector: any shape holding the values, any layout (a gate is a blocked conv output).
+  const std::vector<float> factors = padded_channel_values(gamma, rows, C, padded);
   const float* g = factors.data();
   const auto factor_of = [g, row_stride](int64_t n, int64_t c) { return g[n * row_stride + c]; };
   Tensor y = multiply(view.tensor, L, factor_of, x.desc());

@@ -30,7 +30,8 @@ struct BenchOptions {
   // model.* and seed (the weights, and the random images and labels), optim.* (the optimizer the
   // training step updates with), train.batch_size (images per step, in both phases), train.dtype,
   // train.threads (> 0: set the thread count first; 0: keep the process's), train.conv_algo (auto
-  // measures the layers in the first warm-up step, or the first step) and train.recompute. data.*
+  // measures the layers in the first warm-up step, or the first step), train.recompute and
+  // optim.clip_grad_norm (clipped as the trainer clips). data.*
   // gives the images' shape and the class count its dataset documents; no file is read. The other keys
   // (schedule, epochs, augmentation, ...) do not change the cost of a step and are ignored.
   config::ExperimentConfig config;
