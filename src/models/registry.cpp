@@ -28,10 +28,10 @@ std::shared_ptr<nn::Module> with_init(std::shared_ptr<nn::Module> model, nn::ini
   return model;
 }
 
-// The fields every family's options share (VggOptions, ResNetOptions), from the model options.
+// The fields every family's options share (activation, classes, input channels, image size), from the model
+// options, written into `family` (a size's own options, such as convnext_size(name)).
 template <class FamilyOptions>
-FamilyOptions sized_for(const ModelOptions& options) {
-  FamilyOptions family;
+FamilyOptions sized_for(const ModelOptions& options, FamilyOptions family = {}) {
   // `design`: the family's own spec, or, where the design mixes activations, an undefined spec.
   const std::string spec =
       options.activation == kDesignActivation ? default_activation(options.name) : options.activation;
@@ -61,25 +61,13 @@ std::shared_ptr<nn::Module> build_resnet(const ModelOptions& options) {
 std::shared_ptr<nn::Module> build_convnext(const ModelOptions& options) {
   if (!options.batch_norm)
     usage_error("model " + options.name + ": batch_norm false is for vgg models only (ConvNeXt has layer norms)");
-  ConvNeXtOptions convnext = convnext_size(options.name);
-  const ConvNeXtOptions sized = sized_for<ConvNeXtOptions>(options);
-  convnext.activation = sized.activation;
-  convnext.num_classes = sized.num_classes;
-  convnext.in_channels = sized.in_channels;
-  convnext.image_size = sized.image_size;
-  return std::make_shared<ConvNeXt>(convnext);
+  return std::make_shared<ConvNeXt>(sized_for(options, convnext_size(options.name)));
 }
 
 std::shared_ptr<nn::Module> build_mobilenetv3(const ModelOptions& options) {
   if (!options.batch_norm)
     usage_error("model " + options.name + ": batch_norm false is for vgg models only (batch norm is part of MobileNetV3)");
-  MobileNetV3Options mobilenet = mobilenetv3_size(options.name);
-  const MobileNetV3Options sized = sized_for<MobileNetV3Options>(options);
-  mobilenet.activation = sized.activation;
-  mobilenet.num_classes = sized.num_classes;
-  mobilenet.in_channels = sized.in_channels;
-  mobilenet.image_size = sized.image_size;
-  return std::make_shared<MobileNetV3>(mobilenet);
+  return std::make_shared<MobileNetV3>(sized_for(options, mobilenetv3_size(options.name)));
 }
 
 struct ModelEntry {
