@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "sugar/error.hpp"
@@ -55,8 +58,8 @@ void write_lock_file(int fd, const std::string& content) {
   [[maybe_unused]] const int ignored = ::ftruncate(fd, static_cast<off_t>(content.size()));
 }
 
-// "pid 4242 on host box (sugar train, since ...)" from a holder line; a line that does not parse says so.
-std::string describe_holder(const std::string& content) {
+// "pid 4242 on host box (sugar train, since ...)" from a holder line; nullopt for a line that does not parse.
+std::optional<std::string> parse_holder(const std::string& content) {
   try {
     const nlohmann::json j = io::parse_json(content);
     std::string text = "pid " + std::to_string(j.at("pid").get<int64_t>()) + " on host " + j.at("host").get<std::string>();
@@ -65,8 +68,19 @@ std::string describe_holder(const std::string& content) {
     if (!purpose.empty() || !since.empty()) text += " (" + purpose + (since.empty() ? "" : ", since " + since) + ")";
     return text;
   } catch (const std::exception&) {
-    return "another process (its lock file does not say which)";
+    return std::nullopt;
   }
+}
+
+// Who holds the lock. The holder writes its line just after taking the lock, so a process that lost
+// the race by microseconds can find the file still empty (seen in CI: two trainings started together):
+// the line is read again for up to 0.2 s before the message gives up naming the holder.
+std::string describe_holder(int fd, const std::string& path, const std::string& purpose) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    if (const auto holder = parse_holder(read_lock_file(fd, path, purpose))) return *holder;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return "another process (its lock file does not say which)";
 }
 
 // A running status.json written on another host whose heartbeat is fresh: a live owner there.
@@ -131,7 +145,7 @@ RunDirLock RunDirLock::acquire(const std::string& dir, const std::string& purpos
     if (::fcntl(fd, F_OFD_SETLK, &whole_file) != 0) {
       const int error = errno;
       if (error == EAGAIN || error == EACCES) {
-        const std::string holder = describe_holder(read_lock_file(fd, path, purpose));
+        const std::string holder = describe_holder(fd, path, purpose);
         lock.created_ = false;  // the file is the holder's now
         throw Error(purpose + ": run directory " + dir + " is in use by " + holder + "; wait for it to end or stop it");
       }
