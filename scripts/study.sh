@@ -65,6 +65,8 @@ stop() {
   local pid
   pid=$(running_pid) || { echo "study: not running"; return; }
   kill -TERM "$pid"
+  # A paused sweep (SIGSTOP) handles the SIGTERM only once it runs again.
+  for p in $(sweep_processes "$pid"); do kill -CONT "$p" 2>/dev/null || true; done
   for _ in $(seq 600); do
     kill -0 "$pid" 2>/dev/null || { echo "study: stopped (pid $pid); 'start' resumes"; rm -f "$pid_file"; return; }
     sleep 1
