@@ -1,6 +1,7 @@
 // The run directory's owner (run_dir/lock.hpp), its status file (run_dir/status.hpp) and the training
 // position a checkpoint records (train/training_position.hpp).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <chrono>
 
 #include "sugar/config/config_yaml.hpp"
 #include "sugar/error.hpp"
@@ -69,6 +72,42 @@ TEST_F(RunDir, ASecondOwnerIsRefusedWithTheHoldersPidAndHostUntilTheFirstLetsGo)
         << why;
   }
   EXPECT_EQ(refusal(), "");  // released with its holder
+}
+
+// The holder takes the kernel lock first and writes its line just after; until then the file may still
+// hold the line of the run before it. A loser in that window must name the new holder, not the old one
+// (CI saw a --resume that lost to a --force name the finished run that --force was replacing).
+TEST_F(RunDir, ALoserInTheHoldersFirstMillisecondsNamesTheNewHolderNotTheLinesEndedProcess) {
+  const pid_t ended = ::fork();
+  ASSERT_GE(ended, 0);
+  if (ended == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(ended, &status, 0), ended);  // reaped: its pid names no process now
+  const std::string stale = nlohmann::json{{"pid", ended}, {"host", run_dir::host_name()}, {"since", "earlier"},
+                                           {"purpose", "train"}}.dump() + "\n";
+  io::write_file_atomic(file(run_dir::kLockFile), stale);
+
+  // The new holder: its own open file description, locked, its line not yet written.
+  const int holder = ::open(file(run_dir::kLockFile).c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(holder, 0);
+  struct flock whole_file {};
+  whole_file.l_type = F_WRLCK;
+  whole_file.l_whence = SEEK_SET;
+  ASSERT_EQ(::fcntl(holder, F_OFD_SETLK, &whole_file), 0);
+  const std::string unwritten = refusal();  // never the ended run's pid
+  EXPECT_NE(unwritten.find("in use by another process (its lock file does not say which)"), std::string::npos)
+      << unwritten;
+
+  std::thread writes_its_line_late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    const std::string line = nlohmann::json{{"pid", 4242}, {"host", "elsewhere"}}.dump() + "\n";
+    ASSERT_EQ(::pwrite(holder, line.data(), line.size(), 0), static_cast<ssize_t>(line.size()));
+    ASSERT_EQ(::ftruncate(holder, static_cast<off_t>(line.size())), 0);
+  });
+  const std::string why = refusal();
+  writes_its_line_late.join();
+  EXPECT_NE(why.find("in use by pid 4242 on host elsewhere"), std::string::npos) << why;
+  ::close(holder);
 }
 
 TEST_F(RunDir, TheKernelLockDiesWithItsHolderProcess) {

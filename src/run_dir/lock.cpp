@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -58,26 +60,43 @@ void write_lock_file(int fd, const std::string& content) {
   [[maybe_unused]] const int ignored = ::ftruncate(fd, static_cast<off_t>(content.size()));
 }
 
-// "pid 4242 on host box (sugar train, since ...)" from a holder line; nullopt for a line that does not parse.
-std::optional<std::string> parse_holder(const std::string& content) {
+// What a holder line says: its pid and host, and "pid 4242 on host box (sugar train, since ...)".
+struct HolderLine {
+  int64_t pid = 0;
+  std::string host;
+  std::string text;
+};
+
+// nullopt for a line that does not parse.
+std::optional<HolderLine> parse_holder(const std::string& content) {
   try {
     const nlohmann::json j = io::parse_json(content);
-    std::string text = "pid " + std::to_string(j.at("pid").get<int64_t>()) + " on host " + j.at("host").get<std::string>();
+    HolderLine holder{j.at("pid").get<int64_t>(), j.at("host").get<std::string>(), ""};
+    holder.text = "pid " + std::to_string(holder.pid) + " on host " + holder.host;
     const std::string purpose = j.value("purpose", "");
     const std::string since = j.value("since", "");
-    if (!purpose.empty() || !since.empty()) text += " (" + purpose + (since.empty() ? "" : ", since " + since) + ")";
-    return text;
+    if (!purpose.empty() || !since.empty()) holder.text += " (" + purpose + (since.empty() ? "" : ", since " + since) + ")";
+    return holder;
   } catch (const std::exception&) {
     return std::nullopt;
   }
 }
 
+// A line naming a process of this host that no longer exists was left by an earlier holder (a run
+// that ended, or one that was killed); the present holder has not written its own line yet.
+bool names_an_ended_process_here(const HolderLine& holder, const std::string& host) {
+  if (holder.host != host || holder.pid <= 0 || holder.pid > std::numeric_limits<pid_t>::max()) return false;
+  return ::kill(static_cast<pid_t>(holder.pid), 0) != 0 && errno == ESRCH;
+}
+
 // Who holds the lock. The holder writes its line just after taking the lock, so a process that lost
-// the race by microseconds can find the file still empty (seen in CI: two trainings started together):
-// the line is read again for up to 0.2 s before the message gives up naming the holder.
-std::string describe_holder(int fd, const std::string& path, const std::string& purpose) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    if (const auto holder = parse_holder(read_lock_file(fd, path, purpose))) return *holder;
+// the race by microseconds can find the file empty, or still holding the line of the run before
+// (seen in CI: a --resume losing to a --force named the finished run that --force replaced): the
+// line is read again for up to 0.5 s before the message gives up naming the holder.
+std::string describe_holder(int fd, const std::string& path, const std::string& purpose, const std::string& host) {
+  for (int attempt = 0; attempt < 25; ++attempt) {
+    const auto holder = parse_holder(read_lock_file(fd, path, purpose));
+    if (holder && !names_an_ended_process_here(*holder, host)) return holder->text;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return "another process (its lock file does not say which)";
@@ -145,7 +164,7 @@ RunDirLock RunDirLock::acquire(const std::string& dir, const std::string& purpos
     if (::fcntl(fd, F_OFD_SETLK, &whole_file) != 0) {
       const int error = errno;
       if (error == EAGAIN || error == EACCES) {
-        const std::string holder = describe_holder(fd, path, purpose);
+        const std::string holder = describe_holder(fd, path, purpose, host);
         lock.created_ = false;  // the file is the holder's now
         throw Error(purpose + ": run directory " + dir + " is in use by " + holder + "; wait for it to end or stop it");
       }
