@@ -91,6 +91,7 @@ ExperimentConfig everything_changed() {
   c.data.mean = {0.5071f, 0.4865f, 0.4409f};
   c.data.std = {0.2673f, 0.2564f, 0.2762f};
   c.data.augment = {3, true, 0.25f, 8, 0.25f};
+  c.data.mix = {0.8, 1.0, 0.75, 0.25};
   c.optim = {optim::OptimizerKind::adamw, 1e-3 / 3, 0.5, 0.25, false, 0.05, {0.8, 0.95}, 1e-6,
              optim::DecayScope::weights, 2.5};
   c.schedule = {optim::ScheduleKind::multistep, 0, 7, 0.5, {30, 60, 90}, 1e-5, 0.25, 10, 100};
@@ -285,6 +286,11 @@ TEST_F(ConfigFiles, ToYamlWritesEveryKeyInSectionsWithCanonicalValues) {
       "    hflip_probability: 0.5\n"
       "    cutout: 0\n"
       "    random_erasing: 0\n"
+      "  mix:\n"
+      "    mixup_alpha: 0\n"
+      "    cutmix_alpha: 0\n"
+      "    probability: 1\n"
+      "    switch_probability: 0.5\n"
       "optim:\n"
       "  name: sgd\n"
       "  lr: 0.1\n"

@@ -94,3 +94,42 @@ TEST(CrossEntropy, RejectsBadLabelsAndShapes) {
   EXPECT_EQ(error_of([&] { ops::cross_entropy(logits, {0, 1}, 1.5f); }),
             "cross_entropy: label_smoothing must be in [0, 1], got 1.5");
 }
+
+// Mixup's soft target (timm's mixup_target + SoftTargetCrossEntropy): sum_k -t_k log softmax_k with
+// t = w * smooth(a) + (1 - w) * smooth(b). By hand for the rows above, labels a = [2, 0], b = [1, 0].
+TEST(CrossEntropy, MixedLabelsMatchTheSoftTargetByHand) {
+  const double w = 0.7, eps = 0.1;
+  const double lse[2] = {kLse0, kLse1};
+  const std::vector<int32_t> second = {1, 0};
+  double expected = 0;
+  for (int n = 0; n < 2; ++n)
+    for (int k = 0; k < 3; ++k) {
+      const double t = w * ((k == kLabels[n] ? 1 - eps : 0) + eps / 3) + (1 - w) * ((k == second[n] ? 1 - eps : 0) + eps / 3);
+      expected += t * (lse[n] - kLogits[n * 3 + k]) / 2;
+    }
+  Tensor logits = Tensor::from_vector({2, 3}, kLogits);
+  logits.set_requires_grad(true);
+  const Tensor loss = ops::cross_entropy(logits, ops::MixedLabels{kLabels, second, w}, 0.1f);
+  EXPECT_NEAR(loss.item(), expected, 1e-6);
+  autograd::backward(loss);
+  const std::vector<float> grad = logits.grad().to_vector();
+  for (int n = 0; n < 2; ++n)
+    for (int k = 0; k < 3; ++k) {
+      const double t = w * ((k == kLabels[n] ? 1 - eps : 0) + eps / 3) + (1 - w) * ((k == second[n] ? 1 - eps : 0) + eps / 3);
+      EXPECT_NEAR(grad[n * 3 + k], (std::exp(kLogits[n * 3 + k] - lse[n]) - t) / 2, 1e-6);
+    }
+  // Finite differences, and one label (weight 1, or both labels equal) is the ordinary loss bit for bit.
+  const auto op = [&](const std::vector<Tensor>& in) {
+    return ops::cross_entropy(in[0], ops::MixedLabels{{0, 6, 3, 3, 1}, {2, 6, 0, 1, 1}, 0.35}, 0.1f);
+  };
+  EXPECT_EQ(testkit::check_gradients(op, {testkit::random_tensor({5, 7}, 3, -2, 2, true)}), 0);
+  const Tensor plain = Tensor::from_vector({2, 3}, kLogits);
+  EXPECT_EQ(ops::cross_entropy(plain, ops::MixedLabels{kLabels, second, 1.0}, 0.1f).item(),
+            ops::cross_entropy(plain, kLabels, 0.1f).item());
+  EXPECT_EQ(error_of([&] { ops::cross_entropy(plain, ops::MixedLabels{kLabels, {0}, 0.5}); }),
+            "cross_entropy: 1 second labels given for 2 first labels");
+  EXPECT_EQ(error_of([&] { ops::cross_entropy(plain, ops::MixedLabels{kLabels, {0, 3}, 0.5}); }),
+            "cross_entropy: label 1 is 3, outside [0, K) with K = 3 (logits [2, 3])");
+  EXPECT_EQ(error_of([&] { ops::cross_entropy(plain, ops::MixedLabels{kLabels, second, 1.5}); }),
+            "cross_entropy: the first label's weight must be in [0, 1], got 1.5");
+}

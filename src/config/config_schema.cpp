@@ -436,6 +436,13 @@ std::vector<ConfigField> build_fields() {
   f.push_back(integer("data.augment.cutout", [](auto& c) -> auto& { return c.data.augment.cutout; }, 0, kMaxImageSize));
   f.push_back(number("data.augment.random_erasing", [](auto& c) -> auto& { return c.data.augment.random_erasing; },
                      R::closed(0, 1)));
+  // timm's Mixup(mixup_alpha, cutmix_alpha, prob, switch_prob); a Beta parameter above 100 is a
+  // lam of 0.5 within 5%, nothing a recipe asks for.
+  f.push_back(number("data.mix.mixup_alpha", [](auto& c) -> auto& { return c.data.mix.mixup_alpha; }, R::closed(0, 100)));
+  f.push_back(number("data.mix.cutmix_alpha", [](auto& c) -> auto& { return c.data.mix.cutmix_alpha; }, R::closed(0, 100)));
+  f.push_back(number("data.mix.probability", [](auto& c) -> auto& { return c.data.mix.probability; }, R::closed(0, 1)));
+  f.push_back(number("data.mix.switch_probability", [](auto& c) -> auto& { return c.data.mix.switch_probability; },
+                     R::closed(0, 1)));
 
   f.push_back(named("optim.name", "optimizer", [](auto& c) -> auto& { return c.optim.name; }));
   f.push_back(number("optim.lr", [](auto& c) -> auto& { return c.optim.lr; }, R::open_closed(0, kMaxRate)));

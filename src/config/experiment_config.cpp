@@ -21,13 +21,17 @@ bool operator==(const ExperimentConfig& a, const ExperimentConfig& b) { return d
 
 const std::vector<KeyAddedLater>& keys_added_later() {
   // model.init: every run before it drew torchvision's convolution init. optim.weight_decay_on,
-  // optim.clip_grad_norm and data.augment.random_erasing: before them, decay applied to every
-  // parameter, nothing was clipped and nothing erased.
+  // optim.clip_grad_norm, data.augment.random_erasing and data.mix.*: before them, decay applied to
+  // every parameter, nothing was clipped, erased or mixed.
   static const std::vector<KeyAddedLater> keys{
       {"model.init", "torchvision"},
       {"optim.weight_decay_on", "all"},
       {"optim.clip_grad_norm", "0"},
-      {"data.augment.random_erasing", "0"}};
+      {"data.augment.random_erasing", "0"},
+      {"data.mix.mixup_alpha", "0"},
+      {"data.mix.cutmix_alpha", "0"},
+      {"data.mix.probability", "1"},
+      {"data.mix.switch_probability", "0.5"}};
   return keys;
 }
 

@@ -65,6 +65,21 @@ int64_t DataLoader::samples_per_epoch() const {
   return options_.drop_last ? n / options_.batch_size * options_.batch_size : n;
 }
 
+std::pair<int64_t, int64_t> DataLoader::part_bounds(int64_t part, int64_t global_count) const {
+  const int64_t parts = options_.shard_count;
+  const int64_t unit = options_.mix.enabled() ? 2 : 1;  // a mixed pair stays in one part
+  const int64_t units = (global_count + unit - 1) / unit;
+  return {std::min(global_count, unit * (part * units / parts)), std::min(global_count, unit * ((part + 1) * units / parts))};
+}
+
+bool DataLoader::every_part_has_samples(int64_t global_count) const {
+  for (int64_t part = 0; part < options_.shard_count; ++part) {
+    const auto [begin, end] = part_bounds(part, global_count);
+    if (begin == end) return false;
+  }
+  return true;
+}
+
 int64_t DataLoader::batches_per_epoch() const {
   return (samples_per_epoch() + options_.batch_size - 1) / options_.batch_size;
 }
@@ -83,9 +98,8 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, i
   SUGAR_CHECK(global_begin >= 0 && global_count > 0, "DataLoader: batch ", batch_index,
               " is past the end of the epoch (", order.size(), " samples, batch size ", options_.batch_size, ")");
   // This loader's part of the global batch (all of it without sharding).
-  const int64_t parts = options_.shard_count;
-  const int64_t part_begin = options_.shard_index * global_count / parts;
-  const int64_t count = (options_.shard_index + 1) * global_count / parts - part_begin;
+  const auto [part_begin, part_end] = part_bounds(options_.shard_index, global_count);
+  const int64_t count = part_end - part_begin;
   const int64_t begin = global_begin + part_begin;
   const ImageShape shape = dataset_->image_shape();
   Batch batch;
@@ -102,6 +116,14 @@ Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch, i
     transform_.apply(*dataset_, index, epoch, out + k * shape.numel());
     batch.labels[static_cast<size_t>(k)] = dataset_->label(index);
     batch.indices[static_cast<size_t>(k)] = index;
+  }
+  if (options_.mix.enabled()) {
+    const MixDraw draw = draw_mix(options_.mix, shape, options_.seed, epoch, batch_index);
+    if (draw.kind != MixKind::none) {
+      batch.partner_labels = mix_part(draw, shape, part_begin, global_count, out, batch.labels);
+      batch.own_weight = draw.own_weight;
+      batch.mix_kind = draw.kind;
+    }
   }
   return batch;
 }

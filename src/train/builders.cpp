@@ -170,6 +170,7 @@ std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentCon
   options.shuffle = true;
   options.drop_last = false;
   options.seed = config.seed;
+  options.mix = config.data.mix;
   return std::make_unique<data::DataLoader>(
       data.train, data::ImageTransform(config.data.augment, data.normalization, config.seed), options);
 }

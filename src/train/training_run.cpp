@@ -230,10 +230,10 @@ class Run {
     const auto train_start = Clock::now();
     int64_t skipped = 0;
     while (auto batch = s_.train_loader->next()) {
-      if (batch->global_size < s_.ranks->size()) {
+      if (!s_.train_loader->every_part_has_samples(batch->global_size)) {
         // Only the last batch of an epoch can be this small; every rank sees the same global size.
-        spdlog::debug("epoch {}: the last batch ({} images) has fewer images than the {} ranks; not trained on",
-                      epoch, batch->global_size, s_.ranks->size());
+        spdlog::debug("epoch {}: the last batch ({} images) leaves one of the {} ranks without an image; not "
+                      "trained on", epoch, batch->global_size, s_.ranks->size());
         continue;
       }
       if (train_step(*batch, &skipped)) {
@@ -382,14 +382,19 @@ class Run {
     // Dropout masks and RReLU slopes of this rank's samples are those one process would draw for them.
     const nn::SampleOffsetGuard sample_offset(batch.shard_offset);
     const Tensor logits = (*s_.model)(images);
-    const Tensor loss =
-        ops::cross_entropy(logits, batch.labels, static_cast<float>(s_.config.train.label_smoothing));
+    const auto smoothing = static_cast<float>(s_.config.train.label_smoothing);
+    const Tensor loss = batch.mixed()
+                            ? ops::cross_entropy(logits, {batch.labels, batch.partner_labels, batch.own_weight}, smoothing)
+                            : ops::cross_entropy(logits, batch.labels, smoothing);
     const auto n = batch.size();
     const std::vector<float> values = logits.to_vector();
     // The step's sums over the global batch (with one rank, over this batch): every rank then reports
-    // the same loss and decides alike whether it is finite.
+    // the same loss and decides alike whether it is finite. Under mixing, train top-1 counts a sample
+    // right when it names the label that weighs more in its target (its own on a tie).
+    const std::vector<int32_t>& scored =
+        batch.mixed() && batch.own_weight < 0.5 ? batch.partner_labels : batch.labels;
     double sums[3] = {static_cast<double>(loss.item()) * static_cast<double>(n),
-                      static_cast<double>(count_top_k(values, logits.dim(1), batch.labels, 1)), static_cast<double>(n)};
+                      static_cast<double>(count_top_k(values, logits.dim(1), scored, 1)), static_cast<double>(n)};
     if (s_.ranks->size() > 1) s_.ranks->allreduce_sum(sums, 3);
     const double loss_value = sums[0] / sums[2];
     ++position_.step;
@@ -403,11 +408,15 @@ class Run {
     }
     s_.optimizer->zero_grad();
     // This rank's loss is the mean over its part of the global batch: weighted by its share, the
-    // gradients summed over ranks are those of the global batch's mean loss.
+    // gradients summed over ranks are those of the global batch's mean loss. The weight goes in at the
+    // start of the backward, so that every gradient on the way, down to each batch norm's input
+    // gradient, is already this rank's term of the global one: sync_bn sums those terms across ranks,
+    // which is right only if they share one scale when the parts differ in size (mixing's pairs, or a
+    // last batch that does not split evenly). With one rank the share is 1 and nothing changes.
     const double share = static_cast<double>(n) / static_cast<double>(batch.global_size);
-    if (neuron_stats_) neuron_stats_->set_gradient_scale(share);
-    if (s_.gradient_allreduce) s_.gradient_allreduce->begin_step(share);
-    autograd::backward(loss);
+    if (neuron_stats_) neuron_stats_->set_gradient_scale(1.0);
+    if (s_.gradient_allreduce) s_.gradient_allreduce->begin_step(1.0);
+    autograd::backward(loss, Tensor::from_vector({1}, {static_cast<float>(share)}));
     if (s_.gradient_allreduce) s_.gradient_allreduce->finish_step();
     if (options_.after_backward) options_.after_backward(position_.epoch + 1, position_.step, *s_.model);
     if (const auto parameter = first_nonfinite_gradient(parameters_)) {

@@ -16,9 +16,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "sugar/data/dataset.hpp"
+#include "sugar/data/mixing.hpp"
 #include "sugar/data/transforms.hpp"
 #include "sugar/tensor.hpp"
 
@@ -34,9 +36,14 @@ struct LoaderOptions {
   // Data parallelism: the epoch is cut into global batches of batch_size exactly as with one process,
   // and this loader yields only part `shard_index` of `shard_count` of each: samples
   // [i*m/count, (i+1)*m/count) of a global batch of m samples, contiguous and as even as possible.
-  // A part may be empty (a last batch with fewer samples than parts): its Batch has no images.
+  // With mixing, parts start at even positions so that no mixed pair spans two parts: the m samples
+  // are cut as ceil(m/2) pairs, [2*(i*q/count), 2*((i+1)*q/count)) with q = ceil(m/2), clipped to m.
+  // A part may be empty (a last batch with fewer samples, or pairs, than parts): its Batch has no
+  // images (every_part_has_samples says so).
   int shard_index = 0;
   int shard_count = 1;
+  // Mixup / cutmix of each batch (data/mixing.hpp), drawn from `seed`; off by default.
+  MixOptions mix;
 };
 
 struct Batch {
@@ -46,7 +53,13 @@ struct Batch {
   int64_t batch_index = 0;        // position within the epoch
   int64_t global_size = 0;        // samples in the whole (global) batch: N unless the loader is sharded
   int64_t shard_offset = 0;       // position of this part's first sample within the global batch
+  // Mixing (LoaderOptions::mix): each sample's target is own_weight of its label plus 1 - own_weight
+  // of its partner's; empty when the batch was not mixed.
+  std::vector<int32_t> partner_labels;
+  double own_weight = 1.0;
+  MixKind mix_kind = MixKind::none;
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  bool mixed() const { return !partner_labels.empty(); }
 };
 
 class DataLoader {
@@ -66,6 +79,8 @@ class DataLoader {
 
   int64_t batches_per_epoch() const;
   int64_t samples_per_epoch() const;  // without the dropped tail
+  // Whether every part (shard) of a global batch of `global_count` samples gets at least one sample.
+  bool every_part_has_samples(int64_t global_count) const;
   // The sample order of an epoch (what the batches concatenate to, before drop_last).
   std::vector<int64_t> epoch_order(int64_t epoch) const;
   const Dataset& dataset() const { return *dataset_; }
@@ -75,6 +90,8 @@ class DataLoader {
   Batch make_batch(const std::vector<int64_t>& order, int64_t epoch, int64_t batch_index) const;
 
  private:
+  // Samples [first, second) of a global batch of global_count are part `part`'s.
+  std::pair<int64_t, int64_t> part_bounds(int64_t part, int64_t global_count) const;
   struct EpochRun;
   std::shared_ptr<const Dataset> dataset_;
   ImageTransform transform_;

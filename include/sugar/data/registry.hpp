@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sugar/data/dataset.hpp"
+#include "sugar/data/mixing.hpp"
 #include "sugar/data/transforms.hpp"
 
 namespace sugar::data {
@@ -27,6 +28,7 @@ struct DataOptions {
   std::vector<float> mean;      // empty = default_normalization(name) (image_folder: computed from train)
   std::vector<float> std;
   AugmentOptions augment;       // applied to the training set only
+  MixOptions mix;               // mixup / cutmix of training batches (data/mixing.hpp); off by default
 };
 
 struct DataSplits {
