@@ -249,7 +249,12 @@ TEST_F(ConfigErrors, ContradictingKeysNameTheKeyToChange) {
   EXPECT_EQ(error("data: {mean: [0.5], std: [0.2, 0.2]}\n"),
             at("1:26: data.std: data.mean has 1 values but data.std has 2; expected as many of each"));
   EXPECT_EQ(error("model: {name: resnet18, batch_norm: false}\n"),
-            at("1:37: model.batch_norm: false is a vgg option; resnet18 always has its normalisation layers"));
+            at("1:37: model.batch_norm: false is for vgg models only (BatchNorm is part of every ResNet block)"));
+  // The smallest images a model's downsampling takes, named by the key that sets the image side.
+  EXPECT_EQ(error("model: {name: vgg16}\ndata: {name: fashion_mnist, pad_to: 0}\n"),
+            at("2:37: data.pad_to: vgg16 needs images of at least 32x32, got 28x28"));
+  EXPECT_EQ(error("model: {name: convnext_atto}\ndata: {name: image_folder, image_size: 12}\n"),
+            at("2:40: data.image_size: convnext_atto needs images of at least 16x16, got 12x12"));
   EXPECT_EQ(error("optim: {name: sgd, momentum: 0, nesterov: true}\n"),
             at("1:43: optim.nesterov: needs optim.momentum > 0 and optim.dampening 0 (as PyTorch's SGD), got "
                "momentum 0 and dampening 0"));

@@ -331,10 +331,24 @@ void check_consistency(const ExperimentConfig& c, const Collected& given) {
                  "is the digest of the model.init_from file, but model.init_from is empty; name the file, or "
                  "remove the digest");
 
-  if (!c.model.batch_norm && (c.model.name.rfind("resnet", 0) == 0 || c.model.name.rfind("convnext", 0) == 0 ||
-                              c.model.name.rfind("mobilenetv3", 0) == 0))
-    config_error(given.where("model.batch_norm"), "model.batch_norm",
-                 "false is a vgg option; " + c.model.name + " always has its normalisation layers");
+  // What the model cannot take, asked of the model registry without building the model.
+  models::ModelOptions model;
+  model.name = c.model.name;
+  model.batch_norm = c.model.batch_norm;
+  const auto shape = data::expected_image_shape(c.data);
+  if (shape) model.image_size = std::min(shape->height, shape->width);
+  if (const auto problem = models::option_problem(model)) {
+    if (problem->option == "batch_norm") {
+      config_error(given.where("model.batch_norm"), "model.batch_norm", problem->what);
+    } else if (shape) {
+      // The key that sets the image side: the padding of the 28x28 datasets, the resize of an image
+      // folder; CIFAR's 32x32 is fixed, so there the model is what to change.
+      const std::string key = c.data.name == "mnist" || c.data.name == "fashion_mnist" ? "data.pad_to"
+                              : c.data.name == "image_folder"                          ? "data.image_size"
+                                                                                       : "model.name";
+      config_error(given.where(key), key, problem->what);
+    }
+  }
 
   if (c.optim.nesterov && c.optim.name != optim::OptimizerKind::sgd)
     config_error(given.where("optim.nesterov"), "optim.nesterov",

@@ -34,6 +34,12 @@ int64_t last_stage_side(int64_t image_size) {
 
 }  // namespace
 
+int64_t convnext_min_image_size() {
+  int64_t side = 1;
+  while (last_stage_side(side) < 1) ++side;
+  return side;
+}
+
 ConvNeXtOptions convnext_size(std::string_view name) {
   ConvNeXtOptions o;
   if (name == "convnext_atto") {
@@ -82,9 +88,10 @@ ConvNeXt::ConvNeXt(const ConvNeXtOptions& options) : options_(options) {
   if (!o.activation.defined()) usage_error("ConvNeXt: no activation spec given");
   if (o.num_classes <= 0) usage_error("ConvNeXt: num_classes must be positive, got " + std::to_string(o.num_classes));
   if (o.in_channels <= 0) usage_error("ConvNeXt: in_channels must be positive, got " + std::to_string(o.in_channels));
-  if (o.image_size <= 0 || last_stage_side(o.image_size) < 1)
+  if (o.image_size < convnext_min_image_size())
     usage_error("ConvNeXt: images of " + std::to_string(o.image_size) + "x" + std::to_string(o.image_size) +
-                " are too small: the stem (stride 2) and three 2x2 downsamplings need at least 16x16");
+                " are too small: the stem (stride 2) and three 2x2 downsamplings need at least " +
+                std::to_string(convnext_min_image_size()) + "x" + std::to_string(convnext_min_image_size()));
   for (size_t s = 0; s < 4; ++s)
     if (o.widths[s] <= 0 || o.depths[s] <= 0) usage_error("ConvNeXt: every stage needs a positive width and depth");
   if (!(o.stochastic_depth >= 0.0f && o.stochastic_depth < 1.0f))

@@ -50,24 +50,45 @@ std::shared_ptr<nn::Module> build_vgg(const ModelOptions& options) {
 }
 
 std::shared_ptr<nn::Module> build_resnet(const ModelOptions& options) {
-  if (!options.batch_norm)
-    usage_error("model " + options.name +
-                ": batch_norm false is for vgg models only (BatchNorm is part of every ResNet block)");
   ResNetOptions resnet = sized_for<ResNetOptions>(options);
   resnet.blocks = resnet_blocks(options.name);
   return std::make_shared<ResNet>(resnet);
 }
 
 std::shared_ptr<nn::Module> build_convnext(const ModelOptions& options) {
-  if (!options.batch_norm)
-    usage_error("model " + options.name + ": batch_norm false is for vgg models only (ConvNeXt has layer norms)");
   return std::make_shared<ConvNeXt>(sized_for(options, convnext_size(options.name)));
 }
 
 std::shared_ptr<nn::Module> build_mobilenetv3(const ModelOptions& options) {
-  if (!options.batch_norm)
-    usage_error("model " + options.name + ": batch_norm false is for vgg models only (batch norm is part of MobileNetV3)");
   return std::make_shared<MobileNetV3>(sized_for(options, mobilenetv3_size(options.name)));
+}
+
+// What each family cannot take (option_problem). The smallest sides come from the families' own
+// headers, which their constructors check too.
+std::optional<OptionProblem> family_problem(const ModelOptions& options) {
+  const std::string& name = options.name;
+  const auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
+  int64_t min_side = 1;
+  std::string normalised_by;  // non-empty: batch norm cannot be turned off
+  if (starts("vgg")) {
+    min_side = vgg_min_image_size(vgg_layers(name));
+  } else if (starts("resnet")) {
+    normalised_by = "BatchNorm is part of every ResNet block";
+  } else if (starts("convnext")) {
+    min_side = convnext_min_image_size();
+    normalised_by = "ConvNeXt has layer norms";
+  } else if (starts("mobilenetv3")) {
+    normalised_by = "batch norm is part of MobileNetV3";
+  } else {
+    return std::nullopt;
+  }
+  if (!options.batch_norm && !normalised_by.empty())
+    return OptionProblem{"batch_norm", "false is for vgg models only (" + normalised_by + ")"};
+  if (options.image_size < min_side)
+    return OptionProblem{"image_size", name + " needs images of at least " + std::to_string(min_side) + "x" +
+                                           std::to_string(min_side) + ", got " + std::to_string(options.image_size) +
+                                           "x" + std::to_string(options.image_size)};
+  return std::nullopt;
 }
 
 struct ModelEntry {
@@ -88,6 +109,7 @@ struct ModelTable {
       {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
       {"mobilenetv3_small", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
       {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation}};
+  const size_t builtin_count = builders.size();  // register_model appends after these
 };
 
 ModelTable& model_table() {
@@ -114,6 +136,16 @@ void register_model(const std::string& name, ModelBuilder builder) {
   table.builders.push_back({name, std::move(builder)});
 }
 
+std::optional<OptionProblem> option_problem(const ModelOptions& options) {
+  {
+    ModelTable& table = model_table();
+    std::lock_guard lock(table.mutex);
+    for (size_t i = table.builtin_count; i < table.builders.size(); ++i)
+      if (table.builders[i].name == options.name) return std::nullopt;  // registered: its builder checks
+  }
+  return family_problem(options);
+}
+
 std::vector<std::string> model_names() {
   ModelTable& table = model_table();
   std::lock_guard lock(table.mutex);
@@ -135,6 +167,8 @@ std::shared_ptr<nn::Module> build_model(const ModelOptions& options) {
     usage_error("unknown model '" + options.name + "'; did you mean " +
                 text::join(text::nearest(options.name, names, 3)) + "? (models: " + text::join(names) + ")");
   }
+  if (const auto problem = option_problem(options))
+    usage_error("model " + options.name + ": " + problem->option + " " + problem->what);
   std::shared_ptr<nn::Module> model = builder(options);
   SUGAR_CHECK(model != nullptr, "build_model: the builder of ", options.name, " returned no module");
   return with_init(std::move(model), options.init);

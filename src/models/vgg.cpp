@@ -15,15 +15,6 @@ namespace {
 
 constexpr int64_t M = kVggMaxPool;
 
-// Each 2x2 max-pool halves the map (rounding down), so k pools need at least 2^k pixels: 32 for the
-// standard cfgs' five.
-int64_t min_image_size(const std::vector<int64_t>& layers) {
-  int64_t size = 1;
-  for (int64_t entry : layers)
-    if (entry == M) size *= 2;
-  return size;
-}
-
 void check_options(const VggOptions& o) {
   if (!o.activation.defined()) usage_error("VGG: no activation spec given");
   if (o.num_classes <= 0) usage_error("VGG: num_classes must be positive, got " + std::to_string(o.num_classes));
@@ -31,7 +22,7 @@ void check_options(const VggOptions& o) {
   if (o.layers.empty()) usage_error("VGG: the layer cfg is empty");
   for (int64_t entry : o.layers)
     if (entry < 0) usage_error("VGG: a cfg entry must be a conv width > 0 or kVggMaxPool, got " + std::to_string(entry));
-  const int64_t min_size = min_image_size(o.layers);
+  const int64_t min_size = vgg_min_image_size(o.layers);
   if (o.image_size < min_size)
     usage_error("VGG: images must be at least " + std::to_string(min_size) + "x" + std::to_string(min_size) +
                 " for the cfg's max-pools, got " + std::to_string(o.image_size) + "x" + std::to_string(o.image_size) +
@@ -39,6 +30,13 @@ void check_options(const VggOptions& o) {
 }
 
 }  // namespace
+
+int64_t vgg_min_image_size(const std::vector<int64_t>& layers) {
+  int64_t size = 1;
+  for (int64_t entry : layers)
+    if (entry == M) size *= 2;
+  return size;
+}
 
 const std::vector<int64_t>& vgg_layers(std::string_view name) {
   static const std::vector<int64_t> vgg11{64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M};
@@ -75,7 +73,7 @@ VGG::VGG(const VggOptions& options) : options_(options) {
 }
 
 Tensor VGG::forward(const Tensor& x) {
-  const int64_t min_size = min_image_size(options_.layers);
+  const int64_t min_size = vgg_min_image_size(options_.layers);
   SUGAR_CHECK(x.ndim() == 4 && x.dim(1) == options_.in_channels && x.dim(2) >= min_size && x.dim(3) >= min_size,
               display_name(), ": expected input [N, ", options_.in_channels, ", H >= ", min_size, ", W >= ", min_size,
               "], got ", to_string(x.shape()));

@@ -57,6 +57,9 @@ struct ConvNeXtOptions {
 // 3-3-9-3, 0.1). sugar::Error (usage) for another name.
 ConvNeXtOptions convnext_size(std::string_view name);
 
+// The smallest image side the stem (kernel 4, stride 2, padding 1) and three 2x2 downsamplings take: 16.
+int64_t convnext_min_image_size();
+
 class CNBlock : public nn::Module {
  public:
   CNBlock(int64_t channels, float layer_scale, float stochastic_depth, const activations::ActivationSpec& activation);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,16 @@ inline constexpr const char* kDesignActivation = "design";
 // set it: relu for VGG and ResNet, gelu for ConvNeXt, kDesignActivation for MobileNetV3 (ReLU and
 // hardswish where the design puts them); a registered model's is relu.
 std::string default_activation(const std::string& name);
+
+// What a built-in model cannot take, checked without building it (a config checks it when it loads):
+// images smaller than its downsampling allows (`option` "image_size"), or batch_norm false for a
+// family whose blocks include their normalisation ("batch_norm"). Null when the options fit, and for
+// a registered model (its builder checks its own). The name must be one of model_names().
+struct OptionProblem {
+  std::string option;  // "image_size" or "batch_norm"
+  std::string what;    // "vgg16 needs images of at least 32x32, got 28x28"
+};
+std::optional<OptionProblem> option_problem(const ModelOptions& options);
 
 // Builds the model, not yet initialised (call nn::initialize). Throws sugar::Error (usage) for an
 // unknown name (listing the nearest names and all names), a bad activation spec, or an invalid size.

@@ -34,6 +34,10 @@ inline constexpr int64_t kVggMaxPool = 0;
 // The cfg of vgg11, vgg13, vgg16 or vgg19; sugar::Error (usage) for any other name.
 const std::vector<int64_t>& vgg_layers(std::string_view name);
 
+// The smallest image side a cfg takes: each 2x2 max-pool halves the map (rounding down), so k pools
+// need 2^k pixels (32 for the standard cfgs' five).
+int64_t vgg_min_image_size(const std::vector<int64_t>& layers);
+
 struct VggOptions {
   std::vector<int64_t> layers;              // a cfg, e.g. vgg_layers("vgg16")
   activations::ActivationSpec activation;   // every site's activation (required)
