@@ -14,6 +14,11 @@ Dropout::Dropout(float p) : p_(p) {
   SUGAR_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must be in [0, 1), got ", p);
 }
 
+void Dropout::set_p(float p) {
+  SUGAR_CHECK(p >= 0.0f && p < 1.0f, "Dropout: p must be in [0, 1), got ", p);
+  p_ = p;
+}
+
 void Dropout::reset_parameters(uint64_t seed) { reset_calls(seed); }
 
 Tensor Dropout::forward(const Tensor& x) {

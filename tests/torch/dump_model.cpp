@@ -22,11 +22,9 @@
 #include "sugar/autograd.hpp"
 #include "sugar/error.hpp"
 #include "sugar/io/safetensors.hpp"
-#include "sugar/models/mobilenetv3.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/batch_norm.hpp"
-#include "sugar/nn/conv2d.hpp"
-#include "sugar/nn/linear.hpp"
+#include "sugar/nn/dropout.hpp"
 #include "sugar/nn/layer_norm.hpp"
 #include "sugar/ops/loss.hpp"
 #include "sugar/random.hpp"
@@ -46,19 +44,9 @@ std::shared_ptr<nn::Module> build(const std::string& name, const std::string& ac
   options.name = name;
   options.activation = activation;
   options.init = models::default_init(name);
-  std::shared_ptr<nn::Module> model;
-  if (name.rfind("mobilenetv3", 0) == 0) {
-    models::MobileNetV3Options o = models::mobilenetv3_size(name);
-    o.dropout = 0.0f;
-    if (activation != models::kDesignActivation) o.activation = activations::ActivationSpec::parse(activation);
-    model = std::make_shared<models::MobileNetV3>(o);
-    for (auto& [path, module] : model->named_modules()) {
-      if (auto* conv = dynamic_cast<nn::Conv2d*>(module)) conv->set_init(options.init);
-      if (auto* linear = dynamic_cast<nn::Linear*>(module)) linear->set_init(options.init);
-    }
-  } else {
-    model = models::build_model(options);
-  }
+  std::shared_ptr<nn::Module> model = models::build_model(options);
+  for (auto& [path, module] : model->named_modules())
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(module)) dropout->set_p(0.0f);
   nn::initialize(*model, kSeed);
   return model;
 }

@@ -16,6 +16,9 @@ class Dropout : public Module, public RandomCalls {
   void reset_parameters(uint64_t seed) override;
 
   float p() const { return p_; }
+  // Changes the drop probability of a built model (torch: module.p = 0), e.g. to compare a training
+  // step with another library whose masks differ. p in [0, 1).
+  void set_p(float p);
 
  private:
   float p_;
