@@ -386,7 +386,7 @@ ExperimentConfig resolve(Collected given, const std::vector<std::string>& overri
   // Likewise model.activation (unset, or `design`): ConvNeXt's GELU, VGG's and ResNet's ReLU (the key's
   // default before); `design` stays for a model that mixes activations (MobileNetV3).
   if (!given.find("model.activation") || config.model.activation == models::kDesignActivation) {
-    const std::string own = models::default_activation(config.model.name);
+    const std::string own = models::resolve_design_activation(config.model.name, models::kDesignActivation);
     config.model.activation =
         own == models::kDesignActivation ? own : activations::ActivationSpec::parse(own).to_string();
   }

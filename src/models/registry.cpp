@@ -33,8 +33,7 @@ std::shared_ptr<nn::Module> with_init(std::shared_ptr<nn::Module> model, nn::ini
 template <class FamilyOptions>
 FamilyOptions sized_for(const ModelOptions& options, FamilyOptions family = {}) {
   // `design`: the family's own spec, or, where the design mixes activations, an undefined spec.
-  const std::string spec =
-      options.activation == kDesignActivation ? default_activation(options.name) : options.activation;
+  const std::string spec = resolve_design_activation(options.name, options.activation);
   if (spec != kDesignActivation) family.activation = activations::ActivationSpec::parse(spec);
   family.num_classes = options.num_classes;
   family.in_channels = options.in_channels;
@@ -134,6 +133,10 @@ void register_model(const std::string& name, ModelBuilder builder) {
   for (const auto& entry : table.builders)
     if (entry.name == name) usage_error("register_model: there is already a model called '" + name + "'");
   table.builders.push_back({name, std::move(builder)});
+}
+
+std::string resolve_design_activation(const std::string& name, const std::string& activation) {
+  return activation == kDesignActivation ? default_activation(name) : activation;
 }
 
 std::optional<OptionProblem> option_problem(const ModelOptions& options) {

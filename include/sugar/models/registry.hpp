@@ -63,6 +63,11 @@ inline constexpr const char* kDesignActivation = "design";
 // hardswish where the design puts them); a registered model's is relu.
 std::string default_activation(const std::string& name);
 
+// `activation` with kDesignActivation replaced by the model's own spec (default_activation), which is
+// still kDesignActivation for a model that mixes activations; any other spec is returned as given.
+// The one place `design` is resolved: configs (when they load) and build_model both ask it.
+std::string resolve_design_activation(const std::string& name, const std::string& activation);
+
 // What a built-in model cannot take, checked without building it (a config checks it when it loads):
 // images smaller than its downsampling allows (`option` "image_size"), or batch_norm false for a
 // family whose blocks include their normalisation ("batch_norm"). Null when the options fit, and for
