@@ -53,6 +53,8 @@ const char* op_kind_name(OpKind kind) {
     case OpKind::pooling_forward: return "pooling_forward";
     case OpKind::pooling_backward: return "pooling_backward";
     case OpKind::linear: return "linear";
+    case OpKind::matmul: return "matmul";
+    case OpKind::attention: return "attention";
     case OpKind::loss: return "loss";
     case OpKind::reorder: return "reorder";
     case OpKind::optimizer: return "optimizer";

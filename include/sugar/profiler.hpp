@@ -43,6 +43,8 @@ enum class OpKind : uint8_t {
   pooling_forward,
   pooling_backward,
   linear,     // the classifier's inner product, forward and backward
+  matmul,     // batched matrix products (ops::matmul), forward and backward
+  attention,  // softmax(QK^T/sqrt(d) + bias) V (ops::attention), its recomputation and backward
   loss,       // cross-entropy, forward and backward
   reorder,    // layout and data-type conversions (Tensor::to_desc), destination allocation included
   optimizer,  // Optimizer::step
