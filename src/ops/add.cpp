@@ -1,6 +1,7 @@
 #include "sugar/ops/add.hpp"
 
 #include "sugar/autograd.hpp"
+#include "sugar/error.hpp"
 #include "sugar/tensor_math.hpp"
 #include "sugar/profiler.hpp"
 
@@ -16,6 +17,40 @@ Tensor add(const Tensor& a, const Tensor& b) {
     autograd::accumulate_grad(a_grad, grads[0]);
     autograd::accumulate_grad(b_grad, grads[0]);
   });
+  return y;
+}
+
+Tensor add_to_each_sample(const Tensor& x, const Tensor& p) {
+  profiler::Scope scope(profiler::OpKind::add);
+  SUGAR_CHECK(x.defined() && p.defined() && x.ndim() >= 2 && p.ndim() == x.ndim() && p.dim(0) == 1 &&
+                  x.dtype() == DType::f32 && p.dtype() == DType::f32,
+              "add_to_each_sample: expected f32 x [N, ...] and p [1, ...] of the same axes");
+  for (int i = 1; i < x.ndim(); ++i)
+    SUGAR_CHECK(x.dim(i) == p.dim(i), "add_to_each_sample: p ", to_string(p.shape()), " does not fit x ",
+                to_string(x.shape()));
+  const Tensor xs = x.to_plain(), ps = p.to_plain();
+  Tensor y = Tensor::from_desc(xs.desc());
+  const int64_t batch = x.dim(0), size = p.numel();
+  const float* a = xs.data<float>();
+  const float* b = ps.data<float>();
+  float* out = y.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t i = 0; i < size; ++i) out[n * size + i] = a[n * size + i] + b[i];
+  if (autograd::needs_grad({x, p}))
+    autograd::record("add_to_each_sample", {x, p}, {y},
+                     [x_grad = autograd::grad_target(x), p_grad = autograd::grad_target(p), batch, size,
+                      p_shape = p.shape()](const std::vector<Tensor>& grads) {
+                       autograd::accumulate_grad(x_grad, grads[0]);
+                       const Tensor dy = grads[0].to_plain();
+                       Tensor dp = Tensor::zeros(p_shape);
+                       const float* g = dy.data<float>();
+                       float* out = dp.data<float>();
+#pragma omp parallel for schedule(static)
+                       for (int64_t i = 0; i < size; ++i)
+                         for (int64_t n = 0; n < batch; ++n) out[i] += g[n * size + i];  // batch order
+                       autograd::accumulate_grad(p_grad, dp);
+                     });
   return y;
 }
 

@@ -12,4 +12,20 @@ Tensor flatten(const Tensor& x);
 // convolution's [O, I, 1, 1].)
 Tensor reshape(const Tensor& x, const Shape& shape);
 
+// ---- the token-tensor ops of ViT and Swin; each reads x as plain row-major and returns a plain copy,
+// f32 or bf16 like x, with its gradient -------------------------------------------------------------
+
+// y = x with its axes reordered: y.dim(i) = x.dim(order[i]) (torch.permute); one oneDNN reorder from a
+// strided view. The gradient is permuted back.
+Tensor permute(const Tensor& x, const std::vector<int>& order);
+
+// x[..., start : start + length, ...] along `axis` (torch.narrow). The gradient is zero outside.
+Tensor slice(const Tensor& x, int axis, int64_t start, int64_t length);
+
+// The tensors side by side along `axis` (torch.cat); every other axis, and the data type, agree.
+Tensor concat(const std::vector<Tensor>& parts, int axis);
+
+// y[..., i, ...] = x[..., (i - shift) mod n, ...] along `axis` (torch.roll: Swin's cyclic shift).
+Tensor roll(const Tensor& x, int axis, int64_t shift);
+
 }  // namespace sugar::ops
