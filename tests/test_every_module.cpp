@@ -31,6 +31,7 @@
 #include "sugar/nn/linear.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/nn/pool.hpp"
+#include "sugar/models/vit.hpp"
 #include "sugar/nn/squeeze_excitation.hpp"
 #include "sugar/random.hpp"
 #include "support/gradcheck.hpp"
@@ -99,6 +100,16 @@ const std::vector<ModuleCase>& module_cases() {
                                                         activations::ActivationSpec::parse("hardsigmoid"));
        },
        {2, 4, 3, 3}, {2, 4, 3, 3}},
+      {"multihead_self_attention", [] { return std::make_shared<models::MultiheadSelfAttention>(4, 2); }, {2, 3, 4},
+       {2, 3, 4}},
+      {"vit_encoder_block",
+       [] {
+         models::ViTOptions o;
+         o.width = 4, o.heads = 2, o.mlp = 6;
+         o.activation = activations::ActivationSpec::parse("gelu");
+         return std::make_shared<models::EncoderBlock>(o);
+       },
+       {2, 3, 4}, {2, 3, 4}},  // drawn weights: spread_parameters' large ones would saturate the softmax
       {"relu", [] { return activation("relu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},
       {"elu", [] { return activation("elu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},
       {"gelu", [] { return activation("gelu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},

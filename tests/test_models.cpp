@@ -408,7 +408,7 @@ TEST(Models, BadOptionsAreUsageErrorsNamingTheProblem) {
   EXPECT_EQ(models::model_names(),
             (std::vector<std::string>{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19", "convnext_atto",
                                      "convnext_femto", "convnext_tiny", "mobilenetv3_small",
-                                     "mobilenetv3_large"}));
+                                     "mobilenetv3_large", "vit_tiny", "vit_mini"}));
 }
 
 // ---- the activation site module ------------------------------------------------------------------
@@ -592,3 +592,60 @@ TEST(ConvNeXt, SmallImagesGiveLogitsAndEveryGradientAndTooSmallOnesAreRefused) {
 }
 
 }  // namespace
+
+// torchvision 0.14's VisionTransformer initialisation (vision_transformer.py; MultiheadAttention's own
+// _reset_parameters), by the distribution each parameter must come from: the closed-form bounds and
+// standard deviations, not Sugar's numbers. pytorch_default leaves every layer's own default.
+TEST(ViT, TorchvisionInitialisationAndItsPytorchDefaultAlternative) {
+  models::ModelOptions options;
+  options.name = "vit_mini";  // width 128, MLP 256, patch 4
+  options.activation = "gelu";
+  options.init = models::default_init("vit_mini");
+  EXPECT_EQ(options.init, nn::init::ConvInit::torchvision);
+  auto model = models::build_model(options);
+  nn::initialize(*model, 3);
+  std::map<std::string, Tensor> p;
+  for (auto& [name, t] : model->named_parameters()) p[name] = t;
+  const auto max_abs = [](const Tensor& t) {
+    double m = 0;
+    for (float x : t.to_vector()) m = std::max(m, std::abs(static_cast<double>(x)));
+    return m;
+  };
+  EXPECT_EQ(max_abs(p.at("heads.head.weight")), 0.0);
+  EXPECT_EQ(max_abs(p.at("heads.head.bias")), 0.0);
+  EXPECT_EQ(max_abs(p.at("class_token")), 0.0);
+  EXPECT_EQ(max_abs(p.at("conv_proj.bias")), 0.0);
+  // trunc_normal(std = sqrt(1 / fan_in)), fan_in 3 * 4 * 4 = 48: std 0.1443 (truncation at +-2 is 14 std
+  // away, so the std is the normal's), 6144 values.
+  EXPECT_NEAR(sample_std(p.at("conv_proj.weight")), std::sqrt(1.0 / 48), 0.006);
+  EXPECT_NEAR(sample_std(p.at("encoder.pos_embedding")), 0.02, 0.0005);
+  const std::string block = "encoder.layers.encoder_layer_0.";
+  // xavier_uniform: U(+-sqrt(6 / (fan_in + fan_out))): in_proj [384, 128], MLP [256, 128] and [128, 256].
+  for (const auto& [name, bound] : {std::pair{"self_attention.in_proj_weight", std::sqrt(6.0 / 512)},
+                                    std::pair{"mlp.0.weight", std::sqrt(6.0 / 384)}, std::pair{"mlp.3.weight", std::sqrt(6.0 / 384)}}) {
+    const Tensor& w = p.at(block + name);
+    EXPECT_LE(max_abs(w), bound) << name;
+    EXPECT_GT(max_abs(w), 0.99 * bound) << name;
+    EXPECT_NEAR(sample_std(w), bound / std::sqrt(3.0), 0.02 * bound) << name;
+  }
+  EXPECT_EQ(max_abs(p.at(block + "self_attention.in_proj_bias")), 0.0);
+  EXPECT_EQ(max_abs(p.at(block + "self_attention.out_proj.bias")), 0.0);
+  EXPECT_GT(max_abs(p.at(block + "mlp.0.bias")), 0.0);  // N(0, 1e-6)
+  EXPECT_LT(max_abs(p.at(block + "mlp.0.bias")), 1e-5);
+  // out_proj.weight keeps Linear's default: U(+-1/sqrt(128)).
+  EXPECT_LE(max_abs(p.at(block + "self_attention.out_proj.weight")), 1.0 / std::sqrt(128.0));
+  EXPECT_GT(max_abs(p.at(block + "self_attention.out_proj.weight")), 0.99 / std::sqrt(128.0));
+
+  options.init = nn::init::ConvInit::pytorch_default;
+  auto plain = models::build_model(options);
+  nn::initialize(*plain, 3);
+  for (auto& [name, t] : plain->named_parameters()) p[name] = t;
+  EXPECT_GT(max_abs(p.at("heads.head.weight")), 0.99 / std::sqrt(128.0));  // Linear's default, not zeros
+  EXPECT_LE(max_abs(p.at(block + "mlp.0.weight")), 1.0 / std::sqrt(128.0));
+  EXPECT_GT(max_abs(p.at(block + "mlp.0.bias")), 1e-3);
+  EXPECT_EQ(max_abs(p.at(block + "self_attention.out_proj.bias")), 0.0);  // MultiheadAttention's own
+  // 32x32 images are 64 patches and a class token: [N, 10] logits and a gradient for every parameter.
+  const Tensor x = testkit::random_tensor({2, 3, 32, 32}, 4, -1, 1);
+  autograd::backward(ops::cross_entropy((*plain)(x), {1, 7}));
+  for (const auto& [name, t] : plain->named_parameters()) EXPECT_TRUE(t.grad().defined()) << name;
+}

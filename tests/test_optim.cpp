@@ -2,11 +2,13 @@
 // out in double precision per element. Parameters are f32, so results agree to ~1e-6.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "sugar/config/experiment_config.hpp"
+#include "sugar/models/registry.hpp"
 #include "sugar/nn/nn.hpp"
 #include "sugar/nn/layer_norm.hpp"
 #include "sugar/optim/clip.hpp"
@@ -415,4 +417,35 @@ TEST(BuildOptimizer, DecayOnWeightsLeavesNormsAndBiasesOut) {
   EXPECT_EQ(kept, (std::vector<std::string>{"0.bias", "1.weight", "1.bias", "2.weight", "2.bias", "4.bias"}));
   EXPECT_EQ(weights->group_weight_decay(0), 0.05);
   EXPECT_EQ(weights->group_weight_decay(1), 0.0);
+}
+
+// A Vision Transformer: the patch embedding, attention projections, MLP and head weights decay; the
+// position embedding, class token, layer norms and biases do not (issue 21).
+TEST(BuildOptimizer, DecayOnWeightsLeavesViTEmbeddingsAndTokensOut) {
+  models::ModelOptions options;
+  options.name = "vit_mini";
+  options.activation = "gelu";
+  auto model = models::build_model(options);
+  nn::initialize(*model, 1);
+  config::OptimConfig o;
+  o.weight_decay = 0.05;
+  o.weight_decay_on = optim::DecayScope::weights;
+  auto groups = train::build_optimizer(o, *model);
+  ASSERT_EQ(groups->num_groups(), 2u);
+  std::vector<std::string> decayed, kept;
+  for (const Tensor& p : groups->group_params(0)) decayed.push_back(p.name());
+  for (const Tensor& p : groups->group_params(1)) kept.push_back(p.name());
+  const std::string block = "encoder.layers.encoder_layer_5.";
+  const auto has = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  for (const std::string& name : {std::string("conv_proj.weight"), block + "self_attention.in_proj_weight",
+                                  block + "self_attention.out_proj.weight", block + "mlp.0.weight",
+                                  block + "mlp.3.weight", std::string("heads.head.weight")})
+    EXPECT_TRUE(has(decayed, name)) << name;
+  for (const std::string& name : {std::string("encoder.pos_embedding"), std::string("class_token"),
+                                  block + "ln_1.weight", block + "self_attention.in_proj_bias", block + "mlp.0.bias",
+                                  std::string("encoder.ln.bias"), std::string("conv_proj.bias")})
+    EXPECT_TRUE(has(kept, name)) << name;
+  EXPECT_EQ(decayed.size(), 2u + 4u * 6u);  // conv_proj and head, 4 per block
 }

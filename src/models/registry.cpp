@@ -10,6 +10,7 @@
 #include "sugar/models/mobilenetv3.hpp"
 #include "sugar/models/resnet.hpp"
 #include "sugar/models/vgg.hpp"
+#include "sugar/models/vit.hpp"
 #include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/linear.hpp"
 #include "sugar/text.hpp"
@@ -62,6 +63,12 @@ std::shared_ptr<nn::Module> build_mobilenetv3(const ModelOptions& options) {
   return std::make_shared<MobileNetV3>(sized_for(options, mobilenetv3_size(options.name)));
 }
 
+std::shared_ptr<nn::Module> build_vit(const ModelOptions& options) {
+  ViTOptions vit = sized_for(options, vit_size(options.name));
+  vit.init = options.init;  // the model's own init runs where torchvision's does (reset_after_children)
+  return std::make_shared<VisionTransformer>(vit);
+}
+
 // What each family cannot take (option_problem). The smallest sides come from the families' own
 // headers, which their constructors check too.
 std::optional<OptionProblem> family_problem(const ModelOptions& options) {
@@ -78,6 +85,14 @@ std::optional<OptionProblem> family_problem(const ModelOptions& options) {
     normalised_by = "ConvNeXt has layer norms";
   } else if (starts("mobilenetv3")) {
     normalised_by = "batch norm is part of MobileNetV3";
+  } else if (starts("vit_")) {
+    normalised_by = "ViT has layer norms";
+    const int64_t patch = vit_size(name).patch;
+    if (options.batch_norm && (options.image_size < patch || options.image_size % patch != 0))
+      return OptionProblem{"image_size", name + " needs images whose side is a multiple of its " +
+                                             std::to_string(patch) + "x" + std::to_string(patch) + " patches, got " +
+                                             std::to_string(options.image_size) + "x" +
+                                             std::to_string(options.image_size)};
   } else {
     return std::nullopt;
   }
@@ -107,7 +122,9 @@ struct ModelTable {
       {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
       {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
       {"mobilenetv3_small", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
-      {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation}};
+      {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
+      {"vit_tiny", build_vit, nn::init::ConvInit::torchvision, "gelu"},
+      {"vit_mini", build_vit, nn::init::ConvInit::torchvision, "gelu"}};
   const size_t builtin_count = builders.size();  // register_model appends after these
 };
 

@@ -6,6 +6,10 @@ namespace sugar::nn {
 
 void Module::reset_parameters(uint64_t) {}
 
+void Module::reset_after_children(uint64_t) {}
+
+std::vector<Tensor> Module::decayed_weights() const { return {}; }
+
 void Module::check_new_name(const std::string& name, const char* what) const {
   SUGAR_CHECK(!name.empty(), type_name(), ": cannot register a ", what, " with an empty name");
   SUGAR_CHECK(name.find('.') == std::string::npos, type_name(), ": ", what, " name '", name,
@@ -120,10 +124,13 @@ void assign_names(Module& root) { root.assign_names_under(""); }
 
 void initialize(Module& root, uint64_t seed) {
   assign_names(root);
-  for (auto& [path, module] : root.named_modules()) {
+  NamedModules modules = root.named_modules();
+  for (auto& [path, module] : modules) {
     module->reset_parameters(seed);
     module->initialized_ = true;
   }
+  // Reversed pre-order: every module after all of its descendants.
+  for (auto it = modules.rbegin(); it != modules.rend(); ++it) it->second->reset_after_children(seed);
 }
 
 int64_t count_parameters(const Module& module) {

@@ -23,26 +23,28 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor add_to_each_sample(const Tensor& x, const Tensor& p) {
   profiler::Scope scope(profiler::OpKind::add);
   SUGAR_CHECK(x.defined() && p.defined() && x.ndim() >= 2 && p.ndim() == x.ndim() && p.dim(0) == 1 &&
-                  x.dtype() == DType::f32 && p.dtype() == DType::f32,
-              "add_to_each_sample: expected f32 x [N, ...] and p [1, ...] of the same axes");
+                  p.dtype() == DType::f32,
+              "add_to_each_sample: expected x [N, ...] and an f32 p [1, ...] of the same axes");
   for (int i = 1; i < x.ndim(); ++i)
     SUGAR_CHECK(x.dim(i) == p.dim(i), "add_to_each_sample: p ", to_string(p.shape()), " does not fit x ",
                 to_string(x.shape()));
-  const Tensor xs = x.to_plain(), ps = p.to_plain();
-  Tensor y = Tensor::from_desc(xs.desc());
+  // Summed in f32 (a bf16 x is widened), returned in x's data type, as a convolution returns its input's.
+  const Tensor xs = x.to_plain().to_dtype(DType::f32), ps = p.to_plain();
+  Tensor sum = Tensor::from_desc(xs.desc());
   const int64_t batch = x.dim(0), size = p.numel();
   const float* a = xs.data<float>();
   const float* b = ps.data<float>();
-  float* out = y.data<float>();
+  float* out = sum.data<float>();
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < batch; ++n)
     for (int64_t i = 0; i < size; ++i) out[n * size + i] = a[n * size + i] + b[i];
+  Tensor y = sum.to_dtype(x.dtype());
   if (autograd::needs_grad({x, p}))
     autograd::record("add_to_each_sample", {x, p}, {y},
                      [x_grad = autograd::grad_target(x), p_grad = autograd::grad_target(p), batch, size,
                       p_shape = p.shape()](const std::vector<Tensor>& grads) {
                        autograd::accumulate_grad(x_grad, grads[0]);
-                       const Tensor dy = grads[0].to_plain();
+                       const Tensor dy = grads[0].to_plain().to_dtype(DType::f32);
                        Tensor dp = Tensor::zeros(p_shape);
                        const float* g = dy.data<float>();
                        float* out = dp.data<float>();

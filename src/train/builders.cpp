@@ -49,14 +49,14 @@ std::shared_ptr<nn::Module> build_model(const config::ExperimentConfig& config, 
 
 namespace {
 
-// The optimizer's parameter groups: one, or, with weight_decay_on weights, the convolution and linear
-// weights (the default decay) and the rest (decay 0), each in the model's parameter order.
+// The optimizer's parameter groups: one, or, with weight_decay_on weights, the weights each module
+// names as decayed (Module::decayed_weights: convolution, linear and attention projection weights)
+// with the default decay and the rest (decay 0), each in the model's parameter order.
 std::vector<optim::ParamGroup> parameter_groups(const config::OptimConfig& config, nn::Module& model) {
   if (config.weight_decay_on == optim::DecayScope::all) return {optim::ParamGroup{model.parameters(), {}, {}}};
   std::vector<const TensorImpl*> decayed;
   for (const auto& [path, module] : model.named_modules()) {
-    if (const auto* conv = dynamic_cast<const nn::Conv2d*>(module)) decayed.push_back(conv->weight().impl());
-    if (const auto* linear = dynamic_cast<const nn::Linear*>(module)) decayed.push_back(linear->weight().impl());
+    for (const Tensor& weight : module->decayed_weights()) decayed.push_back(weight.impl());
   }
   optim::ParamGroup weights{{}, {}, {}}, others{{}, {}, 0.0};
   for (const Tensor& p : model.parameters())

@@ -13,7 +13,7 @@ source "$here/lib/torch_python.sh"   # $python
 "$python" -c 'import torchvision' 2>/dev/null \
   || fail "torchvision is not installed (Debian package python3-torchvision): run \`bash scripts/setup.sh --tests\`"
 
-models=(convnext_atto convnext_femto mobilenetv3_small mobilenetv3_large)
+models=(convnext_atto convnext_femto mobilenetv3_small mobilenetv3_large vit_mini vit_tiny)
 for model in "${models[@]}"; do
   "$dump" "$work/dump" "$model" >"$work/$model.log" 2>&1 || fail "dump_model $model failed: $(cat "$work/$model.log")"
 done

@@ -7,7 +7,8 @@ For each model, <dump dir> holds what tests/torch/dump_model.cpp wrote. torchvis
 instantiated with the model's configuration (the independent reference: not a definition written by
 the same hand as Sugar's), with the one documented change of Sugar's CIFAR adaptation applied to it
 (ConvNeXt: the stem's stride 2 and padding 1, include/sugar/models/convnext.hpp; MobileNetV3: the
-stem's stride 1, mobilenetv3.hpp; and no classifier dropout, so that the training steps agree). Checks:
+stem's stride 1, mobilenetv3.hpp; and no classifier dropout, so that the training steps agree; the
+Vision Transformer needs none: torchvision's class takes 32x32 images and a patch size). Checks:
 
   1. Sugar's checkpoint loads into it with strict=True, and the parameter counts are equal;
   2. eval-mode logits on the dumped batch are equal;
@@ -26,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models import mobilenet_v3_large, mobilenet_v3_small
 from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.vision_transformer import VisionTransformer
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +57,14 @@ def rel_diff(a, b):
 MOBILENET = {"mobilenetv3_small": mobilenet_v3_small, "mobilenetv3_large": mobilenet_v3_large}
 
 
+# Sugar's ViT sizes (src/models/vit.cpp): patch, layers, heads, width, MLP width; 32x32 images.
+VIT = {"vit_tiny": (4, 12, 3, 192, 768), "vit_mini": (4, 6, 4, 128, 256)}
+
+
 def torchvision_model(name):
+    if name in VIT:
+        patch, layers, heads, width, mlp = VIT[name]
+        return VisionTransformer(32, patch, layers, heads, width, mlp, num_classes=10)
     if name in MOBILENET:
         model = MOBILENET[name](num_classes=10, dropout=0.0)  # dump_model.cpp builds Sugar's without dropout
         model.features[0][0].stride = (1, 1)  # Sugar's CIFAR stem (mobilenetv3.hpp)
@@ -80,7 +89,7 @@ def replace_activations(module, kinds):
     return count
 
 
-# The sites model.activation sets: ConvNeXt's GELUs; every ReLU and hardswish of MobileNetV3 (its SE
+# The sites model.activation sets: ConvNeXt's and ViT's GELUs; every ReLU and hardswish of MobileNetV3 (its SE
 # gates, hardsigmoid, stay). Their number: one per ConvNeXt block; for MobileNetV3 counted by
 # crosscheck from torchvision's model itself, so only the kinds are stated here.
 def sugar_sites(name):
@@ -184,7 +193,7 @@ def crosscheck(dump_dir, name):
     sugar_model = torchvision_model(name)
     sugar_model.load_state_dict(state, strict=True)
     replaced = replace_activations(sugar_model, sugar_sites(name))
-    expected = sum(CONVNEXT[name][1]) if name in CONVNEXT else replaced
+    expected = sum(CONVNEXT[name][1]) if name in CONVNEXT else VIT[name][1] if name in VIT else replaced
     check(replaced == expected and replaced > 0, f"{name}: {replaced} activation sites replaced by SUGAR")
     compare_step(name, "sugar", ref, sugar_model, training_step(sugar_model, x, labels))
 

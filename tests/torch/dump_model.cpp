@@ -52,8 +52,9 @@ std::shared_ptr<nn::Module> build(const std::string& name, const std::string& ac
 }
 
 // Every parameter and statistic that starts as a constant (layer_scale, LayerNorm and BatchNorm weight
-// and bias, running statistics) gets distinct values of a useful size: layer_scale in [0.2, 0.6], norm
-// weights in [0.7, 1.3], biases and running means in [-0.2, 0.2], running variances in [0.5, 1.5].
+// and bias, running statistics, ViT's head, class token and attention biases) gets distinct values of a
+// useful size: layer_scale in [0.2, 0.6], norm weights in [0.7, 1.3], biases, tokens and running means
+// in [-0.2, 0.2], running variances in [0.5, 1.5], ViT's head weight in [-0.1, 0.1].
 void spread_constants(nn::Module& model) {
   const RandomStream rng(kSeed, "crosscheck/constants");
   uint64_t counter = 0;
@@ -75,8 +76,15 @@ void spread_constants(nn::Module& model) {
       fill(bn->running_var(), 0.5f, 1.5f);
     }
   }
-  for (auto& [name, t] : model.named_parameters())
+  for (auto& [name, t] : model.named_parameters()) {
     if (name.find("layer_scale") != std::string::npos) fill(t, 0.2f, 0.6f);
+    // ViT's zero head would give every other parameter a zero gradient; its zero class token and
+    // attention biases would leave those terms untested.
+    if (name == "heads.head.weight") fill(t, -0.1f, 0.1f);
+    if (name == "class_token" || name.find("in_proj_bias") != std::string::npos ||
+        name.find("out_proj.bias") != std::string::npos || name == "heads.head.bias")
+      fill(t, -0.2f, 0.2f);
+  }
 }
 
 Tensor images() {

@@ -35,6 +35,7 @@ class Conv2d : public Module {
 
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Conv2d"; }
+  std::vector<Tensor> decayed_weights() const override { return {weight_}; }
   void reset_parameters(uint64_t seed) override;
   // The scheme the next reset_parameters (nn::initialize) draws from.
   void set_init(init::ConvInit scheme) { init_ = scheme; }

@@ -48,6 +48,16 @@ class Module {
   // Draws this module's own parameters (not its children's) and seeds its randomness. Called by
   // nn::initialize after names are assigned; the default does nothing (parameter-free modules).
   virtual void reset_parameters(uint64_t seed);
+  // Called by nn::initialize after every module's reset_parameters, children before their parents:
+  // where a model family's reference sets its sub-layers' initial weights itself (torchvision's
+  // VisionTransformer zeroes its head, its MLP blocks draw xavier weights), the parent does it here.
+  // The default does nothing.
+  virtual void reset_after_children(uint64_t seed);
+
+  // The parameters that weight decay's `weights` scope (optim.weight_decay_on) decays: a layer's
+  // weight matrix or kernel (Conv2d, Linear, attention's input projection). Norms, biases, layer
+  // scales, position embeddings and tokens are not. The default: none.
+  virtual std::vector<Tensor> decayed_weights() const;
 
   // ---- registration (constructors of subclasses and containers) --------------------------------
   // Each local name must be non-empty, contain no '.', and be unique within this module across
@@ -109,8 +119,9 @@ class Module {
 // Gives every module its dotted path and every parameter and buffer its full dotted name.
 void assign_names(Module& root);
 
-// assign_names(root), then every module's reset_parameters(seed), pre-order. Call once after the
-// model is assembled; calling it again re-draws the same weights for the same seed.
+// assign_names(root), then every module's reset_parameters(seed), pre-order, then every module's
+// reset_after_children(seed), post-order. Call once after the model is assembled; calling it again
+// re-draws the same weights for the same seed.
 void initialize(Module& root, uint64_t seed);
 
 // Number of trainable scalars (sum of parameter element counts), as
