@@ -194,10 +194,10 @@ TEST_F(ConfigErrors, CropPaddingLargerThanTheImage) {
 TEST_F(ConfigErrors, UnknownNamesSuggestTheNearest) {
   EXPECT_EQ(error("model: {name: resnet81}\n"),
             at("1:15: model.name: unknown model 'resnet81'; did you mean resnet18 or resnet34? (known: resnet18, resnet34, vgg11, "
-               "vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini)"));
+               "vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini, swin_tiny, swin_mini)"));
   EXPECT_EQ(error("model: {name: vgg15}\n"),
             at("1:15: model.name: unknown model 'vgg15'; did you mean vgg11 or vgg13 or vgg16? (known: resnet18, "
-               "resnet34, vgg11, vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini)"));
+               "resnet34, vgg11, vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini, swin_tiny, swin_mini)"));
   EXPECT_EQ(error("data: {name: cifar}\n"),
             at("1:14: data.name: unknown dataset 'cifar'; did you mean cifar10 or cifar100? (known: cifar10, cifar100, mnist, "
                "fashion_mnist, image_folder)"));
@@ -219,7 +219,7 @@ TEST_F(ConfigErrors, UnknownNamesSuggestTheNearest) {
   ASSERT_TRUE(registered);
   EXPECT_EQ(error("model: {name: config_test_mpl}\n"),
             at("1:15: model.name: unknown model 'config_test_mpl'; did you mean config_test_mlp? (known: resnet18, "
-               "resnet34, vgg11, vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini, config_test_mlp)"));
+               "resnet34, vgg11, vgg13, vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini, swin_tiny, swin_mini, config_test_mlp)"));
   std::ofstream(file_) << "model: {name: config_test_mlp}\n";
   EXPECT_EQ(load_config(file_).model.name, "config_test_mlp");
 }

@@ -31,6 +31,7 @@
 #include "sugar/nn/linear.hpp"
 #include "sugar/nn/module.hpp"
 #include "sugar/nn/pool.hpp"
+#include "sugar/models/swin.hpp"
 #include "sugar/models/vit.hpp"
 #include "sugar/nn/squeeze_excitation.hpp"
 #include "sugar/random.hpp"
@@ -110,6 +111,18 @@ const std::vector<ModuleCase>& module_cases() {
          return std::make_shared<models::EncoderBlock>(o);
        },
        {2, 3, 4}, {2, 3, 4}},  // drawn weights: spread_parameters' large ones would saturate the softmax
+      // Swin's parts on [N, H, W, C] tokens: a 4x4 map in 2x2 windows shifted by 1 (the mask), a 3x3 map
+      // padded to 4x4 windows, and the 2x2 merging.
+      {"shifted_window_attention", [] { return std::make_shared<models::ShiftedWindowAttention>(4, 2, 2, 1); },
+       {2, 4, 4, 4}, {2, 4, 4, 4}},
+      {"window_attention_padded", [] { return std::make_shared<models::ShiftedWindowAttention>(4, 2, 4, 2); },
+       {1, 3, 3, 4}, {1, 3, 3, 4}},
+      {"patch_merging", [] { return std::make_shared<models::PatchMerging>(3); }, {2, 4, 4, 3}, {2, 2, 2, 6}},
+      {"swin_block",
+       [] {
+         return std::make_shared<models::SwinTransformerBlock>(4, 2, 2, 1, 0.0f, activations::ActivationSpec::parse("gelu"));
+       },
+       {2, 4, 4, 4}, {2, 4, 4, 4}},
       {"relu", [] { return activation("relu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},
       {"elu", [] { return activation("elu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},
       {"gelu", [] { return activation("gelu", 3); }, {2, 3, 3, 3}, {2, 3, 3, 3}},

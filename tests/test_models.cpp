@@ -408,7 +408,7 @@ TEST(Models, BadOptionsAreUsageErrorsNamingTheProblem) {
   EXPECT_EQ(models::model_names(),
             (std::vector<std::string>{"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19", "convnext_atto",
                                      "convnext_femto", "convnext_tiny", "mobilenetv3_small",
-                                     "mobilenetv3_large", "vit_tiny", "vit_mini"}));
+                                     "mobilenetv3_large", "vit_tiny", "vit_mini", "swin_tiny", "swin_mini"}));
 }
 
 // ---- the activation site module ------------------------------------------------------------------
@@ -648,4 +648,38 @@ TEST(ViT, TorchvisionInitialisationAndItsPytorchDefaultAlternative) {
   const Tensor x = testkit::random_tensor({2, 3, 32, 32}, 4, -1, 1);
   autograd::backward(ops::cross_entropy((*plain)(x), {1, 7}));
   for (const auto& [name, t] : plain->named_parameters()) EXPECT_TRUE(t.grad().defined()) << name;
+}
+
+// torchvision 0.14's SwinTransformer initialisation: its model-level loop draws every Linear (the MLPs'
+// too, after their blocks' xavier) from trunc_normal(0.02) with bias 0; the patch embedding keeps
+// Conv2d's default U(+-1/sqrt(fan_in)); the bias tables are trunc_normal(0.02). Closed forms, not Sugar's
+// numbers; the buffers that index the tables are compared with torchvision's by tests/cli/torch_models.sh.
+TEST(Swin, TorchvisionInitialisation) {
+  models::ModelOptions options;
+  options.name = "swin_mini";
+  options.activation = "gelu";
+  options.init = models::default_init("swin_mini");
+  auto model = models::build_model(options);
+  nn::initialize(*model, 5);
+  std::map<std::string, Tensor> p;
+  for (auto& [name, t] : model->named_parameters()) p[name] = t;
+  const auto max_abs = [](const Tensor& t) {
+    double m = 0;
+    for (float x : t.to_vector()) m = std::max(m, std::abs(static_cast<double>(x)));
+    return m;
+  };
+  for (const char* name : {"features.1.0.attn.qkv.weight", "features.1.0.mlp.0.weight", "features.7.1.mlp.3.weight",
+                           "features.2.reduction.weight", "head.weight"}) {
+    EXPECT_NEAR(sample_std(p.at(name)), 0.02, 0.002) << name;  // trunc at +-2 is 100 std away
+  }
+  for (const char* name : {"features.1.0.attn.qkv.bias", "features.1.0.mlp.0.bias", "head.bias"})
+    EXPECT_EQ(max_abs(p.at(name)), 0.0) << name;
+  EXPECT_NEAR(sample_std(p.at("features.3.1.attn.relative_position_bias_table")), 0.02, 0.003);
+  // Conv2d(3, 48, 2, 2): fan_in 12, U(+-1/sqrt(12)).
+  EXPECT_LE(max_abs(p.at("features.0.0.weight")), 1.0 / std::sqrt(12.0));
+  EXPECT_GT(max_abs(p.at("features.0.0.weight")), 0.95 / std::sqrt(12.0));
+  // 32x32 images: [N, 10] logits and a gradient for every parameter.
+  const Tensor x = testkit::random_tensor({2, 3, 32, 32}, 6, -1, 1);
+  autograd::backward(ops::cross_entropy((*model)(x), {1, 7}));
+  for (const auto& [name, t] : model->named_parameters()) EXPECT_TRUE(t.grad().defined()) << name;
 }

@@ -106,7 +106,7 @@ TEST(ReferenceReported, EveryMalformedRowIsOneUsageErrorNamingFileAndLine) {
   EXPECT_EQ(error(""), "r.csv:1: empty file, expected the header 'model,dataset,activation,reported_top1,source'");
   EXPECT_EQ(error(kReportedHeader + "vgg17,cifar10,relu,78.5,paper\n"),
             "r.csv:2: model: 'vgg17' is not a model Sugar knows (expected one of resnet18, resnet34, vgg11, vgg13, "
-            "vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini)");
+            "vgg16, vgg19, convnext_atto, convnext_femto, convnext_tiny, mobilenetv3_small, mobilenetv3_large, vit_tiny, vit_mini, swin_tiny, swin_mini)");
   EXPECT_EQ(error(kReportedHeader + "vgg16,cifar-10,relu,78.5,paper\n").rfind(
                 "r.csv:2: dataset: 'cifar-10' is not a dataset Sugar knows (expected one of cifar10, cifar100", 0),
             0u);

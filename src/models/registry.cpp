@@ -10,6 +10,7 @@
 #include "sugar/models/mobilenetv3.hpp"
 #include "sugar/models/resnet.hpp"
 #include "sugar/models/vgg.hpp"
+#include "sugar/models/swin.hpp"
 #include "sugar/models/vit.hpp"
 #include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/linear.hpp"
@@ -69,6 +70,12 @@ std::shared_ptr<nn::Module> build_vit(const ModelOptions& options) {
   return std::make_shared<VisionTransformer>(vit);
 }
 
+std::shared_ptr<nn::Module> build_swin(const ModelOptions& options) {
+  SwinOptions swin = sized_for(options, swin_size(options.name));
+  swin.init = options.init;
+  return std::make_shared<SwinTransformer>(swin);
+}
+
 // What each family cannot take (option_problem). The smallest sides come from the families' own
 // headers, which their constructors check too.
 std::optional<OptionProblem> family_problem(const ModelOptions& options) {
@@ -85,6 +92,13 @@ std::optional<OptionProblem> family_problem(const ModelOptions& options) {
     normalised_by = "ConvNeXt has layer norms";
   } else if (starts("mobilenetv3")) {
     normalised_by = "batch norm is part of MobileNetV3";
+  } else if (starts("swin_")) {
+    normalised_by = "Swin has layer norms";
+    const int64_t unit = 8 * swin_size(name).patch;  // three 2x2 mergings of patch x patch tokens
+    if (options.batch_norm && options.image_size % unit != 0)
+      return OptionProblem{"image_size", name + " needs images whose side is a multiple of " + std::to_string(unit) +
+                                             " (8 patches), got " + std::to_string(options.image_size) + "x" +
+                                             std::to_string(options.image_size)};
   } else if (starts("vit_")) {
     normalised_by = "ViT has layer norms";
     const int64_t patch = vit_size(name).patch;
@@ -124,7 +138,9 @@ struct ModelTable {
       {"mobilenetv3_small", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
       {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
       {"vit_tiny", build_vit, nn::init::ConvInit::torchvision, "gelu"},
-      {"vit_mini", build_vit, nn::init::ConvInit::torchvision, "gelu"}};
+      {"vit_mini", build_vit, nn::init::ConvInit::torchvision, "gelu"},
+      {"swin_tiny", build_swin, nn::init::ConvInit::torchvision, "gelu"},
+      {"swin_mini", build_swin, nn::init::ConvInit::torchvision, "gelu"}};
   const size_t builtin_count = builders.size();  // register_model appends after these
 };
 

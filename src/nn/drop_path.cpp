@@ -13,6 +13,11 @@ DropPath::DropPath(float p) : p_(p) {
   SUGAR_CHECK(std::isfinite(p) && p >= 0.0f && p < 1.0f, "StochasticDepth: p must be in [0, 1), got ", p);
 }
 
+void DropPath::set_p(float p) {
+  SUGAR_CHECK(std::isfinite(p) && p >= 0.0f && p < 1.0f, "StochasticDepth: p must be in [0, 1), got ", p);
+  p_ = p;
+}
+
 void DropPath::reset_parameters(uint64_t seed) { reset_calls(seed); }
 
 Tensor DropPath::forward(const Tensor& x) {

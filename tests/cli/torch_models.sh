@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sugar's modern models against torchvision's own classes (Debian's python3-torchvision): each model's
 # checkpoint strict-loads into torchvision's class of the same configuration, and eval logits, one
-# training step's loss and gradients with GELU and with SUGAR at the GELU sites agree. The comparisons
+# training step's loss and gradients with its own activations and with SUGAR at those sites agree
+# (ConvNeXt, MobileNetV3, ViT, Swin); and ops::attention alone against the explicit formula in PyTorch. The comparisons
 # are in tests/torch/crosscheck_models.py; the Sugar side is written by build/bin/dump_model.
 # usage: torch_models.sh <sugar binary> <build dir>
 set -euo pipefail
@@ -13,7 +14,7 @@ source "$here/lib/torch_python.sh"   # $python
 "$python" -c 'import torchvision' 2>/dev/null \
   || fail "torchvision is not installed (Debian package python3-torchvision): run \`bash scripts/setup.sh --tests\`"
 
-models=(convnext_atto convnext_femto mobilenetv3_small mobilenetv3_large vit_mini vit_tiny)
+models=(attention convnext_atto convnext_femto mobilenetv3_small mobilenetv3_large vit_mini vit_tiny swin_mini swin_tiny)
 for model in "${models[@]}"; do
   "$dump" "$work/dump" "$model" >"$work/$model.log" 2>&1 || fail "dump_model $model failed: $(cat "$work/$model.log")"
 done

@@ -1,14 +1,15 @@
 """Sugar's modern models against torchvision's own classes (Debian's python3-torchvision): run by
 tests/cli/torch_models.sh.
 
-usage: crosscheck_models.py <dump dir> <model name>...
+usage: crosscheck_models.py <dump dir> <model name | attention>...
 
 For each model, <dump dir> holds what tests/torch/dump_model.cpp wrote. torchvision's class is
 instantiated with the model's configuration (the independent reference: not a definition written by
 the same hand as Sugar's), with the one documented change of Sugar's CIFAR adaptation applied to it
 (ConvNeXt: the stem's stride 2 and padding 1, include/sugar/models/convnext.hpp; MobileNetV3: the
 stem's stride 1, mobilenetv3.hpp; and no classifier dropout, so that the training steps agree; the
-Vision Transformer needs none: torchvision's class takes 32x32 images and a patch size). Checks:
+Vision Transformer and Swin need none: torchvision's classes take the patch size; Swin's stochastic depth
+is 0 on both sides). Checks:
 
   1. Sugar's checkpoint loads into it with strict=True, and the parameter counts are equal;
   2. eval-mode logits on the dumped batch are equal;
@@ -27,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models import mobilenet_v3_large, mobilenet_v3_small
 from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
@@ -61,7 +63,14 @@ MOBILENET = {"mobilenetv3_small": mobilenet_v3_small, "mobilenetv3_large": mobil
 VIT = {"vit_tiny": (4, 12, 3, 192, 768), "vit_mini": (4, 6, 4, 128, 256)}
 
 
+# Sugar's Swin sizes (src/models/swin.cpp): embedding width, depths, heads; patch 2, window 4.
+SWIN = {"swin_tiny": (96, [2, 2, 6, 2], [3, 6, 12, 24]), "swin_mini": (48, [2, 2, 2, 2], [3, 6, 12, 24])}
+
+
 def torchvision_model(name):
+    if name in SWIN:
+        embed, depths, heads = SWIN[name]
+        return SwinTransformer([2, 2], embed, depths, heads, [4, 4], stochastic_depth_prob=0.0, num_classes=10)
     if name in VIT:
         patch, layers, heads, width, mlp = VIT[name]
         return VisionTransformer(32, patch, layers, heads, width, mlp, num_classes=10)
@@ -89,7 +98,7 @@ def replace_activations(module, kinds):
     return count
 
 
-# The sites model.activation sets: ConvNeXt's and ViT's GELUs; every ReLU and hardswish of MobileNetV3 (its SE
+# The sites model.activation sets: ConvNeXt's, ViT's and Swin's GELUs; every ReLU and hardswish of MobileNetV3 (its SE
 # gates, hardsigmoid, stay). Their number: one per ConvNeXt block; for MobileNetV3 counted by
 # crosscheck from torchvision's model itself, so only the kinds are stated here.
 def sugar_sites(name):
@@ -163,6 +172,14 @@ def crosscheck(dump_dir, name):
     ref, _, _ = read_safetensors(f"{dump_dir}/{name}.reference.safetensors")
     state = {k: v for k, v in state.items() if not k.startswith("optim.")}
     model = torchvision_model(name)
+    # Buffers that are constants of the architecture (Swin's relative_position_index) would be loaded
+    # from Sugar's file and then agree whatever they hold: compare them with torchvision's own first.
+    own = model.state_dict()
+    constants = [k for k in own if k.endswith("relative_position_index")]
+    wrong = [k for k in constants if not torch.equal(state[k].to(own[k].dtype), own[k])]
+    if constants:
+        check(not wrong, f"{name}: {len(constants)} relative_position_index buffers equal torchvision's"
+              + (f"; differ: {wrong[:3]}" if wrong else ""))
     try:
         model.load_state_dict(state, strict=True)
         check(True, f"{name}: Sugar's checkpoint loads into torchvision's {type(model).__name__} with strict=True")
@@ -193,9 +210,30 @@ def crosscheck(dump_dir, name):
     sugar_model = torchvision_model(name)
     sugar_model.load_state_dict(state, strict=True)
     replaced = replace_activations(sugar_model, sugar_sites(name))
-    expected = sum(CONVNEXT[name][1]) if name in CONVNEXT else VIT[name][1] if name in VIT else replaced
+    expected = (sum(CONVNEXT[name][1]) if name in CONVNEXT else VIT[name][1] if name in VIT
+                else sum(SWIN[name][1]) if name in SWIN else replaced)
     check(replaced == expected and replaced > 0, f"{name}: {replaced} activation sites replaced by SUGAR")
     compare_step(name, "sugar", ref, sugar_model, training_step(sugar_model, x, labels))
+
+
+def crosscheck_attention(dump_dir):
+    """ops::attention against softmax(q k^T / sqrt(d) + bias + mask) v written out in PyTorch 1.13 (which
+    has no fused attention), mask included: batch b reads mask b % W, as Swin's windows do."""
+    ref, _, _ = read_safetensors(f"{dump_dir}/attention.reference.safetensors")
+    q, k, v, bias = (ref[n].clone().requires_grad_(True) for n in ("q", "k", "v", "bias"))
+    mask, r = ref["mask"], ref["r"]
+    B, H, L, d = q.shape
+    scores = q @ k.transpose(-2, -1) / d ** 0.5 + bias.unsqueeze(0)
+    scores = (scores.view(B // mask.shape[0], mask.shape[0], H, L, L) + mask.unsqueeze(1).unsqueeze(0)).view(B, H, L, L)
+    out = torch.softmax(scores, dim=-1) @ v
+    (out * r).sum().backward()
+    diff = rel_diff(ref["out"], out.detach())
+    check(diff <= 1e-5, f"attention: output ||sugar - torch|| / ||torch|| = {diff:.3g} (tolerance 1e-5)")
+    for name, t in (("q", q), ("k", k), ("v", v), ("bias", bias)):
+        diff = rel_diff(ref[f"grad.{name}"], t.grad)
+        check(diff <= 1e-5, f"attention: gradient of {name} differs by {diff:.3g} (tolerance 1e-5)")
+    masked = (mask != 0).sum().item()
+    check(masked > 0, f"attention: the mask masks {masked} pairs")
 
 
 def main():
@@ -204,7 +242,10 @@ def main():
         sys.exit(2)
     torch.manual_seed(0)
     for name in sys.argv[2:]:
-        crosscheck(sys.argv[1], name)
+        if name == "attention":
+            crosscheck_attention(sys.argv[1])
+        else:
+            crosscheck(sys.argv[1], name)
     if failures:
         print(f"{len(failures)} check(s) failed")
         sys.exit(1)

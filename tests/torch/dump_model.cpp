@@ -24,8 +24,10 @@
 #include "sugar/io/safetensors.hpp"
 #include "sugar/models/registry.hpp"
 #include "sugar/nn/batch_norm.hpp"
+#include "sugar/nn/drop_path.hpp"
 #include "sugar/nn/dropout.hpp"
 #include "sugar/nn/layer_norm.hpp"
+#include "sugar/ops/attention.hpp"
 #include "sugar/ops/loss.hpp"
 #include "sugar/random.hpp"
 #include "sugar/train/checkpoint.hpp"
@@ -37,16 +39,19 @@ using namespace sugar;
 constexpr int64_t kBatch = 4;
 constexpr uint64_t kSeed = 20251206;  // keeps every ReLU/hardswish input 1e-6 or more from a kink (crosscheck_models.py)
 
-// The model as the registry builds it, except that MobileNetV3's classifier dropout is 0: a training
-// step must compute the same thing on both sides, and the two libraries draw different masks.
+// The model as the registry builds it, except that dropout (MobileNetV3's classifier) and stochastic
+// depth (Swin's) are 0: a training step must compute the same thing on both sides, and the two
+// libraries draw different masks.
 std::shared_ptr<nn::Module> build(const std::string& name, const std::string& activation) {
   models::ModelOptions options;
   options.name = name;
   options.activation = activation;
   options.init = models::default_init(name);
   std::shared_ptr<nn::Module> model = models::build_model(options);
-  for (auto& [path, module] : model->named_modules())
+  for (auto& [path, module] : model->named_modules()) {
     if (auto* dropout = dynamic_cast<nn::Dropout*>(module)) dropout->set_p(0.0f);
+    if (auto* drop_path = dynamic_cast<nn::DropPath*>(module)) drop_path->set_p(0.0f);
+  }
   nn::initialize(*model, kSeed);
   return model;
 }
@@ -118,7 +123,48 @@ void training_step(nn::Module& model, const Tensor& x, const std::vector<int32_t
   for (auto& [name, p] : model.named_parameters()) out.f32(prefix + ".grad." + name, p.grad());
 }
 
+// ops::attention on its own, for an explicit softmax(q k^T / sqrt(d) + bias + mask) v in PyTorch: random
+// q, k, v [4, 2, 9, 5], a bias [2, 9, 9] and a mask [2, 9, 9] of 0 and -100 (batch b reads mask b % 2),
+// the output and the gradients of sum(r * out) for a fixed random r.
+int dump_attention(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const RandomStream rng(kSeed, "crosscheck/attention");
+  uint64_t counter = 0;
+  const auto random = [&](const Shape& shape, double scale) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> values(static_cast<size_t>(n));
+    for (float& v : values) v = static_cast<float>(scale * rng.normal(counter++));
+    Tensor t = Tensor::from_vector(shape, values);
+    t.set_requires_grad(true);
+    return t;
+  };
+  const Tensor q = random({4, 2, 9, 5}, 1.0), k = random({4, 2, 9, 5}, 1.0), v = random({4, 2, 9, 5}, 1.0);
+  const Tensor bias = random({2, 9, 9}, 0.5), r = random({4, 2, 9, 5}, 1.0).detach();
+  std::vector<float> mask_values(2 * 81, 0.0f);
+  for (int64_t i = 0; i < 9; ++i)
+    for (int64_t j = 0; j < 9; ++j)
+      if ((i % 3 == 0) != (j % 3 == 0)) mask_values[81 + i * 9 + j] = -100.0f;  // window 1 masks two regions apart
+  const Tensor mask = Tensor::from_vector({2, 9, 9}, mask_values);
+  ops::AttentionOptions options;
+  options.bias = bias;
+  options.mask = mask;
+  const Tensor out = ops::attention(q, k, v, options);
+  // L = sum(r * out): its gradient with respect to out is r.
+  autograd::backward(out, r);
+  Entries entries;
+  for (const auto& [name, t] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v}, std::pair{"bias", bias},
+                                std::pair{"mask", mask}, std::pair{"r", r}, std::pair{"out", out}})
+    entries.f32(name, t);
+  for (const auto& [name, t] : {std::pair{"q", q}, std::pair{"k", k}, std::pair{"v", v}, std::pair{"bias", bias}})
+    entries.f32(std::string("grad.") + name, t.grad());
+  io::write_safetensors(dir + "/attention.reference.safetensors", entries.list);
+  std::printf("dump_model: wrote %s/attention.reference.safetensors\n", dir.c_str());
+  return 0;
+}
+
 int run(const std::string& dir, const std::string& name) {
+  if (name == "attention") return dump_attention(dir);
   std::filesystem::create_directories(dir);
   auto model = build(name, models::default_activation(name));
   spread_constants(*model);
@@ -152,7 +198,7 @@ int run(const std::string& dir, const std::string& name) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: dump_model <output dir> <model name>\n");
+    std::fprintf(stderr, "usage: dump_model <output dir> <model name | attention>\n");
     return 2;
   }
   try {

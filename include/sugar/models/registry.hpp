@@ -46,13 +46,13 @@ void register_model(const std::string& name, ModelBuilder builder);
 
 // The built-in models {"resnet18", "resnet34", "vgg11", "vgg13", "vgg16", "vgg19", "convnext_atto",
 // "convnext_femto", "convnext_tiny", "mobilenetv3_small", "mobilenetv3_large", "vit_tiny",
-// "vit_mini"}, then the registered ones in the order they were registered.
+// "vit_mini", "swin_tiny", "swin_mini"}, then the registered ones in the order they were registered.
 std::vector<std::string> model_names();
 
 // The initialisation a model family is defined with, what model.init takes when a config does not set
 // it: pytorch_default for VGG and ResNet (the CIFAR reference code), trunc_normal for ConvNeXt,
-// torchvision_mobilenet for MobileNetV3, torchvision for ViT (torchvision's VisionTransformer init,
-// models/vit.hpp); a registered model's is pytorch_default.
+// torchvision_mobilenet for MobileNetV3, torchvision for ViT and Swin (torchvision's own init of those
+// classes, models/vit.hpp, models/swin.hpp); a registered model's is pytorch_default.
 nn::init::ConvInit default_init(const std::string& name);
 
 // model.activation's word for "the activations the model was designed with": the one spec of a family
@@ -60,7 +60,7 @@ nn::init::ConvInit default_init(const std::string& name);
 inline constexpr const char* kDesignActivation = "design";
 
 // The activation a model family is designed with, what model.activation takes when a config does not
-// set it: relu for VGG and ResNet, gelu for ConvNeXt and ViT, kDesignActivation for MobileNetV3 (ReLU and
+// set it: relu for VGG and ResNet, gelu for ConvNeXt, ViT and Swin, kDesignActivation for MobileNetV3 (ReLU and
 // hardswish where the design puts them); a registered model's is relu.
 std::string default_activation(const std::string& name);
 

@@ -20,6 +20,8 @@ class DropPath : public Module, public RandomCalls {
   std::string type_name() const override { return "StochasticDepth"; }
   void reset_parameters(uint64_t seed) override;
   float p() const { return p_; }
+  // Changes the drop rate of a built model (torch: module.p = 0), as nn::Dropout::set_p.
+  void set_p(float p);
 
  private:
   float p_;
