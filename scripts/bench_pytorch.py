@@ -168,6 +168,10 @@ CONVNEXT_SIZES = {"convnext_atto": ([40, 80, 160, 320], [2, 2, 6, 2], 0.0),
                   "convnext_femto": ([48, 96, 192, 384], [2, 2, 6, 2], 0.0),
                   "convnext_tiny": ([96, 192, 384, 768], [3, 3, 9, 3], 0.1)}
 MOBILENETS = ["mobilenetv3_small", "mobilenetv3_large"]
+# ViT and Swin as torchvision's classes with Sugar's sizes (include/sugar/models/vit.hpp, swin.hpp):
+# ViT (patch, layers, heads, width, MLP), Swin (embedding width, depths, heads, stochastic depth).
+VIT_SIZES = {"vit_tiny": (4, 12, 3, 192, 768), "vit_mini": (4, 6, 4, 128, 256)}
+SWIN_SIZES = {"swin_tiny": (96, [2, 2, 6, 2], [3, 6, 12, 24], 0.2), "swin_mini": (48, [2, 2, 2, 2], [3, 6, 12, 24], 0.1)}
 
 
 def replace_modules(module, kinds, make):
@@ -181,7 +185,15 @@ def replace_modules(module, kinds, make):
 def torchvision_model(name, classes, act):
     import torchvision.models as tv
     from torchvision.models.convnext import CNBlockConfig
-    if name in CONVNEXT_SIZES:
+    if name in VIT_SIZES:
+        patch, layers, heads, width, mlp = VIT_SIZES[name]
+        model = tv.VisionTransformer(32, patch, layers, heads, width, mlp, num_classes=classes)
+        sites = (nn.GELU,)
+    elif name in SWIN_SIZES:
+        embed, depths, heads, drop = SWIN_SIZES[name]
+        model = tv.SwinTransformer([2, 2], embed, depths, heads, [4, 4], stochastic_depth_prob=drop, num_classes=classes)
+        sites = (nn.GELU,)
+    elif name in CONVNEXT_SIZES:
         widths, depths, drop = CONVNEXT_SIZES[name]
         setting = [CNBlockConfig(widths[i], widths[i + 1] if i < 3 else None, depths[i]) for i in range(4)]
         model = tv.ConvNeXt(setting, stochastic_depth_prob=drop, num_classes=classes)
@@ -197,7 +209,7 @@ def torchvision_model(name, classes, act):
 
 
 def build_model(name, classes, act):
-    if name in CONVNEXT_SIZES or name in MOBILENETS:
+    if name in CONVNEXT_SIZES or name in MOBILENETS or name in VIT_SIZES or name in SWIN_SIZES:
         return torchvision_model(name, classes, act)
     act = "relu" if act == "design" else act
     if name == "resnet18":
@@ -315,7 +327,7 @@ def parse_args(argv):
     p = OneLineArgumentParser(description=__doc__.split("\n\n")[0],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="resnet18",
-                   choices=["resnet18", "resnet34", *VGG_CFG, *CONVNEXT_SIZES, *MOBILENETS])
+                   choices=["resnet18", "resnet34", *VGG_CFG, *CONVNEXT_SIZES, *MOBILENETS, *VIT_SIZES, *SWIN_SIZES])
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=0, help="0: OMP_NUM_THREADS if set, else all cores")
