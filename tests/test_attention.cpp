@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "sugar/autograd.hpp"
@@ -12,6 +13,7 @@
 #include "sugar/ops/attention.hpp"
 #include "sugar/ops/matmul.hpp"
 #include "sugar/ops/softmax.hpp"
+#include "support/error_of.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace sugar;
@@ -23,13 +25,10 @@ double at(const std::vector<float>& x, int64_t rows, int64_t cols, int64_t b, in
   return transposed ? x[(b * cols + j) * rows + i] : x[(b * rows + i) * cols + j];
 }
 
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
+// The message of the sugar::Error a call throws.
+template <class F>
+std::string error_of(F&& body) {
+  return testkit::error_of(std::forward<F>(body)).first;
 }
 
 // The explicit formula, in double: softmax(scale q k^T + bias[h] + mask[b % W]) v.

@@ -29,6 +29,13 @@ using namespace sugar;
 
 namespace {
 
+// The largest |value| of a tensor.
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (float x : t.to_vector()) m = std::max(m, std::abs(static_cast<double>(x)));
+  return m;
+}
+
 // The standard deviation of a tensor's values (population form, in double).
 double sample_std(const Tensor& t) {
   const std::vector<float> v = t.to_vector();
@@ -606,11 +613,6 @@ TEST(ViT, TorchvisionInitialisationAndItsPytorchDefaultAlternative) {
   nn::initialize(*model, 3);
   std::map<std::string, Tensor> p;
   for (auto& [name, t] : model->named_parameters()) p[name] = t;
-  const auto max_abs = [](const Tensor& t) {
-    double m = 0;
-    for (float x : t.to_vector()) m = std::max(m, std::abs(static_cast<double>(x)));
-    return m;
-  };
   EXPECT_EQ(max_abs(p.at("heads.head.weight")), 0.0);
   EXPECT_EQ(max_abs(p.at("heads.head.bias")), 0.0);
   EXPECT_EQ(max_abs(p.at("class_token")), 0.0);
@@ -663,11 +665,6 @@ TEST(Swin, TorchvisionInitialisation) {
   nn::initialize(*model, 5);
   std::map<std::string, Tensor> p;
   for (auto& [name, t] : model->named_parameters()) p[name] = t;
-  const auto max_abs = [](const Tensor& t) {
-    double m = 0;
-    for (float x : t.to_vector()) m = std::max(m, std::abs(static_cast<double>(x)));
-    return m;
-  };
   for (const char* name : {"features.1.0.attn.qkv.weight", "features.1.0.mlp.0.weight", "features.7.1.mlp.3.weight",
                            "features.2.reduction.weight", "head.weight"}) {
     EXPECT_NEAR(sample_std(p.at(name)), 0.02, 0.002) << name;  // trunc at +-2 is 100 std away

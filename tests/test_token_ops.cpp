@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <utility>
 #include <numeric>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "sugar/ops/add.hpp"
 #include "sugar/ops/gather.hpp"
 #include "sugar/ops/shape.hpp"
+#include "support/error_of.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace sugar;
@@ -27,13 +29,10 @@ Tensor counting(const Shape& shape) {
   return Tensor::from_vector(shape, values);
 }
 
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
+// The message of the sugar::Error a call throws.
+template <class F>
+std::string error_of(F&& body) {
+  return testkit::error_of(std::forward<F>(body)).first;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "sugar/models/swin.hpp"
 
+#include "sugar/models/token_layers.hpp"
+
 #include <cmath>
 #include <string>
 
@@ -29,15 +31,6 @@ class AxesPermute : public nn::Module {
  private:
   std::vector<int> order_;
 };
-
-// [..., C] through a module that takes [rows, C] (a Linear, the MLP) and back.
-Tensor on_last_axis(nn::Module& layer, const Tensor& x) {
-  Shape rows_shape{x.numel() / x.dim(-1), x.dim(-1)};
-  const Tensor y = layer.forward(ops::reshape(x, rows_shape));
-  Shape out = x.shape();
-  out.back() = y.dim(1);
-  return ops::reshape(y, out);
-}
 
 // [N, H, W, C] zero-padded at the bottom and right to [N, H + bottom, W + right, C].
 Tensor pad_map(const Tensor& x, int64_t bottom, int64_t right) {
@@ -131,17 +124,14 @@ Tensor ShiftedWindowAttention::forward(const Tensor& input) {
   Tensor x = pad_map(input, pad, pad);
   if (shift > 0) x = ops::roll(ops::roll(x, 1, -shift), 2, -shift);
   const Tensor windows = partition(x, w);  // [N * nW, L, C]
-  const int64_t B = windows.dim(0), L = w * w, d = width_ / heads_;
-  const Tensor qkv = on_last_axis(*qkv_, windows);  // [B, L, 3C]
-  const Tensor split = ops::permute(ops::reshape(qkv, {B, L, 3, heads_, d}), {2, 0, 3, 1, 4});
-  const auto part = [&](int64_t i) { return ops::reshape(ops::slice(split, 0, i, 1), {B, heads_, L, d}); };
+  const int64_t L = w * w;
+  const HeadsQkv h = split_heads(on_last_axis(*qkv_, windows), heads_);  // [N * nW, heads, L, d] each
   // The bias of each pair of tokens, per head: [L*L, heads] rows of the table -> [heads, L, L].
   const Tensor bias = ops::reshape(ops::permute(ops::index_rows(table_, relative_index_), {1, 0}), {heads_, L, L});
   ops::AttentionOptions options;
   options.bias = bias;
   if (shift > 0) options.mask = shift_mask(padded, w, shift);
-  const Tensor heads_out = ops::attention(part(0), part(1), part(2), options);  // [B, heads, L, d]
-  const Tensor joined = ops::reshape(ops::permute(heads_out, {0, 2, 1, 3}), {B, L, width_});
+  const Tensor joined = join_heads(ops::attention(h.q, h.k, h.v, options));  // [N * nW, L, C]
   Tensor y = merge_windows(on_last_axis(*proj_, joined), N, padded, padded, w);
   if (shift > 0) y = ops::roll(ops::roll(y, 1, shift), 2, shift);
   if (pad > 0) y = ops::slice(ops::slice(y, 1, 0, side), 2, 0, side);

@@ -1,5 +1,7 @@
 #include "sugar/models/vit.hpp"
 
+#include "sugar/models/token_layers.hpp"
+
 #include <cmath>
 #include <string>
 
@@ -63,12 +65,6 @@ void xavier_uniform(Tensor& weight, uint64_t seed) {
   nn::init::uniform_(weight, -bound, bound, nn::init::init_stream(weight, seed));
 }
 
-// [N, L, C] through a Linear as [N * L, C].
-Tensor on_tokens(nn::Module& layer, const Tensor& x) {
-  const Tensor y = layer.forward(ops::reshape(x, {x.dim(0) * x.dim(1), x.dim(2)}));
-  return ops::reshape(y, {x.dim(0), x.dim(1), y.dim(1)});
-}
-
 }  // namespace
 
 ViTOptions vit_size(std::string_view name) {
@@ -107,13 +103,11 @@ void MultiheadSelfAttention::reset_after_children(uint64_t) {
 Tensor MultiheadSelfAttention::forward(const Tensor& x) {
   SUGAR_CHECK(x.ndim() == 3 && x.dim(2) == width_, display_name(), ": expected tokens [N, L, ", width_, "], got ",
               to_string(x.shape()));
-  const int64_t N = x.dim(0), L = x.dim(1), d = width_ / heads_;
-  // One projection gives q, k and v side by side ([N*L, 3C]); head h reads columns h*d .. h*d + d of each.
-  const Tensor qkv = ops::linear(ops::reshape(x, {N * L, width_}), in_proj_weight_, in_proj_bias_);
-  const Tensor split = ops::permute(ops::reshape(qkv, {N, L, 3, heads_, d}), {2, 0, 3, 1, 4});  // [3, N, H, L, d]
-  const auto part = [&](int64_t i) { return ops::reshape(ops::slice(split, 0, i, 1), {N, heads_, L, d}); };
-  const Tensor heads_out = ops::attention(part(0), part(1), part(2));                          // [N, H, L, d]
-  const Tensor joined = ops::reshape(ops::permute(heads_out, {0, 2, 1, 3}), {N * L, width_});  // heads side by side
+  const int64_t N = x.dim(0), L = x.dim(1);
+  const Tensor qkv = ops::reshape(ops::linear(ops::reshape(x, {N * L, width_}), in_proj_weight_, in_proj_bias_),
+                                  {N, L, 3 * width_});
+  const HeadsQkv h = split_heads(qkv, heads_);
+  const Tensor joined = ops::reshape(join_heads(ops::attention(h.q, h.k, h.v)), {N * L, width_});
   return ops::reshape(out_proj_->forward(joined), {N, L, width_});
 }
 
@@ -144,7 +138,7 @@ void EncoderBlock::reset_after_children(uint64_t seed) {
 
 Tensor EncoderBlock::forward(const Tensor& input) {
   const Tensor x = ops::add(dropout_->forward(self_attention_->forward(ln_1_->forward(input))), input);
-  return ops::add(x, on_tokens(*mlp_, ln_2_->forward(x)));
+  return ops::add(x, on_last_axis(*mlp_, ln_2_->forward(x)));
 }
 
 // ---- VisionTransformer -----------------------------------------------------------------------------
