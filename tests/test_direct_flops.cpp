@@ -48,7 +48,7 @@ nn::DirectFlops count_after_training_forward(const std::string& name) {
   nn::initialize(*model, 0);
   model->train(true);
   static_cast<void>((*model)(images(2, 3, 32, 32)));  // batch norm needs two images
-  return nn::count_direct_flops(*model);
+  return nn::count_direct_flops(*model, 2);
 }
 
 TEST(DirectFlops, SmallModelMatchesHandCount) {
@@ -62,13 +62,13 @@ TEST(DirectFlops, SmallModelMatchesHandCount) {
   nn::Sequential model{conv_a, conv_b, std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(40, 6)};
   nn::initialize(model, 1);
 
-  EXPECT_THROW(nn::count_direct_flops(model), Error);  // no forward yet: nothing to count from
+  EXPECT_THROW(nn::count_direct_flops(model, 2), Error);  // no forward yet: nothing to count from
 
   static_cast<void>(model(images(2, 3, 9, 7)));
   const double conv_a_flops = 2.0 * (5 * 4) * (8 * 3 * 3 * 3);  // 8640
   const double conv_b_flops = 2.0 * (5 * 2) * (4 * 4 * 1 * 3);  // 960
   const double linear_flops = 2.0 * 40 * 6;                     // 480
-  const nn::DirectFlops flops = nn::count_direct_flops(model);
+  const nn::DirectFlops flops = nn::count_direct_flops(model, 2);
   EXPECT_EQ(flops.layers, 3);
   EXPECT_DOUBLE_EQ(flops.forward, conv_a_flops + conv_b_flops + linear_flops);
   // conv_a reads the images, which need no gradient.
@@ -79,8 +79,8 @@ TEST(DirectFlops, SmallModelMatchesHandCount) {
   // Without autograd no input needs a gradient: no backward-data anywhere (inference).
   autograd::NoGradGuard no_grad;
   static_cast<void>(model(images(1, 3, 9, 7)));
-  EXPECT_DOUBLE_EQ(nn::count_direct_flops(model).backward_data, 0);
-  EXPECT_DOUBLE_EQ(nn::count_direct_flops(model).forward, conv_a_flops + conv_b_flops + linear_flops);
+  EXPECT_DOUBLE_EQ(nn::count_direct_flops(model, 1).backward_data, 0);
+  EXPECT_DOUBLE_EQ(nn::count_direct_flops(model, 1).forward, conv_a_flops + conv_b_flops + linear_flops);
 }
 
 TEST(DirectFlops, CifarResNet18IsHandCount) {
@@ -121,3 +121,20 @@ TEST(DirectFlops, CifarVgg16IsHandCount) {
 }
 
 }  // namespace
+
+// vit_mini (patch 4 on 32x32: 64 patches and a class token, T = 65; width 128, MLP 256, 6 blocks of 4
+// heads of d = 32; 10 classes), by hand: the patch embedding, per block the input projection (3C x C),
+// the output projection (C x C), the MLP (2 x C x M) over every token and the attention (4 H T^2 d
+// forward, twice that backward), and the head on the class token.
+TEST(DirectFlops, VitMiniIsHandCount) {
+  const double T = 65, C = 128, M = 256, H = 4, d = 32, blocks = 6;
+  const double patch = 2.0 * 64 * (128 * 3 * 4 * 4);
+  const double per_block_layers = 2.0 * T * (3 * C * C + C * C + 2 * C * M);
+  const double attention = 4.0 * H * T * T * d;
+  const double head = 2.0 * 128 * 10;
+  const nn::DirectFlops flops = count_after_training_forward("vit_mini");
+  EXPECT_EQ(flops.layers, 1 + 6 * 5 + 1);  // conv_proj; per block in_proj (counted with the attention), out_proj, 2 MLP linears; head
+  EXPECT_DOUBLE_EQ(flops.forward, patch + blocks * (per_block_layers + attention) + head);
+  EXPECT_DOUBLE_EQ(flops.backward_data, blocks * (per_block_layers + 2 * attention) + head);
+  EXPECT_DOUBLE_EQ(flops.backward_weights, patch + blocks * per_block_layers + head);
+}

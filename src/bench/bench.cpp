@@ -251,7 +251,7 @@ BenchResult run_benchmark(const BenchOptions& options, const StepCallback& on_st
   result.mean_step_ms = timed_ns / 1e6 / static_cast<double>(options.iters);
   result.breakdown = breakdown(times, timed_ns, options.iters);
   // The last step ran the phase's forward (a training one with autograd on), which is what the count reads.
-  const nn::DirectFlops flops = nn::count_direct_flops(*model);
+  const nn::DirectFlops flops = nn::count_direct_flops(*model, batch_size);
   result.gflop_per_image = (options.phase == Phase::train ? flops.training() : flops.forward) / 1e9;
   result.achieved_gflops = result.gflop_per_image * result.imgs_per_sec;
   result.peak_rss_mib = peak_rss_mib();

@@ -1,6 +1,7 @@
 #include "sugar/models/swin.hpp"
 
 #include "sugar/models/token_layers.hpp"
+#include "sugar/nn/direct_flops.hpp"
 
 #include <cmath>
 #include <string>
@@ -126,6 +127,7 @@ Tensor ShiftedWindowAttention::forward(const Tensor& input) {
   const Tensor windows = partition(x, w);  // [N * nW, L, C]
   const int64_t L = w * w;
   const HeadsQkv h = split_heads(on_last_axis(*qkv_, windows), heads_);  // [N * nW, heads, L, d] each
+  attention_call_ = nn::AttentionCall{windows.dim(0), heads_, L, width_ / heads_, input.requires_grad()};
   // The bias of each pair of tokens, per head: [L*L, heads] rows of the table -> [heads, L, L].
   const Tensor bias = ops::reshape(ops::permute(ops::index_rows(table_, relative_index_), {1, 0}), {heads_, L, L});
   ops::AttentionOptions options;
@@ -136,6 +138,10 @@ Tensor ShiftedWindowAttention::forward(const Tensor& input) {
   if (shift > 0) y = ops::roll(ops::roll(y, 1, shift), 2, shift);
   if (pad > 0) y = ops::slice(ops::slice(y, 1, 0, side), 2, 0, side);
   return y;
+}
+
+void ShiftedWindowAttention::count_flops(nn::DirectFlops& totals) const {
+  nn::add_attention_flops(totals, *this, attention_call_);
 }
 
 // ---- SwinTransformerBlock and PatchMerging ---------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "sugar/models/vit.hpp"
 
 #include "sugar/models/token_layers.hpp"
+#include "sugar/nn/direct_flops.hpp"
 
 #include <cmath>
 #include <string>
@@ -107,8 +108,15 @@ Tensor MultiheadSelfAttention::forward(const Tensor& x) {
   const Tensor qkv = ops::reshape(ops::linear(ops::reshape(x, {N * L, width_}), in_proj_weight_, in_proj_bias_),
                                   {N, L, 3 * width_});
   const HeadsQkv h = split_heads(qkv, heads_);
+  projection_call_ = nn::LayerCall{N * L, x.requires_grad()};
+  attention_call_ = nn::AttentionCall{N, heads_, L, width_ / heads_, x.requires_grad()};
   const Tensor joined = ops::reshape(join_heads(ops::attention(h.q, h.k, h.v)), {N * L, width_});
   return ops::reshape(out_proj_->forward(joined), {N, L, width_});
+}
+
+void MultiheadSelfAttention::count_flops(nn::DirectFlops& totals) const {
+  nn::add_layer_flops(totals, *this, projection_call_, in_proj_weight_.numel());
+  nn::add_attention_flops(totals, *this, attention_call_);
 }
 
 // ---- EncoderBlock ---------------------------------------------------------------------------------

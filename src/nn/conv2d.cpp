@@ -1,5 +1,7 @@
 #include "sugar/nn/conv2d.hpp"
 
+#include "sugar/nn/direct_flops.hpp"
+
 #include "sugar/error.hpp"
 #include "sugar/nn/fused_inference.hpp"
 #include "sugar/nn/init.hpp"
@@ -63,7 +65,7 @@ void Conv2d::check_input(const Tensor& x) const {
 Tensor Conv2d::forward(const Tensor& x) {
   check_input(x);
   Tensor y = ops::conv2d(x, weight_, bias_, options_, &state_);
-  last_call_ = LayerCall{y.dim(2) * y.dim(3), x.requires_grad()};
+  last_call_ = LayerCall{y.dim(0) * y.dim(2) * y.dim(3), x.requires_grad()};
   return y;
 }
 
@@ -90,8 +92,10 @@ Tensor Conv2d::forward_fused(const Tensor& x, const BatchNorm2d* bn, const std::
   fusion.activation = activation;
   fusion.layer_has_bias = bias_.defined();
   Tensor y = ops::conv2d_inference(x, folded_.weight, folded_.bias, fusion, options_, &state_);
-  last_call_ = LayerCall{y.dim(2) * y.dim(3), x.requires_grad()};
+  last_call_ = LayerCall{y.dim(0) * y.dim(2) * y.dim(3), x.requires_grad()};
   return y;
 }
+
+void Conv2d::count_flops(DirectFlops& totals) const { add_layer_flops(totals, *this, last_call_, weight_.numel()); }
 
 }  // namespace sugar::nn

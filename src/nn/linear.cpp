@@ -2,6 +2,7 @@
 
 
 #include "sugar/error.hpp"
+#include "sugar/nn/direct_flops.hpp"
 #include "sugar/nn/init.hpp"
 #include "sugar/ops/conv2d.hpp"
 #include "sugar/ops/linear.hpp"
@@ -36,11 +37,13 @@ Tensor Linear::forward(const Tensor& x) {
   SUGAR_CHECK((x.ndim() == 2 || x.ndim() == 4) && x.dim(1) == in_features_, display_name(), ": expected input [N, ",
               in_features_, "] or a map [N, ", in_features_, ", H, W], got ", to_string(x.shape()));
   if (x.ndim() == 4) {
-    last_call_ = LayerCall{x.dim(2) * x.dim(3), x.requires_grad()};
+    last_call_ = LayerCall{x.dim(0) * x.dim(2) * x.dim(3), x.requires_grad()};
     return ops::conv2d(x, ops::reshape(weight_, {out_features_, in_features_, 1, 1}), bias_, ops::Conv2dOptions{});
   }
-  last_call_ = LayerCall{1, x.requires_grad()};
+  last_call_ = LayerCall{x.dim(0), x.requires_grad()};
   return ops::linear(x, weight_, bias_);
 }
+
+void Linear::count_flops(DirectFlops& totals) const { add_layer_flops(totals, *this, last_call_, weight_.numel()); }
 
 }  // namespace sugar::nn

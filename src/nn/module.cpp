@@ -10,6 +10,8 @@ void Module::reset_after_children(uint64_t) {}
 
 std::vector<Tensor> Module::decayed_weights() const { return {}; }
 
+void Module::count_flops(DirectFlops&) const {}
+
 void Module::check_new_name(const std::string& name, const char* what) const {
   SUGAR_CHECK(!name.empty(), type_name(), ": cannot register a ", what, " with an empty name");
   SUGAR_CHECK(name.find('.') == std::string::npos, type_name(), ": ", what, " name '", name,

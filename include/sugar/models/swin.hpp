@@ -32,6 +32,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,7 @@
 #include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/drop_path.hpp"
 #include "sugar/nn/init.hpp"
+#include "sugar/nn/layer_call.hpp"
 #include "sugar/nn/layer_norm.hpp"
 #include "sugar/nn/linear.hpp"
 #include "sugar/nn/module.hpp"
@@ -70,9 +72,11 @@ class ShiftedWindowAttention : public nn::Module {
   Tensor forward(const Tensor& x) override;  // [N, H, W, C] -> [N, H, W, C]
   std::string type_name() const override { return "ShiftedWindowAttention"; }
   void reset_parameters(uint64_t seed) override;
+  void count_flops(nn::DirectFlops& totals) const override;  // the attention (qkv and proj count themselves)
 
  private:
   int64_t width_, heads_, window_, shift_;
+  std::optional<nn::AttentionCall> attention_call_;
   std::vector<int64_t> relative_index_;  // relative_position_index's values
   Tensor table_, index_buffer_;
   std::shared_ptr<nn::Linear> qkv_, proj_;

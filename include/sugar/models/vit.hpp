@@ -23,12 +23,14 @@
 // torchvision's class, Sugar's takes in_channels.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "sugar/activations/spec.hpp"
 #include "sugar/nn/conv2d.hpp"
 #include "sugar/nn/dropout.hpp"
 #include "sugar/nn/init.hpp"
+#include "sugar/nn/layer_call.hpp"
 #include "sugar/nn/layer_norm.hpp"
 #include "sugar/nn/linear.hpp"
 #include "sugar/nn/module.hpp"
@@ -64,9 +66,12 @@ class MultiheadSelfAttention : public nn::Module {
   void reset_parameters(uint64_t seed) override;
   void reset_after_children(uint64_t seed) override;  // out_proj.bias = 0, as PyTorch's own init
   std::vector<Tensor> decayed_weights() const override { return {in_proj_weight_}; }
+  void count_flops(nn::DirectFlops& totals) const override;  // the input projection and the attention
 
  private:
   int64_t width_, heads_;
+  std::optional<nn::LayerCall> projection_call_;
+  std::optional<nn::AttentionCall> attention_call_;
   Tensor in_proj_weight_, in_proj_bias_;
   std::shared_ptr<nn::Linear> out_proj_;
 };

@@ -36,6 +36,7 @@ class Conv2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Conv2d"; }
   std::vector<Tensor> decayed_weights() const override { return {weight_}; }
+  void count_flops(DirectFlops& totals) const override;
   void reset_parameters(uint64_t seed) override;
   // The scheme the next reset_parameters (nn::initialize) draws from.
   void set_init(init::ConvInit scheme) { init_ = scheme; }

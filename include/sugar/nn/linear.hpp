@@ -19,6 +19,7 @@ class Linear : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Linear"; }
   std::vector<Tensor> decayed_weights() const override { return {weight_}; }
+  void count_flops(DirectFlops& totals) const override;
   void reset_parameters(uint64_t seed) override;
 
   // init::ConvInit::trunc_normal draws the weight from trunc_normal_(std=0.02) (ConvNeXt's init),

@@ -25,6 +25,7 @@
 namespace sugar::nn {
 
 class Module;
+struct DirectFlops;
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 using NamedCounters = std::vector<std::pair<std::string, int64_t*>>;
@@ -58,6 +59,11 @@ class Module {
   // weight matrix or kernel (Conv2d, Linear, attention's input projection). Norms, biases, layer
   // scales, position embeddings and tokens are not. The default: none.
   virtual std::vector<Tensor> decayed_weights() const;
+
+  // Adds the FLOPs of this module's own last forward and its backward (not its children's) to
+  // `totals` (nn/direct_flops.hpp): Conv2d, Linear and the attention modules do; the default adds
+  // nothing (memory-bound layers are not counted).
+  virtual void count_flops(DirectFlops& totals) const;
 
   // ---- registration (constructors of subclasses and containers) --------------------------------
   // Each local name must be non-empty, contain no '.', and be unique within this module across
