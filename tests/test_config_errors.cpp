@@ -255,6 +255,11 @@ TEST_F(ConfigErrors, ContradictingKeysNameTheKeyToChange) {
             at("2:37: data.pad_to: vgg16 needs images of at least 32x32, got 28x28"));
   EXPECT_EQ(error("model: {name: convnext_atto}\ndata: {name: image_folder, image_size: 12}\n"),
             at("2:40: data.image_size: convnext_atto needs images of at least 16x16, got 12x12"));
+  EXPECT_EQ(error("model: {name: vit_tiny}\ndata: {name: image_folder, image_size: 256}\n"),
+            at("2:40: data.image_size: vit_tiny takes at most 128x128 images (32x32 patches: attention's memory "
+               "grows with the square of the tokens), got 256x256"));
+  EXPECT_EQ(error("model: {name: swin_mini}\ndata: {name: fashion_mnist, pad_to: 0}\n"),
+            at("2:37: data.pad_to: swin_mini needs images whose side is a multiple of 16 (8 patches), got 28x28"));
   EXPECT_EQ(error("optim: {name: sgd, momentum: 0, nesterov: true}\n"),
             at("1:43: optim.nesterov: needs optim.momentum > 0 and optim.dampening 0 (as PyTorch's SGD), got "
                "momentum 0 and dampening 0"));

@@ -168,6 +168,7 @@ TEST(DataMixing, ProbabilityAndSwitchDecideTheKindPerBatch) {
   EXPECT_NEAR(cutmix, 0.6 * 0.25 * n, 100);
   EXPECT_NEAR(mixup, 0.6 * 0.75 * n, 130);
   options.probability = 0;
+  EXPECT_FALSE(options.enabled());  // nothing is mixed: no pairs, no aligned parts, the plain loss
   EXPECT_EQ(draw_mix(options, shape, 9, 2, 0).kind, MixKind::none);
   // The same (seed, epoch, batch) draws the same; another epoch draws anew.
   options.probability = 1;

@@ -14,7 +14,7 @@ namespace {
 // Counter slots inside a batch's block of kMixCountersPerBatch.
 constexpr uint64_t kSlotApply = 0, kSlotSwitch = 1, kSlotBoxY = 2, kSlotBoxX = 3, kSlotBeta = 8;
 // A gamma draw takes at most this many rejection rounds (two counters each). Marsaglia-Tsang accepts
-// with probability above 0.95 for every shape >= 1, so 40 rejections in a row (about 1e-52) never
+// with probability above 0.95 for every shape >= 1, so 30 rejections in a row (below 1e-39) never
 // happen; the cap only keeps the loop bounded.
 constexpr uint64_t kGammaRounds = 30;
 constexpr uint64_t kGammaCounters = 2 * kGammaRounds + 4;

@@ -107,6 +107,16 @@ std::optional<OptionProblem> family_problem(const ModelOptions& options) {
                                              std::to_string(patch) + "x" + std::to_string(patch) + " patches, got " +
                                              std::to_string(options.image_size) + "x" +
                                              std::to_string(options.image_size)};
+    // Attention holds [heads, T, T] scores per image (ops/attention.hpp): at most a 32x32 patch grid
+    // (T = 1025, 4 MB per head and image in f32), not the gigabytes per image of 256x256 images.
+    constexpr int64_t kMaxPatchSide = 32;
+    if (options.batch_norm && options.image_size / patch > kMaxPatchSide)
+      return OptionProblem{"image_size", name + " takes at most " + std::to_string(kMaxPatchSide * patch) + "x" +
+                                             std::to_string(kMaxPatchSide * patch) + " images (" +
+                                             std::to_string(kMaxPatchSide) + "x" + std::to_string(kMaxPatchSide) +
+                                             " patches: attention's memory grows with the square of the tokens), got " +
+                                             std::to_string(options.image_size) + "x" +
+                                             std::to_string(options.image_size)};
   } else {
     return std::nullopt;
   }

@@ -194,6 +194,7 @@ Tensor concat(const std::vector<Tensor>& parts, int axis) {
 Tensor roll(const Tensor& x, int axis, int64_t shift) {
   SUGAR_CHECK(x.defined(), "roll: the input is undefined");
   axis = normalized_axis("roll", x, axis);
+  shift %= x.dim(axis);  // |shift| < n: the backward's -shift cannot overflow
   Tensor y = roll_values(x, axis, shift);
   if (autograd::needs_grad({x}))
     autograd::record("roll", {x}, {y}, [x_grad = autograd::grad_target(x), axis, shift](const std::vector<Tensor>& grads) {

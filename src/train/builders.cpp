@@ -163,6 +163,15 @@ std::unique_ptr<data::DataLoader> build_train_loader(const config::ExperimentCon
                     " ranks (expected a multiple of " + std::to_string(ranks.size()) + ")",
                 ErrorKind::usage);
   }
+  // Mixed pairs stay on one rank (data/mixing.hpp): every rank's part must hold whole pairs.
+  const int64_t per_rank = config.train.batch_size / ranks.size();
+  if (config.data.mix.enabled() && ranks.size() > 1 && per_rank % 2 != 0) {
+    throw Error("train.batch_size: with data.mix each rank mixes pairs of its own images, so each of the " +
+                    std::to_string(ranks.size()) + " ranks needs an even number of them; " +
+                    std::to_string(config.train.batch_size) + " gives " + std::to_string(per_rank) +
+                    " (expected a multiple of " + std::to_string(2 * ranks.size()) + ")",
+                ErrorKind::usage);
+  }
   data::LoaderOptions options;
   options.shard_index = ranks.rank();
   options.shard_count = ranks.size();

@@ -5,7 +5,8 @@
 #   - only rank 0 writes the run directory, and run.json says 2 ranks;
 #   - --resume continues a 2-rank run in one process, and ends where the one-process run ended;
 #   - without sync_bn the result differs (so the comparison above is not vacuous);
-#   - with mixup and cutmix, 2 ranks still end where one process ends (pairs never span two ranks);
+#   - with mixup and cutmix, 2 ranks still end where one process ends (pairs never span two ranks), and
+#     an odd number of images per rank is refused; a last batch split 7 + 8 ends where one process ends;
 #   - a global batch the ranks cannot split evenly is one clear error, nothing written;
 #   - a failure on one rank (rank 0 refuses an existing run directory while rank 1 goes on) ends both
 #     ranks with the error instead of leaving rank 1 waiting.
@@ -91,18 +92,32 @@ run train --resume "$work/resumed" --set train.epochs=2 --no-progress
 $python "$compare" "$work/one/last.safetensors" "$work/resumed/last.safetensors" 5e-4 \
   || fail "a 2-rank run resumed in one process did not end with the one-process weights"
 
-# Mixup and cutmix pair neighbours of the global batch, and each rank's part starts at an even position:
-# with batches of 14 (halves of 7 would cut a pair: the parts are 6 and 8) and a last batch of 6, 2 ranks
-# mix the pairs one process mixes, with the same weights and boxes.
-mixing=(--set train.batch_size=14 --set data.mix.mixup_alpha=0.4 --set data.mix.cutmix_alpha=1.0)
-run train "$work/base.yaml" --out "$work/mixed-one" "${mixing[@]}" --no-progress
+# A last batch that does not split evenly (47 images, batches of 16: the last 15 are cut 7 + 8): with
+# sync_bn the ranks' batch-norm gradients must be on one scale (the backward starts from each rank's
+# share of the global mean loss).
+run train "$work/base.yaml" --out "$work/uneven-one" --set data.train_limit=47 --no-progress
+[[ $status == 0 ]] || fail "one process, 47 images: exit $status: $err"
+mpi train "$work/base.yaml" --out "$work/uneven-two" --set data.train_limit=47 --no-progress
+[[ $status == 0 ]] || fail "2 ranks, 47 images: exit $status: $err"
+$python "$compare" "$work/uneven-one/last.safetensors" "$work/uneven-two/last.safetensors" 5e-4 \
+  || fail "2 ranks with a last batch of 7 + 8 did not end with the one-process weights"
+
+# Mixup and cutmix pair neighbours of the global batch, and each rank's part holds whole pairs: with
+# batches of 12 (6 per rank), 2 ranks mix the pairs one process mixes, with the same weights and boxes.
+# 7 images per rank would cut a pair: refused before anything is written.
+mixing=(--set data.mix.mixup_alpha=0.4 --set data.mix.cutmix_alpha=1.0)
+run train "$work/base.yaml" --out "$work/mixed-one" "${mixing[@]}" --set train.batch_size=12 --no-progress
 [[ $status == 0 ]] || fail "one process with mixing: exit $status: $err"
-mpi train "$work/base.yaml" --out "$work/mixed-two" "${mixing[@]}" --no-progress
+mpi train "$work/base.yaml" --out "$work/mixed-two" "${mixing[@]}" --set train.batch_size=12 --no-progress
 [[ $status == 0 ]] || fail "2 ranks with mixing: exit $status: $err"
 $python "$compare" "$work/one/last.safetensors" "$work/mixed-one/last.safetensors" 1e-2 --expect-different \
   || fail "mixing did not change the training"
 $python "$compare" "$work/mixed-one/last.safetensors" "$work/mixed-two/last.safetensors" 5e-4 \
   || fail "2 ranks with mixing did not end with the one-process weights"
+mpi train "$work/base.yaml" --out "$work/mixed-odd" "${mixing[@]}" --set train.batch_size=14 --no-progress
+[[ $status != 0 && $err == *"each of the 2 ranks needs an even number of them; 14 gives 7"* ]] \
+  || fail "mixing with 7 images per rank: exit $status: $err"
+[[ ! -e $work/mixed-odd ]] || fail "mixing with 7 images per rank: a run directory was created"
 
 # Per-rank batch-norm statistics: a different computation (each rank normalises its 8 images alone).
 mpi train "$work/base.yaml" --out "$work/local-bn" --set train.sync_bn=false --no-progress

@@ -13,8 +13,8 @@
 // global batch: positions 2j and 2j+1 (an odd last sample is its own partner, i.e. not mixed). The
 // batch is a uniformly shuffled slice of the epoch, so both rules draw the same kind of random pairing;
 // neighbours have the advantage that a pair never spans two ranks: the loader starts each rank's part
-// at an even position (LoaderOptions::shard_alignment), so 2 ranks mix exactly the pairs one process
-// mixes, with the same lam and box (drawn from (seed, epoch, batch index) alone), without exchanging
+// at an even position (DataLoader's part_bounds; the trainer requires an even number of images per
+// rank), so 2 ranks mix exactly the pairs one process mixes, with the same lam and box (drawn from (seed, epoch, batch index) alone), without exchanging
 // images.
 //
 // The random numbers: RandomStream(seed, "mix/epoch<k>") at counters kMixCountersPerBatch * b + slot
@@ -32,7 +32,8 @@ struct MixOptions {
   double cutmix_alpha = 0.0;        // Beta(alpha, alpha) for cutmix's lam; 0 = cutmix off
   double probability = 1.0;         // a batch is mixed with this probability
   double switch_probability = 0.5;  // with both on: cutmix with this probability, else mixup
-  bool enabled() const { return mixup_alpha > 0 || cutmix_alpha > 0; }
+  // Whether any batch can be mixed (probability 0 is the same as no mixing at all).
+  bool enabled() const { return (mixup_alpha > 0 || cutmix_alpha > 0) && probability > 0; }
 };
 
 enum class MixKind { none, mixup, cutmix };
@@ -48,8 +49,9 @@ inline constexpr uint64_t kMixCountersPerBatch = 256;
 
 MixDraw draw_mix(const MixOptions& options, ImageShape shape, uint64_t seed, int64_t epoch, int64_t batch_index);
 
-// A Beta(alpha, alpha) draw from the stream's counters [first, first + 128): two gamma draws
-// (Marsaglia-Tsang), X / (X + Y). alpha must be positive.
+// A Beta(alpha, alpha) draw from the stream's counters [first, first + 129): two gamma draws
+// (Marsaglia-Tsang, 64 counters each), X / (X + Y), and one coin for the case both underflow. alpha
+// must be positive.
 double beta_symmetric(const RandomStream& stream, uint64_t first, double alpha);
 
 // The position that global position `position` is mixed with in a global batch of `global_count`.
