@@ -97,21 +97,8 @@ status() {
 publish() {
   if pid=$(running_pid); then error "the sweep is still running (pid $pid)"; fi
   [[ -d $grid ]] || error "no study in $grid"
-  # The report first: `sugar report --out` refuses a folder holding files that are not a report, and
-  # leaves alone, on a later run, the runs/ folder copied in after it. The report reads the study's own
-  # run directories, whose files the copies below are.
-  local reporter=${SUGAR:-$repo_root/build/bin/sugar}
-  [[ -x $reporter ]] || error "$reporter is missing; run scripts/setup.sh first" 2
-  "$reporter" report "$grid" --out "$published"
-  for cell in "$grid"/*/; do
-    local name
-    name=$(basename "$cell")
-    mkdir -p "$published/runs/$name"
-    for file in config.yaml metrics.csv neurons.csv status.json run.json; do
-      if [[ -f $cell/$file ]]; then cp "$cell/$file" "$published/runs/$name/"; fi
-    done
-  done
-  echo "study: published $published"
+  # The report reads the study's own run directories; reading needs no frozen binary.
+  bash "$repo_root/scripts/publish_grid.sh" "$grid" "$published"
 }
 
 case ${1:-} in
