@@ -17,7 +17,8 @@
 # Environment (defaults): ROUNDS (3), ITERS (5 timed steps per training cell), INFER_ITERS (4 x ITERS
 # timed steps per inference cell: an inference step is 3-4x shorter, and 5 of them left PyTorch's bf16
 # inference cells 20% apart from one run of the script to the next), WARMUP (2 untimed steps), THREADS
-# (2), BATCH (128), MODELS ("resnet18 vgg16"; conv_ceiling knows these two), SCALING_THREADS ("1 2") and
+# (2), BATCH (128), MODELS ("resnet18 vgg16"; any of Sugar's models that scripts/bench_pytorch.py also
+# builds; the convolution-only ceiling exists for resnet18 and vgg16 only), SCALING_THREADS ("1 2") and
 # SCALING_BATCHES ("32 64 128 256"; empty: no threads x batch table), SUGAR and CONV_CEILING (the
 # programs, default build/bin/). Needs scripts/setup.sh --tests (python3-torch, libopenblas0-openmp).
 # Run it on an otherwise idle machine.
@@ -42,10 +43,13 @@ for setting in "ROUNDS=$rounds" "ITERS=$iters" "INFER_ITERS=$infer_iters" "THREA
   [[ ${setting#*=} =~ ^[1-9][0-9]*$ ]] || usage_error "${setting%%=*} must be a whole number >= 1, got '${setting#*=}'"
 done
 [[ $warmup =~ ^[0-9]+$ ]] || usage_error "WARMUP must be a whole number >= 0, got '$warmup'"
-for model in $models; do
-  [[ $model == resnet18 || $model == vgg16 ]] || usage_error "MODELS: '$model' is not resnet18 or vgg16"
-done
 [[ -x $sugar && -x $conv_ceiling ]] || usage_error "$sugar or $conv_ceiling is missing; run scripts/setup.sh first"
+# Sugar's models (the registry, as `sugar train --list-keys` lists them); conv_ceiling knows two of them.
+known_models=$("$sugar" train --list-keys 2>/dev/null | awk '/^  [a-z0-9_]+ +activation / { print $1 }')
+for model in $models; do
+  grep -qx -- "$model" <<<"$known_models" || usage_error "MODELS: '$model' is not one of Sugar's models ($(echo $known_models))"
+done
+has_ceiling() { [[ $1 == resnet18 || $1 == vgg16 ]]; }
 "$python" -c 'import torch' 2>/dev/null || usage_error "python3-torch is missing (scripts/setup.sh --tests)"
 
 work=$(mktemp -d /tmp/sugar-bench-table.XXXXXX)
@@ -82,6 +86,7 @@ for ((round = 1; round <= rounds; ++round)); do
   measure "{\"kind\": \"peak\", \"round\": $round}" "$sugar" bench --peak --threads "$threads" --json
   for model in $models; do
     for dtype in $dtypes; do
+      has_ceiling "$model" || continue  # the table says '-' for a model without one
       measure "{\"kind\": \"ceiling\", \"round\": $round, \"model\": \"$model\", \"dtype\": \"$dtype\"}" \
         "$conv_ceiling" --model "$model" --dtype "$dtype" --batch "$batch" --threads "$threads" --iters "$iters" --json
     done
