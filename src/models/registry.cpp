@@ -76,82 +76,95 @@ std::shared_ptr<nn::Module> build_swin(const ModelOptions& options) {
   return std::make_shared<SwinTransformer>(swin);
 }
 
-// What each family cannot take (option_problem). The smallest sides come from the families' own
-// headers, which their constructors check too.
-std::optional<OptionProblem> family_problem(const ModelOptions& options) {
-  const std::string& name = options.name;
-  const auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
-  int64_t min_side = 1;
-  std::string normalised_by;  // non-empty: batch norm cannot be turned off
-  if (starts("vgg")) {
-    min_side = vgg_min_image_size(vgg_layers(name));
-  } else if (starts("resnet")) {
-    normalised_by = "BatchNorm is part of every ResNet block";
-  } else if (starts("convnext")) {
-    min_side = convnext_min_image_size();
-    normalised_by = "ConvNeXt has layer norms";
-  } else if (starts("mobilenetv3")) {
-    normalised_by = "batch norm is part of MobileNetV3";
-  } else if (starts("swin_")) {
-    normalised_by = "Swin has layer norms";
-    const int64_t unit = 8 * swin_size(name).patch;  // three 2x2 mergings of patch x patch tokens
-    if (options.batch_norm && options.image_size % unit != 0)
-      return OptionProblem{"image_size", name + " needs images whose side is a multiple of " + std::to_string(unit) +
-                                             " (8 patches), got " + std::to_string(options.image_size) + "x" +
-                                             std::to_string(options.image_size)};
-  } else if (starts("vit_")) {
-    normalised_by = "ViT has layer norms";
-    const int64_t patch = vit_size(name).patch;
-    if (options.batch_norm && (options.image_size < patch || options.image_size % patch != 0))
-      return OptionProblem{"image_size", name + " needs images whose side is a multiple of its " +
-                                             std::to_string(patch) + "x" + std::to_string(patch) + " patches, got " +
-                                             std::to_string(options.image_size) + "x" +
-                                             std::to_string(options.image_size)};
-    // Attention holds [heads, T, T] scores per image (ops/attention.hpp): at most a 32x32 patch grid
-    // (T = 1025, 4 MB per head and image in f32), not the gigabytes per image of 256x256 images.
-    constexpr int64_t kMaxPatchSide = 32;
-    if (options.batch_norm && options.image_size / patch > kMaxPatchSide)
-      return OptionProblem{"image_size", name + " takes at most " + std::to_string(kMaxPatchSide * patch) + "x" +
-                                             std::to_string(kMaxPatchSide * patch) + " images (" +
-                                             std::to_string(kMaxPatchSide) + "x" + std::to_string(kMaxPatchSide) +
-                                             " patches: attention's memory grows with the square of the tokens), got " +
-                                             std::to_string(options.image_size) + "x" +
-                                             std::to_string(options.image_size)};
-  } else {
-    return std::nullopt;
-  }
-  if (!options.batch_norm && !normalised_by.empty())
-    return OptionProblem{"batch_norm", "false is for vgg models only (" + normalised_by + ")"};
-  if (options.image_size < min_side)
-    return OptionProblem{"image_size", name + " needs images of at least " + std::to_string(min_side) + "x" +
-                                           std::to_string(min_side) + ", got " + std::to_string(options.image_size) +
-                                           "x" + std::to_string(options.image_size)};
+// What each family cannot take (option_problem): a check per family, beside its builder in the table.
+// The smallest sides come from the families' own headers, which their constructors check too.
+std::string side_text(int64_t side) { return std::to_string(side) + "x" + std::to_string(side); }
+
+std::optional<OptionProblem> keeps_its_norms(const ModelOptions& o, const char* why) {
+  if (o.batch_norm) return std::nullopt;
+  return OptionProblem{"batch_norm", std::string("false is for vgg models only (") + why + ")"};
+}
+
+std::optional<OptionProblem> at_least(const ModelOptions& o, int64_t side) {
+  if (o.image_size >= side) return std::nullopt;
+  return OptionProblem{"image_size",
+                       o.name + " needs images of at least " + side_text(side) + ", got " + side_text(o.image_size)};
+}
+
+std::optional<OptionProblem> check_vgg(const ModelOptions& o) {
+  return at_least(o, vgg_min_image_size(vgg_layers(o.name)));
+}
+
+std::optional<OptionProblem> check_resnet(const ModelOptions& o) {
+  return keeps_its_norms(o, "BatchNorm is part of every ResNet block");
+}
+
+std::optional<OptionProblem> check_convnext(const ModelOptions& o) {
+  if (auto problem = keeps_its_norms(o, "ConvNeXt has layer norms")) return problem;
+  return at_least(o, convnext_min_image_size());
+}
+
+std::optional<OptionProblem> check_mobilenetv3(const ModelOptions& o) {
+  return keeps_its_norms(o, "batch norm is part of MobileNetV3");
+}
+
+std::optional<OptionProblem> check_vit(const ModelOptions& o) {
+  if (auto problem = keeps_its_norms(o, "ViT has layer norms")) return problem;
+  const int64_t patch = vit_size(o.name).patch;
+  if (o.image_size < patch || o.image_size % patch != 0)
+    return OptionProblem{"image_size", o.name + " needs images whose side is a multiple of its " + side_text(patch) +
+                                           " patches, got " + side_text(o.image_size)};
+  // Attention holds [heads, T, T] scores per image (ops/attention.hpp): at most a 32x32 patch grid
+  // (T = 1025, 4 MB per head and image in f32), not the gigabytes per image of 256x256 images.
+  constexpr int64_t kMaxPatchSide = 32;
+  if (o.image_size / patch > kMaxPatchSide)
+    return OptionProblem{"image_size", o.name + " takes at most " + side_text(kMaxPatchSide * patch) + " images (" +
+                                           side_text(kMaxPatchSide) +
+                                           " patches: attention's memory grows with the square of the tokens), got " +
+                                           side_text(o.image_size)};
   return std::nullopt;
 }
+
+std::optional<OptionProblem> check_swin(const ModelOptions& o) {
+  if (auto problem = keeps_its_norms(o, "Swin has layer norms")) return problem;
+  const int64_t unit = 8 * swin_size(o.name).patch;  // three 2x2 mergings of patch x patch tokens
+  if (o.image_size % unit != 0)
+    return OptionProblem{"image_size", o.name + " needs images whose side is a multiple of " + std::to_string(unit) +
+                                           " (8 patches), got " + side_text(o.image_size)};
+  return std::nullopt;
+}
+
+using OptionCheck = std::optional<OptionProblem> (*)(const ModelOptions&);
 
 struct ModelEntry {
   std::string name;
   ModelBuilder builder;
   nn::init::ConvInit default_init = nn::init::ConvInit::pytorch_default;
   std::string default_activation = "relu";
+  OptionCheck check = nullptr;  // what the family cannot take; none for a registered model (its builder checks)
 };
 
 // The builders by name, in registration order; the built-in ones first.
 struct ModelTable {
   std::mutex mutex;
   std::vector<ModelEntry> builders{
-      {"resnet18", build_resnet}, {"resnet34", build_resnet}, {"vgg11", build_vgg},
-      {"vgg13", build_vgg},       {"vgg16", build_vgg},       {"vgg19", build_vgg},
-      {"convnext_atto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
-      {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
-      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu"},
-      {"mobilenetv3_small", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
-      {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation},
-      {"vit_tiny", build_vit, nn::init::ConvInit::torchvision, "gelu"},
-      {"vit_mini", build_vit, nn::init::ConvInit::torchvision, "gelu"},
-      {"swin_tiny", build_swin, nn::init::ConvInit::torchvision, "gelu"},
-      {"swin_mini", build_swin, nn::init::ConvInit::torchvision, "gelu"}};
-  const size_t builtin_count = builders.size();  // register_model appends after these
+      {"resnet18", build_resnet, nn::init::ConvInit::pytorch_default, "relu", check_resnet},
+      {"resnet34", build_resnet, nn::init::ConvInit::pytorch_default, "relu", check_resnet},
+      {"vgg11", build_vgg, nn::init::ConvInit::pytorch_default, "relu", check_vgg},
+      {"vgg13", build_vgg, nn::init::ConvInit::pytorch_default, "relu", check_vgg},
+      {"vgg16", build_vgg, nn::init::ConvInit::pytorch_default, "relu", check_vgg},
+      {"vgg19", build_vgg, nn::init::ConvInit::pytorch_default, "relu", check_vgg},
+      {"convnext_atto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu", check_convnext},
+      {"convnext_femto", build_convnext, nn::init::ConvInit::trunc_normal, "gelu", check_convnext},
+      {"convnext_tiny", build_convnext, nn::init::ConvInit::trunc_normal, "gelu", check_convnext},
+      {"mobilenetv3_small", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation,
+       check_mobilenetv3},
+      {"mobilenetv3_large", build_mobilenetv3, nn::init::ConvInit::torchvision_mobilenet, kDesignActivation,
+       check_mobilenetv3},
+      {"vit_tiny", build_vit, nn::init::ConvInit::torchvision, "gelu", check_vit},
+      {"vit_mini", build_vit, nn::init::ConvInit::torchvision, "gelu", check_vit},
+      {"swin_tiny", build_swin, nn::init::ConvInit::torchvision, "gelu", check_swin},
+      {"swin_mini", build_swin, nn::init::ConvInit::torchvision, "gelu", check_swin}};
 };
 
 ModelTable& model_table() {
@@ -183,13 +196,14 @@ std::string resolve_design_activation(const std::string& name, const std::string
 }
 
 std::optional<OptionProblem> option_problem(const ModelOptions& options) {
+  OptionCheck check = nullptr;
   {
     ModelTable& table = model_table();
     std::lock_guard lock(table.mutex);
-    for (size_t i = table.builtin_count; i < table.builders.size(); ++i)
-      if (table.builders[i].name == options.name) return std::nullopt;  // registered: its builder checks
+    for (const auto& entry : table.builders)
+      if (entry.name == options.name) check = entry.check;
   }
-  return family_problem(options);
+  return check ? check(options) : std::nullopt;
 }
 
 std::vector<std::string> model_names() {

@@ -72,7 +72,7 @@ std::string resolve_design_activation(const std::string& name, const std::string
 // What a built-in model cannot take, checked without building it (a config checks it when it loads):
 // images smaller than its downsampling allows (`option` "image_size"), or batch_norm false for a
 // family whose blocks include their normalisation ("batch_norm"). Null when the options fit, and for
-// a registered model (its builder checks its own). The name must be one of model_names().
+// a registered model (its builder checks its own). (An unknown name is build_model's to report.)
 struct OptionProblem {
   std::string option;  // "image_size" or "batch_norm"
   std::string what;    // "vgg16 needs images of at least 32x32, got 28x28"
