@@ -114,7 +114,6 @@ struct NeuronStats::State {
   std::vector<std::unique_ptr<Site>> sites;
   bool measuring = false;
   double measure_seconds = 0;
-  double gradient_scale = 1;  // set_gradient_scale
 };
 
 Tensor NeuronStats::Site::observe_input(const nn::ActivationModule&, const Tensor& x) {
@@ -259,8 +258,7 @@ void NeuronStats::Site::record_gradient(const Tensor& grad, const Tensor& relu_o
       task_sums[static_cast<size_t>(t)] = sum;
     }
   }
-  const double scale_squared = state->gradient_scale * state->gradient_scale;
-  for (const double sum : task_sums) sum_squares += sum * scale_squared;
+  for (const double sum : task_sums) sum_squares += sum;
 }
 
 NeuronStats::NeuronStats(nn::Module& model) : state_(std::make_unique<State>()) {
@@ -311,7 +309,6 @@ void NeuronStats::end_measurement() { state_->measuring = false; }
 
 double NeuronStats::measurement_seconds() const { return state_->measure_seconds; }
 
-void NeuronStats::set_gradient_scale(double scale) { state_->gradient_scale = scale; }
 
 void NeuronStats::combine_ranks(dist::Communicator& communicator) {
   if (communicator.size() == 1) return;

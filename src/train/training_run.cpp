@@ -414,8 +414,7 @@ class Run {
     // which is right only if they share one scale when the parts differ in size (mixing's pairs, or a
     // last batch that does not split evenly). With one rank the share is 1 and nothing changes.
     const double share = static_cast<double>(n) / static_cast<double>(batch.global_size);
-    if (neuron_stats_) neuron_stats_->set_gradient_scale(1.0);
-    if (s_.gradient_allreduce) s_.gradient_allreduce->begin_step(1.0);
+    if (s_.gradient_allreduce) s_.gradient_allreduce->begin_step(1.0);  // the weight is in the backward's seed
     autograd::backward(loss, Tensor::from_vector({1}, {static_cast<float>(share)}));
     if (s_.gradient_allreduce) s_.gradient_allreduce->finish_step();
     if (options_.after_backward) options_.after_backward(position_.epoch + 1, position_.step, *s_.model);

@@ -86,11 +86,9 @@ class NeuronStats {
   // One entry per site, in sites() order.
   std::vector<SiteNeuronStats> results() const;
 
-  // Data parallelism. Each rank sees dL/dx of its own loss, the mean over its part of the global
-  // batch, which is (global batch / local batch) times the global loss's: the trainer passes
-  // local / global before each backward, and squared gradients are scaled by its square, so
-  // grad_norm means the same whatever the number of ranks.
-  void set_gradient_scale(double scale);
+  // Data parallelism: the trainer starts each rank's backward from its share of the global batch's
+  // mean loss, so the dL/dx seen here is already the global loss's and grad_norm means the same
+  // whatever the number of ranks.
   // Merges the statistics of every rank (each measured its shard of the test set and trained on its
   // shards of the batches): counts and sums added, "seen positive" and "reached" or-ed. Every rank
   // calls it at the same point; afterwards results() is the same on all of them.
